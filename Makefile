@@ -1,0 +1,52 @@
+# SAKA: set-up and everyday commands. `make demo` and `make test` work on a fresh machine
+# that has only Python 3.11+ and the package registries.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install demo run test test-sqlite test-postgres lint format clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## The reference project on SQLite with demo data, served on http://$(HOST):$(PORT)/
+demo: $(STAMP)
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py saka_demo
+	$(BIN)/python manage.py saka_reconcile
+	@echo ""
+	@echo "  API docs (Swagger UI): http://$(HOST):$(PORT)/api/docs/"
+	@echo "  OpenAPI schema:        http://$(HOST):$(PORT)/api/schema/"
+	@echo "  Admin:                 http://$(HOST):$(PORT)/admin/"
+	@echo "  Log-ins:               admin / admin (staff), platform / platform (harvest service),"
+	@echo "                         member001 .. member300 / demo (members)"
+	@echo ""
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+run: demo
+
+## The whole test suite (SQLite by default; DATABASE_URL=postgres://... runs the PostgreSQL tests)
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src config tests bench
+	$(BIN)/ruff format --check src config tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+format: $(STAMP)
+	$(BIN)/ruff format src config tests bench
+	$(BIN)/ruff check --fix src config tests bench
+
+clean:
+	rm -rf $(VENV) db.sqlite3 .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from saka.api.fields import AmountField, IdField
+from saka.grains.models import SakaPosting
+from saka.projects.models import Project
+
+
+class ErrorSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    code = serializers.CharField()
+    message = serializers.CharField()
+    data = serializers.DictField()
+
+
+class HarvestUsageSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    used = serializers.IntegerField()
+    daily_limit = serializers.IntegerField()
+
+
+class SakaWalletSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    member_id = serializers.IntegerField()
+    balance = serializers.IntegerField(help_text="grains")
+    lifetime_harvested = serializers.IntegerField()
+    lifetime_planted = serializers.IntegerField()
+    lifetime_composted = serializers.IntegerField()
+    lifetime_redistributed = serializers.IntegerField()
+    last_activity_at = serializers.DateTimeField(allow_null=True)
+    last_composted_at = serializers.DateTimeField(allow_null=True)
+    harvests_today = serializers.DictField(child=HarvestUsageSerializer())
+
+
+class SakaHistoryItemSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    kind = serializers.CharField(source="entry.kind")
+    reason = serializers.CharField(source="entry.reason")
+    created_at = serializers.DateTimeField(source="entry.created_at")
+    project_id = serializers.IntegerField(source="entry.project_id", allow_null=True)
+    amount = serializers.IntegerField(help_text="signed grains: + credit, - debit")
+
+    class Meta:
+        model = SakaPosting
+        fields = ["id", "entry_id", "kind", "reason", "amount", "created_at", "project_id"]
+
+
+class ProjectSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    class Meta:
+        model = Project
+        fields = ["id", "title", "owner_id", "saka_score", "saka_supporters", "created_at"]
+
+
+class BoostInSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    amount = AmountField(required=False, help_text="grains; default SAKA_BOOST_COST")
+
+
+class PlantInSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    amount = AmountField()
+    reason = serializers.RegexField(r"^[a-z][a-z0-9_]{0,31}$", required=False, default="plant")
+    project_id = IdField(required=False, allow_null=True, default=None)
+
+
+class PlantOutSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    entry_id = serializers.IntegerField()
+    member_id = serializers.IntegerField()
+    reason = serializers.CharField()
+    amount = serializers.IntegerField()
+    balance = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    project_id = serializers.IntegerField(allow_null=True)
+    project_score = serializers.IntegerField(allow_null=True)
+    project_supporters = serializers.IntegerField(allow_null=True)
+
+
+class HarvestInSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    member_id = IdField()
+    reason = serializers.CharField(max_length=64)
+
+
+class AdjustmentInSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    member_id = IdField()
+    amount = AmountField(help_text="1..500 grains per grant, at most 1000 per member per 24 h")
+
+
+class HarvestOutSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    entry_id = serializers.IntegerField()
+    member_id = serializers.IntegerField()
+    reason = serializers.CharField()
+    amount = serializers.IntegerField()
+    balance = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    used_today = serializers.IntegerField(help_text="uses of this reason today (grains in 24 h for manual_adjust)")
+    daily_limit = serializers.IntegerField(allow_null=True)
+
+
+def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:  # type: ignore[type-arg]
+    if not isinstance(data, dict):
+        from saka.core.errors import ValidationError
+
+        raise ValidationError("The request body must be a JSON object.")
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)

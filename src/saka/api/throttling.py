@@ -1,0 +1,9 @@
+from rest_framework.throttling import UserRateThrottle
+
+
+class MemberThrottle(UserRateThrottle):
+    scope = "member"
+
+
+class PlatformThrottle(UserRateThrottle):
+    scope = "platform"

@@ -1,0 +1,22 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.authtoken.views import obtain_auth_token
+
+from saka.api import views
+
+app_name = "saka_api"
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="saka_api:schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="saka_api:schema"), name="redoc"),
+    path("v1/auth/token/", obtain_auth_token, name="token"),
+    path("v1/me/saka/wallet/", views.SakaWalletView.as_view(), name="saka-wallet"),
+    path("v1/me/saka/history/", views.SakaHistoryView.as_view(), name="saka-history"),
+    path("v1/me/saka/plant/", views.SakaPlantView.as_view(), name="saka-plant"),
+    path("v1/projects/", views.ProjectListView.as_view(), name="project-list"),
+    path("v1/projects/<int:project_id>/", views.ProjectDetailView.as_view(), name="project-detail"),
+    path("v1/projects/<int:project_id>/boost/", views.ProjectBoostView.as_view(), name="project-boost"),
+    path("v1/platform/saka/harvests/", views.PlatformHarvestView.as_view(), name="platform-harvest"),
+    path("v1/staff/saka/adjustments/", views.StaffAdjustmentView.as_view(), name="staff-adjustment"),
+]

@@ -1,0 +1,28 @@
+"""Time: aware UTC datetimes, passed in as ``as_of``; calendar days in a configured zone."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.utils import timezone
+
+from saka.core.errors import ValidationError
+
+
+def now() -> datetime:
+    return timezone.now()
+
+
+def ensure_aware(value: datetime, *, field: str = "as_of") -> datetime:
+    if timezone.is_naive(value):
+        raise ValidationError(f"{field} must be timezone-aware.", field=field)
+    return value
+
+
+def day_bounds(as_of: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """The [start, end) of the calendar day containing ``as_of`` in ``tz``, as aware datetimes."""
+    local = ensure_aware(as_of).astimezone(tz)
+    start = datetime(local.year, local.month, local.day, tzinfo=tz)
+    end = datetime.combine(start.date() + timedelta(days=1), start.timetz())
+    return start, end

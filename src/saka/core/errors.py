@@ -1,0 +1,81 @@
+"""Typed domain errors with stable codes.
+
+Every error a client can see has a stable ``code`` (clients branch on it), a human message,
+a JSON-serialisable ``data`` dict and the HTTP status it maps to. Interfaces render them as
+``{"code", "message", "data"}``; nothing is ever swallowed into a generic failure.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, ClassVar
+
+
+class ErrorCode(StrEnum):
+    # generic
+    VALIDATION_ERROR = "validation_error"
+    NOT_FOUND = "not_found"
+    PERMISSION_DENIED = "permission_denied"
+    NOT_AUTHENTICATED = "not_authenticated"
+    THROTTLED = "throttled"
+    PARSE_ERROR = "parse_error"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    NOT_ACCEPTABLE = "not_acceptable"
+    SERVER_ERROR = "server_error"
+    # ledger
+    INVALID_AMOUNT = "invalid_amount"
+    UNBALANCED_ENTRY = "unbalanced_entry"
+    INSUFFICIENT_BALANCE = "insufficient_balance"
+    LOCK_TIMEOUT = "lock_timeout"
+    IDEMPOTENCY_CONFLICT = "idempotency_conflict"
+    INVALID_IDEMPOTENCY_KEY = "invalid_idempotency_key"
+    # saka
+    SAKA_DISABLED = "saka_disabled"
+    UNKNOWN_REASON = "unknown_reason"
+    DAILY_LIMIT_REACHED = "daily_limit_reached"
+    ADJUSTMENT_CAP_REACHED = "adjustment_cap_reached"
+    MEMBER_NOT_FOUND = "member_not_found"
+    PROJECT_NOT_FOUND = "project_not_found"
+
+
+class DomainError(Exception):
+    """Base of every error the domain raises on purpose."""
+
+    code: ClassVar[ErrorCode] = ErrorCode.VALIDATION_ERROR
+    http_status: ClassVar[int] = 400
+    default_message: ClassVar[str] = "The request is not valid."
+
+    def __init__(self, message: str | None = None, **data: Any) -> None:
+        self.message = message or self.default_message
+        self.data: dict[str, Any] = data
+        super().__init__(self.message)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": str(self.code), "message": self.message, "data": self.data}
+
+
+class ValidationError(DomainError):
+    code = ErrorCode.VALIDATION_ERROR
+    http_status = 400
+    default_message = "The request is not valid."
+
+
+class NotFound(DomainError):
+    code = ErrorCode.NOT_FOUND
+    http_status = 404
+    default_message = "Not found."
+
+
+class InvalidAmount(DomainError):
+    code = ErrorCode.INVALID_AMOUNT
+    http_status = 400
+    default_message = "The amount is not valid."
+
+
+class LockTimeout(DomainError):
+    """A row lock could not be taken in time; the caller may retry later."""
+
+    code = ErrorCode.LOCK_TIMEOUT
+    http_status = 503
+    default_message = "The resource is busy, try again."

@@ -1,0 +1,81 @@
+"""Money and rate types.
+
+Units: SAKA in integer grains, EUR in integer cents. Rates are ``Decimal`` (never floats in
+arithmetic). Shares of a balance are floored (SAKA); splits use the largest remainder so the
+parts always sum to the whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from typing import Any
+
+from saka.core.errors import InvalidAmount, ValidationError
+
+# Amounts above this are refused everywhere: far above any real movement, far below 2**63.
+MAX_AMOUNT = 10**12
+
+
+def parse_amount(value: Any, *, field: str = "amount", maximum: int = MAX_AMOUNT) -> int:
+    """Return ``value`` as a strictly positive integer no larger than ``maximum``.
+
+    Accepts ints and strings of digits; refuses bools, floats, decimals with a fraction,
+    zero, negatives and anything above ``maximum`` with :class:`InvalidAmount`.
+    """
+    if isinstance(value, bool) or value is None:
+        raise InvalidAmount(f"{field} must be a positive integer.", field=field)
+    if isinstance(value, int):
+        amount = value
+    elif isinstance(value, str) and value.strip().isdigit() and value.isascii():
+        amount = int(value.strip())
+    else:
+        raise InvalidAmount(f"{field} must be a positive integer.", field=field)
+    if amount <= 0:
+        raise InvalidAmount(f"{field} must be greater than zero.", field=field)
+    if amount > maximum:
+        raise InvalidAmount(f"{field} must be at most {maximum}.", field=field, maximum=maximum)
+    return amount
+
+
+def parse_rate(value: Any, *, name: str) -> Decimal:
+    """Parse a rate in (0, 1] exactly. Floats are read through ``str`` (0.1 -> Decimal('0.1'))."""
+    try:
+        rate = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    except (InvalidOperation, TypeError, ValueError) as exc:
+        raise ValidationError(f"{name} must be a decimal number.", setting=name) from exc
+    if not rate.is_finite() or not (Decimal(0) < rate <= Decimal(1)):
+        raise ValidationError(f"{name} must be in (0, 1], got {value!r}.", setting=name)
+    return rate
+
+
+def floor_share(amount: int, rate: Decimal) -> int:
+    """floor(amount x rate), exact: ``floor_share(100, Decimal('0.29')) == 29``."""
+    return int((Decimal(amount) * rate).to_integral_value(rounding=ROUND_FLOOR))
+
+
+def split_largest_remainder(total: int, weights: Sequence[int | Decimal]) -> list[int]:
+    """Split ``total`` in proportion to ``weights``; parts are integers summing to ``total``.
+
+    Each part gets floor(total x w / Σw); the cents left over go, one each, to the largest
+    fractional remainders (ties: earlier weight first).
+    """
+    if total < 0:
+        raise ValueError("total must be >= 0")
+    weight_sum = sum(Decimal(w) for w in weights)
+    if not weights or weight_sum <= 0:
+        raise ValueError("weights must be non-empty with a positive sum")
+    exact = [Decimal(total) * Decimal(w) / weight_sum for w in weights]
+    parts = [int(x.to_integral_value(rounding=ROUND_FLOOR)) for x in exact]
+    left = total - sum(parts)
+    order = sorted(range(len(weights)), key=lambda i: (-(exact[i] - parts[i]), i))
+    for i in order[:left]:
+        parts[i] += 1
+    return parts
+
+
+def format_cents(cents: int) -> str:
+    """Integer cents as a decimal string with exactly two places: 1234 -> '12.34'."""
+    sign = "-" if cents < 0 else ""
+    whole, frac = divmod(abs(cents), 100)
+    return f"{sign}{whole}.{frac:02d}"

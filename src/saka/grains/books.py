@@ -1,0 +1,116 @@
+"""The SAKA book and its own invariants (checked by ``saka_reconcile``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from saka.grains.models import EXTERNAL_KINDS, AccountKind, SakaAccount, SakaEntry, SakaPosting
+from saka.ledger.books import Book, register_book
+from saka.ledger.reconcile import Discrepancy, fetch, table
+from saka.projects.models import Project
+
+
+def wallet_counters_match_postings(limit: int) -> Iterable[Discrepancy]:
+    """lifetime_harvested/planted/composted/redistributed equal the wallet's postings by kind."""
+    acc, ent, pst = table(SakaAccount), table(SakaEntry), table(SakaPosting)
+    rows = fetch(
+        f"""
+        SELECT a.id, a.lifetime_harvested, COALESCE(s.h, 0), a.lifetime_planted, COALESCE(s.pl, 0),
+               a.lifetime_composted, COALESCE(s.c, 0), a.lifetime_redistributed, COALESCE(s.r, 0)
+        FROM {acc} a LEFT JOIN (
+            SELECT p.account_id,
+                   SUM(CASE WHEN e.kind = 'harvest' THEN p.amount ELSE 0 END) AS h,
+                   SUM(CASE WHEN e.kind = 'plant' THEN -p.amount ELSE 0 END) AS pl,
+                   SUM(CASE WHEN e.kind = 'compost' THEN -p.amount ELSE 0 END) AS c,
+                   SUM(CASE WHEN e.kind = 'redistribution' THEN p.amount ELSE 0 END) AS r
+            FROM {pst} p JOIN {ent} e ON e.id = p.entry_id GROUP BY p.account_id
+        ) s ON s.account_id = a.id
+        WHERE a.kind = %s AND (a.lifetime_harvested <> COALESCE(s.h, 0)
+            OR a.lifetime_planted <> COALESCE(s.pl, 0) OR a.lifetime_composted <> COALESCE(s.c, 0)
+            OR a.lifetime_redistributed <> COALESCE(s.r, 0))
+        ORDER BY a.id LIMIT %s
+        """,
+        [AccountKind.WALLET.value, limit],
+    )
+    names = ("lifetime_harvested", "lifetime_planted", "lifetime_composted", "lifetime_redistributed")
+    for row in rows:
+        pairs = {n: (int(row[1 + 2 * i]), int(row[2 + 2 * i])) for i, n in enumerate(names)}
+        off = {n: {"counter": c, "postings": p} for n, (c, p) in pairs.items() if c != p}
+        yield Discrepancy("saka", "wallet_counters_match_postings",
+                          f"wallet {row[0]}: counters disagree with postings: {off}",
+                          {"account_id": row[0], **off})
+
+
+def global_identity(limit: int) -> Iterable[Discrepancy]:
+    """Σ wallets + silo = Σ issued - Σ planted (from the external accounts' postings)."""
+    acc, pst = table(SakaAccount), table(SakaPosting)
+    (held,) = fetch(
+        f"SELECT COALESCE(SUM(balance), 0) FROM {acc} WHERE kind IN (%s, %s)",
+        [AccountKind.WALLET.value, AccountKind.SILO.value],
+    )[0]
+    issued, planted = fetch(
+        f"SELECT COALESCE(SUM(CASE WHEN a.kind = %s THEN -p.amount ELSE 0 END), 0), "
+        f"COALESCE(SUM(CASE WHEN a.kind = %s THEN p.amount ELSE 0 END), 0) "
+        f"FROM {pst} p JOIN {acc} a ON a.id = p.account_id WHERE a.kind IN (%s, %s)",
+        [AccountKind.ISSUANCE.value, AccountKind.PLANTED.value,
+         AccountKind.ISSUANCE.value, AccountKind.PLANTED.value],
+    )[0]
+    if int(held) != int(issued) - int(planted):
+        yield Discrepancy("saka", "global_identity",
+                          f"wallets + silo = {held} but issued - planted = {issued} - {planted}",
+                          {"held": int(held), "issued": int(issued), "planted": int(planted)})
+
+
+def silo_matches_flows(limit: int) -> Iterable[Discrepancy]:
+    """The silo holds exactly Σ composted - Σ redistributed over all wallets."""
+    acc = table(SakaAccount)
+    silo, composted, redistributed = fetch(
+        f"SELECT COALESCE(SUM(CASE WHEN kind = %s THEN balance ELSE 0 END), 0), "
+        f"COALESCE(SUM(lifetime_composted), 0), COALESCE(SUM(lifetime_redistributed), 0) "
+        f"FROM {acc}",
+        [AccountKind.SILO.value],
+    )[0]
+    if int(silo) != int(composted) - int(redistributed):
+        yield Discrepancy("saka", "silo_matches_flows",
+                          f"silo {silo} != composted {composted} - redistributed {redistributed}",
+                          {"silo": int(silo), "composted": int(composted),
+                           "redistributed": int(redistributed)})
+
+
+def project_scores_match_plants(limit: int) -> Iterable[Discrepancy]:
+    """A project's SAKA score and distinct supporters equal its plant entries."""
+    prj, ent = table(Project), table(SakaEntry)
+    rows = fetch(
+        f"SELECT pr.id, pr.saka_score, COALESCE(s.score, 0), pr.saka_supporters, "
+        f"COALESCE(s.supporters, 0) FROM {prj} pr LEFT JOIN ("
+        f"  SELECT project_id, SUM(amount) AS score, COUNT(DISTINCT member_id) AS supporters "
+        f"  FROM {ent} WHERE kind = 'plant' AND project_id IS NOT NULL GROUP BY project_id"
+        f") s ON s.project_id = pr.id "
+        f"WHERE pr.saka_score <> COALESCE(s.score, 0) OR pr.saka_supporters <> COALESCE(s.supporters, 0) "
+        f"ORDER BY pr.id LIMIT %s",
+        [limit],
+    )
+    for r in rows:
+        yield Discrepancy("saka", "project_scores_match_plants",
+                          f"project {r[0]}: score {r[1]} vs plants {r[2]}, supporters {r[3]} vs {r[4]}",
+                          {"project_id": r[0], "score": int(r[1]), "planted": int(r[2]),
+                           "supporters": int(r[3]), "distinct_planters": int(r[4])})
+
+
+SAKA_BOOK = Book(
+    name="saka",
+    account_model=SakaAccount,
+    entry_model=SakaEntry,
+    posting_model=SakaPosting,
+    external_kinds=EXTERNAL_KINDS,
+    extra_checks=(
+        wallet_counters_match_postings,
+        global_identity,
+        silo_matches_flows,
+        project_scores_match_plants,
+    ),
+)
+
+
+def register() -> None:
+    register_book(SAKA_BOOK)

@@ -1,0 +1,34 @@
+"""Row locks of the SAKA book. Every lock goes through ``saka.ledger.transactions.lock_rows``."""
+
+from __future__ import annotations
+
+from saka.grains.models import AccountKind, SakaAccount
+from saka.ledger.transactions import lock_rows, require_atomic
+
+
+def wallet_lock(*, member_id: int) -> SakaAccount | None:
+    """Lock the member's wallet; ``None`` when the member has none yet."""
+    rows = lock_rows(SakaAccount.objects.filter(kind=AccountKind.WALLET, member_id=member_id))
+    return rows[0] if rows else None
+
+
+def wallet_lock_or_create(*, member_id: int) -> SakaAccount:
+    """Lock the member's wallet, creating it on first use (safe under concurrency)."""
+    wallet = wallet_lock(member_id=member_id)
+    if wallet is None:
+        require_atomic()
+        SakaAccount.objects.bulk_create(
+            [SakaAccount(kind=AccountKind.WALLET, member_id=member_id)], ignore_conflicts=True
+        )
+        wallet = wallet_lock(member_id=member_id)
+    assert wallet is not None  # noqa: S101 - created just above or by a concurrent request
+    return wallet
+
+
+def system_account_id(kind: AccountKind) -> int:
+    """The id of the silo or an external account, created on first use. Never locked."""
+    ids = list(SakaAccount.objects.filter(kind=kind).values_list("id", flat=True)[:1])
+    if not ids:
+        SakaAccount.objects.bulk_create([SakaAccount(kind=kind)], ignore_conflicts=True)
+        ids = list(SakaAccount.objects.filter(kind=kind).values_list("id", flat=True)[:1])
+    return ids[0]

@@ -1,0 +1,169 @@
+"""The SAKA book: accounts (member wallets and system accounts), entries, postings.
+
+A member's wallet row carries its cached balance and the counters the rules need
+(last activity, last compost, lifetime figures). Runs rewrite balance and compost columns,
+so none of those is indexed (updates stay HOT; the table uses fillfactor 50 on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from saka.ledger.models import LedgerAccount, LedgerEntry, LedgerPosting
+
+
+class AccountKind(models.TextChoices):
+    WALLET = "wallet", "Member wallet"
+    SILO = "silo", "Silo"
+    ISSUANCE = "issuance", "Issuance (external)"
+    PLANTED = "planted", "Planted (external)"
+
+
+EXTERNAL_KINDS = frozenset({AccountKind.ISSUANCE.value, AccountKind.PLANTED.value})
+SYSTEM_KINDS = (AccountKind.SILO, AccountKind.ISSUANCE, AccountKind.PLANTED)
+
+
+class SakaAccount(LedgerAccount):
+    kind = models.CharField(max_length=16, choices=AccountKind.choices)
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+    last_composted_at = models.DateTimeField(null=True, blank=True)
+    lifetime_harvested = models.BigIntegerField(default=0)
+    lifetime_planted = models.BigIntegerField(default=0)
+    lifetime_composted = models.BigIntegerField(default=0)
+    lifetime_redistributed = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "grains_account"
+        constraints = [
+            models.CheckConstraint(condition=Q(balance__gte=0), name="grains_account_balance_gte_0"),
+            models.CheckConstraint(
+                condition=Q(lifetime_harvested__gte=0)
+                & Q(lifetime_planted__gte=0)
+                & Q(lifetime_composted__gte=0)
+                & Q(lifetime_redistributed__gte=0),
+                name="grains_account_counters_gte_0",
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind=AccountKind.WALLET) & Q(member__isnull=False))
+                | (~Q(kind=AccountKind.WALLET) & Q(member__isnull=True)),
+                name="grains_account_wallet_has_member",
+            ),
+            models.UniqueConstraint(
+                fields=["member"],
+                condition=Q(kind=AccountKind.WALLET),
+                name="grains_account_one_wallet_per_member",
+            ),
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=~Q(kind=AccountKind.WALLET),
+                name="grains_account_one_per_system_kind",
+            ),
+        ]
+        permissions = [
+            ("harvest_on_behalf", "Can grant SAKA harvests on behalf of members (platform)"),
+        ]
+
+    def __str__(self) -> str:
+        if self.kind == AccountKind.WALLET:
+            return f"SAKA wallet of member {self.member_id}"
+        return f"SAKA {self.kind}"
+
+
+class EntryKind(models.TextChoices):
+    HARVEST = "harvest", "Harvest"
+    PLANT = "plant", "Plant"
+    COMPOST = "compost", "Compost"
+    REDISTRIBUTION = "redistribution", "Redistribution"
+
+
+class SakaEntry(LedgerEntry):
+    kind = models.CharField(max_length=16, choices=EntryKind.choices)
+    reason = models.CharField(max_length=32, blank=True, default="")
+    amount = models.BigIntegerField(help_text="Gross amount moved, in grains (> 0).")
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    project = models.ForeignKey(
+        "projects.Project", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    memo = models.CharField(max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "grains_entry"
+        verbose_name_plural = "SAKA entries"
+        indexes = [
+            # daily limits and rolling caps: a member's harvests of one reason by time
+            models.Index(
+                fields=["member", "kind", "reason", "created_at"], name="grains_entry_member_kind"
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="grains_entry_amount_gt_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.reason} {self.amount}"
+
+
+class SakaPosting(LedgerPosting):
+    entry = models.ForeignKey(
+        SakaEntry,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="postings",
+        db_index=False,
+    )
+    account = models.ForeignKey(
+        SakaAccount,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="postings",
+        db_index=False,
+    )
+
+    class Meta:
+        db_table = "grains_posting"
+        indexes = [models.Index(fields=["account", "id"], name="grains_posting_account_id")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: {self.amount:+d}"
+
+
+class ProjectSupporter(models.Model):
+    """A member who planted on a project at least once (distinct supporters)."""
+
+    id = models.BigAutoField(primary_key=True)
+    project = models.ForeignKey("projects.Project", on_delete=models.PROTECT, related_name="+")
+    member = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    first_planted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "grains_project_supporter"
+        constraints = [
+            models.UniqueConstraint(fields=["project", "member"], name="grains_supporter_unique"),
+        ]

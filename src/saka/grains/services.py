@@ -1,0 +1,297 @@
+"""SAKA writes: harvest (earn), plant (spend) and project boosts.
+
+Each service owns its transaction, locks the member's wallet before checking the rule it
+protects, books one balanced entry and returns a small result object. Concurrency: the daily
+limit and the balance are checked under the wallet lock, so parallel requests can neither
+exceed a limit nor overdraw; the CHECK constraint on the balance is the backstop.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import F, Sum, Value
+from django.db.models.functions import Coalesce, Greatest
+
+from saka.core.clock import day_bounds, ensure_aware, now
+from saka.core.errors import InvalidAmount, ValidationError
+from saka.core.money import parse_amount
+from saka.grains.books import SAKA_BOOK
+from saka.grains.conf import (
+    HARVEST_RULES,
+    MANUAL_ADJUST,
+    MANUAL_ADJUST_MAX_GRANT,
+    MANUAL_ADJUST_MAX_PER_24H,
+    PROJECT_BOOST,
+    get_settings,
+)
+from saka.grains.errors import (
+    AdjustmentCapReached,
+    DailyLimitReached,
+    MemberNotFound,
+    NotAllowed,
+    SakaDisabled,
+    UnknownReason,
+)
+from saka.grains.lock_objects import system_account_id, wallet_lock, wallet_lock_or_create
+from saka.grains.models import AccountKind, EntryKind, ProjectSupporter, SakaEntry
+from saka.ledger.errors import InsufficientBalance
+from saka.ledger.idempotency import idempotency_claim, idempotency_store
+from saka.ledger.services import entry_post
+from saka.ledger.transactions import durable
+from saka.projects.models import Project
+from saka.projects.selectors import project_get
+
+PLANT_REASON_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+
+
+@dataclass(frozen=True)
+class HarvestResult:
+    entry_id: int
+    member_id: int
+    reason: str
+    amount: int
+    balance: int
+    created_at: str
+    used_today: int
+    daily_limit: int | None
+
+
+@dataclass(frozen=True)
+class PlantResult:
+    entry_id: int
+    member_id: int
+    reason: str
+    amount: int
+    balance: int
+    created_at: str
+    project_id: int | None
+    project_score: int | None
+    project_supporters: int | None
+
+
+def _require_enabled() -> None:
+    if not get_settings().enabled:
+        raise SakaDisabled()
+
+
+def _require_member(member_id: Any) -> int:
+    if isinstance(member_id, bool) or not isinstance(member_id, int):
+        raise MemberNotFound(member_id=str(member_id))
+    if not get_user_model().objects.filter(pk=member_id, is_active=True).exists():
+        raise MemberNotFound(member_id=member_id)
+    return member_id
+
+
+def _activity(as_of: datetime) -> Greatest:
+    return Greatest(Coalesce(F("last_activity_at"), Value(as_of)), Value(as_of))
+
+
+def _check_harvest_limit(*, member_id: int, reason: str, amount: int, as_of: datetime) -> tuple[int, int | None]:
+    """Under the member's lock: how much of the limit is used; raise when this grant exceeds it."""
+    harvests = SakaEntry.objects.filter(member_id=member_id, kind=EntryKind.HARVEST, reason=reason)
+    if reason == MANUAL_ADJUST:
+        since = as_of - timedelta(hours=24)
+        used = harvests.filter(created_at__gt=since, created_at__lte=as_of).aggregate(
+            total=Coalesce(Sum("amount"), 0)
+        )["total"]
+        if used + amount > MANUAL_ADJUST_MAX_PER_24H:
+            raise AdjustmentCapReached(
+                used=used, remaining=MANUAL_ADJUST_MAX_PER_24H - used, cap=MANUAL_ADJUST_MAX_PER_24H
+            )
+        return used + amount, MANUAL_ADJUST_MAX_PER_24H
+    rule = HARVEST_RULES[reason]
+    start, end = day_bounds(as_of, get_settings().time_zone)
+    used = harvests.filter(created_at__gte=start, created_at__lt=end).count()
+    if used >= rule.daily_limit:
+        raise DailyLimitReached(reason=reason, daily_limit=rule.daily_limit, used=used)
+    return used + 1, rule.daily_limit
+
+
+def _harvest_amount(*, reason: str, amount: Any, granted_by_id: int | None) -> int:
+    if reason == MANUAL_ADJUST:
+        if granted_by_id is None or not get_user_model().objects.filter(
+            pk=granted_by_id, is_active=True, is_staff=True
+        ).exists():
+            raise NotAllowed("Manual adjustments are granted by staff only.")
+        if amount is None:
+            raise InvalidAmount("A manual adjustment needs an amount.", field="amount")
+        return parse_amount(amount, maximum=MANUAL_ADJUST_MAX_GRANT)
+    if reason not in HARVEST_RULES:
+        raise UnknownReason(reason=str(reason)[:64], known=[*HARVEST_RULES, MANUAL_ADJUST])
+    if amount is not None:
+        raise InvalidAmount(
+            "The reward of this reason is fixed; send no amount.",
+            field="amount",
+            reward=HARVEST_RULES[reason].reward,
+        )
+    return HARVEST_RULES[reason].reward
+
+
+def wallet_harvest(
+    *,
+    member_id: int,
+    reason: str,
+    amount: int | None = None,
+    granted_by_id: int | None = None,
+    idempotency_key: str | None = None,
+    as_of: datetime | None = None,
+) -> HarvestResult:
+    """Grant a member grains for ``reason`` (platform or staff, never the member).
+
+    Raises ``UnknownReason``, ``InvalidAmount``, ``DailyLimitReached``,
+    ``AdjustmentCapReached``, ``NotAllowed`` (manual adjustment by non-staff),
+    ``MemberNotFound``, ``IdempotencyConflict``, ``LockTimeout``, ``SakaDisabled``.
+    """
+    _require_enabled()
+    at = ensure_aware(as_of or now())
+    grant = _harvest_amount(reason=reason, amount=amount, granted_by_id=granted_by_id)
+    member_id = _require_member(member_id)
+    scope = f"saka.harvest:{granted_by_id or 'system'}"
+    payload = {"member_id": member_id, "reason": reason, "amount": amount}
+    with durable():
+        if idempotency_key is not None:
+            replay = idempotency_claim(scope=scope, key=idempotency_key, payload=payload)
+            if replay is not None:
+                return HarvestResult(**replay)
+        wallet = wallet_lock_or_create(member_id=member_id)
+        used, limit = _check_harvest_limit(member_id=member_id, reason=reason, amount=grant, as_of=at)
+        issuance_id = system_account_id(AccountKind.ISSUANCE)
+        entry = entry_post(
+            book=SAKA_BOOK,
+            entry=SakaEntry(
+                kind=EntryKind.HARVEST,
+                reason=reason,
+                amount=grant,
+                member_id=member_id,
+                granted_by_id=granted_by_id,
+                created_at=at,
+            ),
+            postings=[(issuance_id, -grant), (wallet.pk, grant)],
+            external_account_ids=frozenset({issuance_id}),
+            account_updates={
+                wallet.pk: {
+                    "lifetime_harvested": F("lifetime_harvested") + grant,
+                    "last_activity_at": _activity(at),
+                }
+            },
+        )
+        result = HarvestResult(
+            entry_id=entry.pk,
+            member_id=member_id,
+            reason=reason,
+            amount=grant,
+            balance=wallet.balance + grant,
+            created_at=at.isoformat(),
+            used_today=used,
+            daily_limit=limit,
+        )
+        if idempotency_key is not None:
+            idempotency_store(scope=scope, key=idempotency_key, result=asdict(result))
+    return result
+
+
+def wallet_plant(
+    *,
+    member_id: int,
+    amount: int,
+    reason: str = "plant",
+    project_id: int | None = None,
+    idempotency_key: str | None = None,
+    as_of: datetime | None = None,
+) -> PlantResult:
+    """Spend ``amount`` grains of the member's wallet (they leave circulation).
+
+    With ``project_id`` the grains boost that project (score and distinct supporters).
+    Raises ``InvalidAmount``, ``InsufficientBalance``, ``ProjectNotFound``,
+    ``ValidationError`` (reason), ``IdempotencyConflict``, ``LockTimeout``, ``SakaDisabled``.
+    """
+    _require_enabled()
+    at = ensure_aware(as_of or now())
+    grains = parse_amount(amount)
+    if not isinstance(reason, str) or not PLANT_REASON_RE.match(reason):
+        raise ValidationError("reason is 1 to 32 lowercase letters, digits or _.", field="reason")
+    project = project_get(project_id=project_id) if project_id is not None else None
+    scope = f"saka.plant:{member_id}"
+    payload = {"amount": grains, "reason": reason, "project_id": project_id}
+    with durable():
+        if idempotency_key is not None:
+            replay = idempotency_claim(scope=scope, key=idempotency_key, payload=payload)
+            if replay is not None:
+                return PlantResult(**replay)
+        wallet = wallet_lock(member_id=member_id)
+        balance = wallet.balance if wallet is not None else 0
+        if wallet is None or balance < grains:
+            raise InsufficientBalance(balance=balance, requested=grains)
+        planted_id = system_account_id(AccountKind.PLANTED)
+        entry = entry_post(
+            book=SAKA_BOOK,
+            entry=SakaEntry(
+                kind=EntryKind.PLANT,
+                reason=reason,
+                amount=grains,
+                member_id=member_id,
+                project=project,
+                created_at=at,
+            ),
+            postings=[(wallet.pk, -grains), (planted_id, grains)],
+            external_account_ids=frozenset({planted_id}),
+            account_updates={
+                wallet.pk: {
+                    "lifetime_planted": F("lifetime_planted") + grains,
+                    "last_activity_at": _activity(at),
+                }
+            },
+        )
+        score = supporters = None
+        if project is not None:
+            # Under the member's wallet lock: no concurrent plant by this member can race here.
+            new_supporter = not ProjectSupporter.objects.filter(
+                project=project, member_id=member_id
+            ).exists()
+            if new_supporter:
+                ProjectSupporter.objects.create(project=project, member_id=member_id, first_planted_at=at)
+            Project.objects.filter(pk=project.pk).update(
+                saka_score=F("saka_score") + grains,
+                saka_supporters=F("saka_supporters") + int(new_supporter),
+            )
+            score, supporters = (
+                Project.objects.filter(pk=project.pk).values_list("saka_score", "saka_supporters").get()
+            )
+        result = PlantResult(
+            entry_id=entry.pk,
+            member_id=member_id,
+            reason=reason,
+            amount=grains,
+            balance=balance - grains,
+            created_at=at.isoformat(),
+            project_id=project.pk if project is not None else None,
+            project_score=score,
+            project_supporters=supporters,
+        )
+        if idempotency_key is not None:
+            idempotency_store(scope=scope, key=idempotency_key, result=asdict(result))
+    return result
+
+
+def project_boost(
+    *,
+    member_id: int,
+    project_id: int,
+    amount: int | None = None,
+    idempotency_key: str | None = None,
+    as_of: datetime | None = None,
+) -> PlantResult:
+    """Plant grains on a project (default cost ``SAKA_BOOST_COST``)."""
+    return wallet_plant(
+        member_id=member_id,
+        amount=get_settings().boost_cost if amount is None else amount,
+        reason=PROJECT_BOOST,
+        project_id=project_id,
+        idempotency_key=idempotency_key,
+        as_of=as_of,
+    )

@@ -1,0 +1,73 @@
+"""Idempotency keys scoped to the caller.
+
+Usage, inside the service's transaction and before anything is booked::
+
+    replay = idempotency_claim(scope=..., key=key, payload={...})
+    if replay is not None:
+        return Result(**replay)
+    ...book...
+    idempotency_store(scope=..., key=key, result=asdict(result))
+
+A replay with the same payload returns the stored result; the same key with another payload
+raises :class:`IdempotencyConflict`. The record is written in the booking's transaction, so a
+failed booking leaves no key behind and a concurrent duplicate waits on the unique index, then
+replays.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from saka.ledger.errors import IdempotencyConflict, InvalidIdempotencyKey
+from saka.ledger.models import IdempotencyRecord
+from saka.ledger.transactions import require_atomic
+
+MAX_KEY_LENGTH = 200
+
+
+def validate_key(key: str) -> str:
+    if (
+        not isinstance(key, str)
+        or not 1 <= len(key) <= MAX_KEY_LENGTH
+        or not key.isascii()
+        or not key.isprintable()
+    ):
+        raise InvalidIdempotencyKey()
+    return key
+
+
+def request_hash(payload: dict[str, Any]) -> str:
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _replay(record: IdempotencyRecord, digest: str, key: str) -> dict[str, Any]:
+    if record.request_hash != digest:
+        raise IdempotencyConflict(key=key)
+    return record.result or {}
+
+
+def idempotency_claim(*, scope: str, key: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+    """Claim ``key`` in ``scope``; return the original result if it was used already."""
+    require_atomic()
+    validate_key(key)
+    digest = request_hash(payload)
+    existing = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
+    if existing is not None:
+        return _replay(existing, digest, key)
+    try:
+        with transaction.atomic():
+            IdempotencyRecord.objects.create(scope=scope, key=key, request_hash=digest)
+    except IntegrityError:
+        # A concurrent request with the same key committed first: replay it.
+        return _replay(IdempotencyRecord.objects.get(scope=scope, key=key), digest, key)
+    return None
+
+
+def idempotency_store(*, scope: str, key: str, result: dict[str, Any]) -> None:
+    require_atomic()
+    IdempotencyRecord.objects.filter(scope=scope, key=key).update(result=result)

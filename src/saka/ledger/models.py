@@ -1,0 +1,81 @@
+"""Ledger building blocks: abstract accounts, entries and postings, plus idempotency records.
+
+Each currency (a *book*) has its own concrete tables, so SAKA and EUR can never share a
+balance. Postings are append-only (model guards here, database triggers in the migrations).
+Postings reference their entry and account without a database foreign key: an FK check
+costs ~4 us per inserted row on the batch path; ``reconcile`` proves there are no orphans.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+from django.db import models
+from django.utils import timezone
+
+
+class AppendOnlyError(RuntimeError):
+    pass
+
+
+class LedgerAccount(models.Model):
+    """An account with a cached balance (integer minor units), changed only by atomic SQL."""
+
+    id = models.BigAutoField(primary_key=True)
+    balance = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+
+class AppendOnlyModel(models.Model):
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError(f"{type(self).__name__} rows are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError(f"{type(self).__name__} rows are append-only.")
+
+
+class LedgerEntry(AppendOnlyModel):
+    """One movement of value; its postings sum to zero."""
+
+    id = models.BigAutoField(primary_key=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+
+class LedgerPosting(AppendOnlyModel):
+    """One line of an entry: a signed amount on one account (credit > 0, debit < 0)."""
+
+    id = models.BigAutoField(primary_key=True)
+    amount = models.BigIntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class IdempotencyRecord(models.Model):
+    """A client-retryable write, remembered per (scope, key) with the result it returned."""
+
+    id = models.BigAutoField(primary_key=True)
+    scope = models.CharField(max_length=200)
+    key = models.CharField(max_length=200)
+    request_hash = models.CharField(max_length=64)
+    result = models.JSONField(null=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="ledger_idempotency_scope_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.key}"

@@ -1,0 +1,60 @@
+"""Transactions and row locks.
+
+The outermost service owns the transaction (:func:`durable`). Building blocks that must run
+inside one call :func:`require_atomic`. Every row lock goes through :func:`lock_rows`: one
+statement, primary-key order, bounded by PostgreSQL's ``lock_timeout`` (set per connection in
+settings); a timeout or deadlock becomes :class:`~saka.core.errors.LockTimeout`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from django.db import OperationalError, connection, transaction
+from django.db.models import Model, QuerySet
+
+from saka.core.errors import LockTimeout
+
+M = TypeVar("M", bound=Model)
+
+# SQLSTATEs: lock_not_available, deadlock_detected, query_canceled (statement timeout)
+_LOCK_SQLSTATES = {"55P03", "40P01", "57014"}
+
+
+def is_lock_error(exc: BaseException) -> bool:
+    cause: Any = getattr(exc, "__cause__", None)
+    sqlstate = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+    if sqlstate in _LOCK_SQLSTATES:
+        return True
+    # SQLite: "database is locked" / "database table is locked"
+    return "is locked" in str(exc)
+
+
+@contextmanager
+def durable() -> Iterator[None]:
+    """The outermost transaction of a service; lock failures surface as ``LockTimeout``."""
+    try:
+        with transaction.atomic(durable=True):
+            yield
+    except OperationalError as exc:
+        if is_lock_error(exc):
+            raise LockTimeout(reason=type(exc.__cause__).__name__) from exc
+        raise
+
+
+def require_atomic() -> None:
+    if not connection.in_atomic_block:
+        raise RuntimeError("This building block must run inside a transaction.")
+
+
+def lock_rows(queryset: QuerySet[M]) -> list[M]:
+    """Lock the rows of ``queryset`` in primary-key order and return them."""
+    require_atomic()
+    try:
+        return list(queryset.select_for_update().order_by("pk"))
+    except OperationalError as exc:
+        if is_lock_error(exc):
+            raise LockTimeout(reason=type(exc.__cause__).__name__) from exc
+        raise
