@@ -74,13 +74,20 @@ def _database(url: str) -> dict[str, Any]:
         db.setdefault("OPTIONS", {})["options"] = f"-c lock_timeout={LOCK_TIMEOUT_MS}"
         db.setdefault("TEST", {})["NAME"] = os.environ.get("SAKA_TEST_DB_NAME", "test_saka")
     elif db["ENGINE"] == "django.db.backends.sqlite3":
-        db.setdefault("OPTIONS", {}).update({"timeout": LOCK_TIMEOUT_MS / 1000})
+        db.setdefault("OPTIONS", {}).update(
+            {
+                "timeout": max(LOCK_TIMEOUT_MS / 1000, 5),
+                # writers take the lock at BEGIN: no lock-upgrade deadlocks between writers
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            }
+        )
         db["CONN_MAX_AGE"] = 0
     return db
 
 
 DATABASES = {
-    "default": _database(os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"))
+    "default": _database(os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -113,7 +120,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "loggers": {"saka": {"handlers": ["console"], "level": os.environ.get("SAKA_LOG_LEVEL", "INFO")}},
+    "loggers": {
+        "saka": {"handlers": ["console"], "level": os.environ.get("SAKA_LOG_LEVEL", "INFO")}
+    },
 }
 
 REST_FRAMEWORK = {

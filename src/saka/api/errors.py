@@ -36,7 +36,9 @@ def _message(detail: Any) -> str:
     return str(detail)
 
 
-def error_body(code: ErrorCode | str, message: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
+def error_body(
+    code: ErrorCode | str, message: str, data: dict[str, Any] | None = None
+) -> dict[str, Any]:
     return {"code": str(code), "message": message, "data": data or {}}
 
 
@@ -51,14 +53,20 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         code = next((c for cls, c in _DRF_CODES if isinstance(exc, cls)), ErrorCode.SERVER_ERROR)
         data: dict[str, Any] = {}
         if isinstance(exc, exceptions.ValidationError):
-            data = {"fields": exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}}
+            data = {
+                "fields": exc.detail
+                if isinstance(exc.detail, dict)
+                else {"non_field_errors": exc.detail}
+            }
         elif isinstance(exc, exceptions.Throttled):
-            data = {"wait_seconds": exc.wait}
+            data = {"wait_seconds": getattr(exc, "wait", None)}
         headers: dict[str, str] = {}
         if getattr(exc, "auth_header", None):
             headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
         if getattr(exc, "wait", None):
             headers["Retry-After"] = str(int(exc.wait))  # type: ignore[attr-defined]
-        return Response(error_body(code, _message(exc.detail), data), status=exc.status_code, headers=headers)
+        return Response(
+            error_body(code, _message(exc.detail), data), status=exc.status_code, headers=headers
+        )
     logger.exception("unhandled error in %s", context.get("view"))
     return Response(error_body(ErrorCode.SERVER_ERROR, "Internal error."), status=500)

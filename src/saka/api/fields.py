@@ -10,7 +10,7 @@ from saka.core.money import MAX_AMOUNT, parse_amount
 
 
 @extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_AMOUNT})
-class AmountField(serializers.Field):  # type: ignore[type-arg]
+class AmountField(serializers.Field):
     """A strictly positive integer amount (JSON integer or digit string); never a float."""
 
     def to_internal_value(self, data: Any) -> int:

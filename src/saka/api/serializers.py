@@ -9,18 +9,18 @@ from saka.grains.models import SakaPosting
 from saka.projects.models import Project
 
 
-class ErrorSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
-    data = serializers.DictField()
+    data = serializers.DictField()  # type: ignore[assignment]
 
 
-class HarvestUsageSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class HarvestUsageSerializer(serializers.Serializer):
     used = serializers.IntegerField()
     daily_limit = serializers.IntegerField()
 
 
-class SakaWalletSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class SakaWalletSerializer(serializers.Serializer):
     member_id = serializers.IntegerField()
     balance = serializers.IntegerField(help_text="grains")
     lifetime_harvested = serializers.IntegerField()
@@ -32,7 +32,7 @@ class SakaWalletSerializer(serializers.Serializer):  # type: ignore[type-arg]
     harvests_today = serializers.DictField(child=HarvestUsageSerializer())
 
 
-class SakaHistoryItemSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class SakaHistoryItemSerializer(serializers.ModelSerializer):
     kind = serializers.CharField(source="entry.kind")
     reason = serializers.CharField(source="entry.reason")
     created_at = serializers.DateTimeField(source="entry.created_at")
@@ -44,23 +44,23 @@ class SakaHistoryItemSerializer(serializers.ModelSerializer):  # type: ignore[ty
         fields = ["id", "entry_id", "kind", "reason", "amount", "created_at", "project_id"]
 
 
-class ProjectSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class ProjectSerializer(serializers.ModelSerializer):
     class Meta:
         model = Project
         fields = ["id", "title", "owner_id", "saka_score", "saka_supporters", "created_at"]
 
 
-class BoostInSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class BoostInSerializer(serializers.Serializer):
     amount = AmountField(required=False, help_text="grains; default SAKA_BOOST_COST")
 
 
-class PlantInSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class PlantInSerializer(serializers.Serializer):
     amount = AmountField()
     reason = serializers.RegexField(r"^[a-z][a-z0-9_]{0,31}$", required=False, default="plant")
     project_id = IdField(required=False, allow_null=True, default=None)
 
 
-class PlantOutSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class PlantOutSerializer(serializers.Serializer):
     entry_id = serializers.IntegerField()
     member_id = serializers.IntegerField()
     reason = serializers.CharField()
@@ -72,28 +72,30 @@ class PlantOutSerializer(serializers.Serializer):  # type: ignore[type-arg]
     project_supporters = serializers.IntegerField(allow_null=True)
 
 
-class HarvestInSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class HarvestInSerializer(serializers.Serializer):
     member_id = IdField()
     reason = serializers.CharField(max_length=64)
 
 
-class AdjustmentInSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class AdjustmentInSerializer(serializers.Serializer):
     member_id = IdField()
     amount = AmountField(help_text="1..500 grains per grant, at most 1000 per member per 24 h")
 
 
-class HarvestOutSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class HarvestOutSerializer(serializers.Serializer):
     entry_id = serializers.IntegerField()
     member_id = serializers.IntegerField()
     reason = serializers.CharField()
     amount = serializers.IntegerField()
     balance = serializers.IntegerField()
     created_at = serializers.DateTimeField()
-    used_today = serializers.IntegerField(help_text="uses of this reason today (grains in 24 h for manual_adjust)")
+    used_today = serializers.IntegerField(
+        help_text="uses of this reason today (grains in 24 h for manual_adjust)"
+    )
     daily_limit = serializers.IntegerField(allow_null=True)
 
 
-def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:  # type: ignore[type-arg]
+def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         from saka.core.errors import ValidationError
 

@@ -16,7 +16,15 @@ urlpatterns = [
     path("v1/me/saka/plant/", views.SakaPlantView.as_view(), name="saka-plant"),
     path("v1/projects/", views.ProjectListView.as_view(), name="project-list"),
     path("v1/projects/<int:project_id>/", views.ProjectDetailView.as_view(), name="project-detail"),
-    path("v1/projects/<int:project_id>/boost/", views.ProjectBoostView.as_view(), name="project-boost"),
-    path("v1/platform/saka/harvests/", views.PlatformHarvestView.as_view(), name="platform-harvest"),
-    path("v1/staff/saka/adjustments/", views.StaffAdjustmentView.as_view(), name="staff-adjustment"),
+    path(
+        "v1/projects/<int:project_id>/boost/",
+        views.ProjectBoostView.as_view(),
+        name="project-boost",
+    ),
+    path(
+        "v1/platform/saka/harvests/", views.PlatformHarvestView.as_view(), name="platform-harvest"
+    ),
+    path(
+        "v1/staff/saka/adjustments/", views.StaffAdjustmentView.as_view(), name="staff-adjustment"
+    ),
 ]

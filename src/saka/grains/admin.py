@@ -6,15 +6,23 @@ from saka.ledger.admin import ReadOnlyAdmin
 
 @admin.register(SakaAccount)
 class SakaAccountAdmin(ReadOnlyAdmin):
-    list_display = ("id", "kind", "member", "balance", "lifetime_harvested", "lifetime_planted",
-                    "lifetime_composted", "last_activity_at")
+    list_display = (
+        "id",
+        "kind",
+        "member",
+        "balance",
+        "lifetime_harvested",
+        "lifetime_planted",
+        "lifetime_composted",
+        "last_activity_at",
+    )
     list_filter = ("kind",)
     search_fields = ("member__username", "member__email")
     list_select_related = ("member",)
     show_full_result_count = False
 
 
-class PostingInline(admin.TabularInline):  # type: ignore[type-arg]
+class PostingInline(admin.TabularInline):
     model = SakaPosting
     fields = ("account", "amount")
     readonly_fields = fields

@@ -32,13 +32,21 @@ def wallet_counters_match_postings(limit: int) -> Iterable[Discrepancy]:
         """,
         [AccountKind.WALLET.value, limit],
     )
-    names = ("lifetime_harvested", "lifetime_planted", "lifetime_composted", "lifetime_redistributed")
+    names = (
+        "lifetime_harvested",
+        "lifetime_planted",
+        "lifetime_composted",
+        "lifetime_redistributed",
+    )
     for row in rows:
         pairs = {n: (int(row[1 + 2 * i]), int(row[2 + 2 * i])) for i, n in enumerate(names)}
         off = {n: {"counter": c, "postings": p} for n, (c, p) in pairs.items() if c != p}
-        yield Discrepancy("saka", "wallet_counters_match_postings",
-                          f"wallet {row[0]}: counters disagree with postings: {off}",
-                          {"account_id": row[0], **off})
+        yield Discrepancy(
+            "saka",
+            "wallet_counters_match_postings",
+            f"wallet {row[0]}: counters disagree with postings: {off}",
+            {"account_id": row[0], **off},
+        )
 
 
 def global_identity(limit: int) -> Iterable[Discrepancy]:
@@ -52,13 +60,20 @@ def global_identity(limit: int) -> Iterable[Discrepancy]:
         f"SELECT COALESCE(SUM(CASE WHEN a.kind = %s THEN -p.amount ELSE 0 END), 0), "
         f"COALESCE(SUM(CASE WHEN a.kind = %s THEN p.amount ELSE 0 END), 0) "
         f"FROM {pst} p JOIN {acc} a ON a.id = p.account_id WHERE a.kind IN (%s, %s)",
-        [AccountKind.ISSUANCE.value, AccountKind.PLANTED.value,
-         AccountKind.ISSUANCE.value, AccountKind.PLANTED.value],
+        [
+            AccountKind.ISSUANCE.value,
+            AccountKind.PLANTED.value,
+            AccountKind.ISSUANCE.value,
+            AccountKind.PLANTED.value,
+        ],
     )[0]
     if int(held) != int(issued) - int(planted):
-        yield Discrepancy("saka", "global_identity",
-                          f"wallets + silo = {held} but issued - planted = {issued} - {planted}",
-                          {"held": int(held), "issued": int(issued), "planted": int(planted)})
+        yield Discrepancy(
+            "saka",
+            "global_identity",
+            f"wallets + silo = {held} but issued - planted = {issued} - {planted}",
+            {"held": int(held), "issued": int(issued), "planted": int(planted)},
+        )
 
 
 def silo_matches_flows(limit: int) -> Iterable[Discrepancy]:
@@ -71,10 +86,12 @@ def silo_matches_flows(limit: int) -> Iterable[Discrepancy]:
         [AccountKind.SILO.value],
     )[0]
     if int(silo) != int(composted) - int(redistributed):
-        yield Discrepancy("saka", "silo_matches_flows",
-                          f"silo {silo} != composted {composted} - redistributed {redistributed}",
-                          {"silo": int(silo), "composted": int(composted),
-                           "redistributed": int(redistributed)})
+        yield Discrepancy(
+            "saka",
+            "silo_matches_flows",
+            f"silo {silo} != composted {composted} - redistributed {redistributed}",
+            {"silo": int(silo), "composted": int(composted), "redistributed": int(redistributed)},
+        )
 
 
 def project_scores_match_plants(limit: int) -> Iterable[Discrepancy]:
@@ -86,15 +103,24 @@ def project_scores_match_plants(limit: int) -> Iterable[Discrepancy]:
         f"  SELECT project_id, SUM(amount) AS score, COUNT(DISTINCT member_id) AS supporters "
         f"  FROM {ent} WHERE kind = 'plant' AND project_id IS NOT NULL GROUP BY project_id"
         f") s ON s.project_id = pr.id "
-        f"WHERE pr.saka_score <> COALESCE(s.score, 0) OR pr.saka_supporters <> COALESCE(s.supporters, 0) "
+        f"WHERE pr.saka_score <> COALESCE(s.score, 0) "
+        f"OR pr.saka_supporters <> COALESCE(s.supporters, 0) "
         f"ORDER BY pr.id LIMIT %s",
         [limit],
     )
     for r in rows:
-        yield Discrepancy("saka", "project_scores_match_plants",
-                          f"project {r[0]}: score {r[1]} vs plants {r[2]}, supporters {r[3]} vs {r[4]}",
-                          {"project_id": r[0], "score": int(r[1]), "planted": int(r[2]),
-                           "supporters": int(r[3]), "distinct_planters": int(r[4])})
+        yield Discrepancy(
+            "saka",
+            "project_scores_match_plants",
+            f"project {r[0]}: score {r[1]} vs plants {r[2]}, supporters {r[3]} vs {r[4]}",
+            {
+                "project_id": r[0],
+                "score": int(r[1]),
+                "planted": int(r[2]),
+                "supporters": int(r[3]),
+                "distinct_planters": int(r[4]),
+            },
+        )
 
 
 SAKA_BOOK = Book(

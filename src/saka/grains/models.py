@@ -46,7 +46,9 @@ class SakaAccount(LedgerAccount):
     class Meta:
         db_table = "grains_account"
         constraints = [
-            models.CheckConstraint(condition=Q(balance__gte=0), name="grains_account_balance_gte_0"),
+            models.CheckConstraint(
+                condition=Q(balance__gte=0), name="grains_account_balance_gte_0"
+            ),
             models.CheckConstraint(
                 condition=Q(lifetime_harvested__gte=0)
                 & Q(lifetime_planted__gte=0)
@@ -167,3 +169,6 @@ class ProjectSupporter(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["project", "member"], name="grains_supporter_unique"),
         ]
+
+    def __str__(self) -> str:
+        return f"member {self.member_id} supports project {self.project_id}"

@@ -46,7 +46,9 @@ def wallet_history(*, member_id: int, kind: str | None = None) -> QuerySet[SakaP
     """The member's postings, newest first, with their entry; optionally of one entry kind."""
     if kind is not None and kind not in EntryKind.values:
         raise ValidationError(f"kind must be one of {', '.join(EntryKind.values)}.", field="kind")
-    account_ids = SakaAccount.objects.filter(kind=AccountKind.WALLET, member_id=member_id).values("id")
+    account_ids = SakaAccount.objects.filter(kind=AccountKind.WALLET, member_id=member_id).values(
+        "id"
+    )
     qs = (
         SakaPosting.objects.filter(account_id__in=account_ids)
         .select_related("entry")

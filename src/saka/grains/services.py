@@ -91,7 +91,9 @@ def _activity(as_of: datetime) -> Greatest:
     return Greatest(Coalesce(F("last_activity_at"), Value(as_of)), Value(as_of))
 
 
-def _check_harvest_limit(*, member_id: int, reason: str, amount: int, as_of: datetime) -> tuple[int, int | None]:
+def _check_harvest_limit(
+    *, member_id: int, reason: str, amount: int, as_of: datetime
+) -> tuple[int, int | None]:
     """Under the member's lock: how much of the limit is used; raise when this grant exceeds it."""
     harvests = SakaEntry.objects.filter(member_id=member_id, kind=EntryKind.HARVEST, reason=reason)
     if reason == MANUAL_ADJUST:
@@ -114,9 +116,12 @@ def _check_harvest_limit(*, member_id: int, reason: str, amount: int, as_of: dat
 
 def _harvest_amount(*, reason: str, amount: Any, granted_by_id: int | None) -> int:
     if reason == MANUAL_ADJUST:
-        if granted_by_id is None or not get_user_model().objects.filter(
-            pk=granted_by_id, is_active=True, is_staff=True
-        ).exists():
+        if (
+            granted_by_id is None
+            or not get_user_model()
+            .objects.filter(pk=granted_by_id, is_active=True, is_staff=True)
+            .exists()
+        ):
             raise NotAllowed("Manual adjustments are granted by staff only.")
         if amount is None:
             raise InvalidAmount("A manual adjustment needs an amount.", field="amount")
@@ -159,7 +164,9 @@ def wallet_harvest(
             if replay is not None:
                 return HarvestResult(**replay)
         wallet = wallet_lock_or_create(member_id=member_id)
-        used, limit = _check_harvest_limit(member_id=member_id, reason=reason, amount=grant, as_of=at)
+        used, limit = _check_harvest_limit(
+            member_id=member_id, reason=reason, amount=grant, as_of=at
+        )
         issuance_id = system_account_id(AccountKind.ISSUANCE)
         entry = entry_post(
             book=SAKA_BOOK,
@@ -254,13 +261,17 @@ def wallet_plant(
                 project=project, member_id=member_id
             ).exists()
             if new_supporter:
-                ProjectSupporter.objects.create(project=project, member_id=member_id, first_planted_at=at)
+                ProjectSupporter.objects.create(
+                    project=project, member_id=member_id, first_planted_at=at
+                )
             Project.objects.filter(pk=project.pk).update(
                 saka_score=F("saka_score") + grains,
                 saka_supporters=F("saka_supporters") + int(new_supporter),
             )
             score, supporters = (
-                Project.objects.filter(pk=project.pk).values_list("saka_score", "saka_supporters").get()
+                Project.objects.filter(pk=project.pk)
+                .values_list("saka_score", "saka_supporters")
+                .get()
             )
         result = PlantResult(
             entry_id=entry.pk,

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from saka.ledger.models import IdempotencyRecord
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ReadOnlyAdmin(admin.ModelAdmin):
     """No add, change or delete: ledger rows change only through services."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:

@@ -75,9 +75,12 @@ def _generic_checks(book: Book, limit: int) -> list[Discrepancy]:
         [*ext, limit],
     )
     out += [
-        Discrepancy(book.name, "balance_matches_postings",
-                    f"account {r[0]} ({r[1]}): cached balance {r[2]} != postings {r[3]}",
-                    {"account_id": r[0], "kind": r[1], "balance": int(r[2]), "postings": int(r[3])})
+        Discrepancy(
+            book.name,
+            "balance_matches_postings",
+            f"account {r[0]} ({r[1]}): cached balance {r[2]} != postings {r[3]}",
+            {"account_id": r[0], "kind": r[1], "balance": int(r[2]), "postings": int(r[3])},
+        )
         for r in rows
     ]
     rows = fetch(
@@ -86,9 +89,12 @@ def _generic_checks(book: Book, limit: int) -> list[Discrepancy]:
         [*ext, limit],
     )
     out += [
-        Discrepancy(book.name, "external_has_no_balance",
-                    f"external account {r[0]} ({r[1]}) has a cached balance {r[2]}",
-                    {"account_id": r[0], "kind": r[1], "balance": int(r[2])})
+        Discrepancy(
+            book.name,
+            "external_has_no_balance",
+            f"external account {r[0]} ({r[1]}) has a cached balance {r[2]}",
+            {"account_id": r[0], "kind": r[1], "balance": int(r[2])},
+        )
         for r in rows
     ]
     rows = fetch(
@@ -97,9 +103,12 @@ def _generic_checks(book: Book, limit: int) -> list[Discrepancy]:
         [*neg, *ext, limit],
     )
     out += [
-        Discrepancy(book.name, "no_negative_balance",
-                    f"account {r[0]} ({r[1]}) is negative: {r[2]}",
-                    {"account_id": r[0], "kind": r[1], "balance": int(r[2])})
+        Discrepancy(
+            book.name,
+            "no_negative_balance",
+            f"account {r[0]} ({r[1]}) is negative: {r[2]}",
+            {"account_id": r[0], "kind": r[1], "balance": int(r[2])},
+        )
         for r in rows
     ]
     rows = fetch(
@@ -108,8 +117,12 @@ def _generic_checks(book: Book, limit: int) -> list[Discrepancy]:
         [limit],
     )
     out += [
-        Discrepancy(book.name, "entry_sums_to_zero", f"entry {r[0]} sums to {r[1]}",
-                    {"entry_id": r[0], "sum": int(r[1])})
+        Discrepancy(
+            book.name,
+            "entry_sums_to_zero",
+            f"entry {r[0]} sums to {r[1]}",
+            {"entry_id": r[0], "sum": int(r[1])},
+        )
         for r in rows
     ]
     rows = fetch(
@@ -118,8 +131,9 @@ def _generic_checks(book: Book, limit: int) -> list[Discrepancy]:
         [limit],
     )
     out += [
-        Discrepancy(book.name, "entry_has_postings", f"entry {r[0]} has no postings",
-                    {"entry_id": r[0]})
+        Discrepancy(
+            book.name, "entry_has_postings", f"entry {r[0]} has no postings", {"entry_id": r[0]}
+        )
         for r in rows
     ]
     rows = fetch(
@@ -129,9 +143,12 @@ def _generic_checks(book: Book, limit: int) -> list[Discrepancy]:
         [limit],
     )
     out += [
-        Discrepancy(book.name, "posting_references_exist",
-                    f"posting {r[0]} references a missing entry {r[1]} or account {r[2]}",
-                    {"posting_id": r[0], "entry_id": r[1], "account_id": r[2]})
+        Discrepancy(
+            book.name,
+            "posting_references_exist",
+            f"posting {r[0]} references a missing entry {r[1]} or account {r[2]}",
+            {"posting_id": r[0], "entry_id": r[1], "account_id": r[2]},
+        )
         for r in rows
     ]
     return out

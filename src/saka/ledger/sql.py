@@ -37,8 +37,8 @@ def append_only_operation(*tables: str) -> Any:
         vendor = schema_editor.connection.vendor
         for name in tables:
             if vendor == "postgresql":
-                schema_editor.execute(_pg(name))
+                schema_editor.execute(_pg(name), None)
             elif vendor == "sqlite":
-                schema_editor.execute(_sqlite(name))
+                schema_editor.execute(_sqlite(name), None)
 
     return migrations.RunPython(forwards, migrations.RunPython.noop, elidable=False)
