@@ -37,6 +37,8 @@ class ErrorCode(StrEnum):
     ADJUSTMENT_CAP_REACHED = "adjustment_cap_reached"
     MEMBER_NOT_FOUND = "member_not_found"
     PROJECT_NOT_FOUND = "project_not_found"
+    RUN_IN_PROGRESS = "run_in_progress"
+    RUN_NOT_FOUND = "run_not_found"
 
 
 class DomainError(Exception):

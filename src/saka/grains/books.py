@@ -50,11 +50,11 @@ def wallet_counters_match_postings(limit: int) -> Iterable[Discrepancy]:
 
 
 def global_identity(limit: int) -> Iterable[Discrepancy]:
-    """Σ wallets + silo = Σ issued - Σ planted (from the external accounts' postings)."""
+    """Σ wallets + silo (+ pool in transit) = Σ issued - Σ planted (external postings)."""
     acc, pst = table(SakaAccount), table(SakaPosting)
     (held,) = fetch(
-        f"SELECT COALESCE(SUM(balance), 0) FROM {acc} WHERE kind IN (%s, %s)",
-        [AccountKind.WALLET.value, AccountKind.SILO.value],
+        f"SELECT COALESCE(SUM(balance), 0) FROM {acc} WHERE kind IN (%s, %s, %s)",
+        [AccountKind.WALLET.value, AccountKind.SILO.value, AccountKind.POOL.value],
     )[0]
     issued, planted = fetch(
         f"SELECT COALESCE(SUM(CASE WHEN a.kind = %s THEN -p.amount ELSE 0 END), 0), "
@@ -77,13 +77,13 @@ def global_identity(limit: int) -> Iterable[Discrepancy]:
 
 
 def silo_matches_flows(limit: int) -> Iterable[Discrepancy]:
-    """The silo holds exactly Σ composted - Σ redistributed over all wallets."""
+    """Silo + redistribution pool hold exactly Σ composted - Σ redistributed over all wallets."""
     acc = table(SakaAccount)
     silo, composted, redistributed = fetch(
-        f"SELECT COALESCE(SUM(CASE WHEN kind = %s THEN balance ELSE 0 END), 0), "
+        f"SELECT COALESCE(SUM(CASE WHEN kind IN (%s, %s) THEN balance ELSE 0 END), 0), "
         f"COALESCE(SUM(lifetime_composted), 0), COALESCE(SUM(lifetime_redistributed), 0) "
         f"FROM {acc}",
-        [AccountKind.SILO.value],
+        [AccountKind.SILO.value, AccountKind.POOL.value],
     )[0]
     if int(silo) != int(composted) - int(redistributed):
         yield Discrepancy(

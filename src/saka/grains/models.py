@@ -20,10 +20,11 @@ class AccountKind(models.TextChoices):
     SILO = "silo", "Silo"
     ISSUANCE = "issuance", "Issuance (external)"
     PLANTED = "planted", "Planted (external)"
+    POOL = "pool", "Redistribution pool (in transit during a run)"
 
 
 EXTERNAL_KINDS = frozenset({AccountKind.ISSUANCE.value, AccountKind.PLANTED.value})
-SYSTEM_KINDS = (AccountKind.SILO, AccountKind.ISSUANCE, AccountKind.PLANTED)
+SYSTEM_KINDS = (AccountKind.SILO, AccountKind.ISSUANCE, AccountKind.PLANTED, AccountKind.POOL)
 
 
 class SakaAccount(LedgerAccount):
@@ -42,6 +43,9 @@ class SakaAccount(LedgerAccount):
     lifetime_planted = models.BigIntegerField(default=0)
     lifetime_composted = models.BigIntegerField(default=0)
     lifetime_redistributed = models.BigIntegerField(default=0)
+    last_compost_amount = models.BigIntegerField(
+        default=0, help_text="Grains taken by the last compost (set by the run in one statement)."
+    )
 
     class Meta:
         db_table = "grains_account"
@@ -113,6 +117,9 @@ class SakaEntry(LedgerEntry):
         db_index=False,
     )
     memo = models.CharField(max_length=200, blank=True, default="")
+    run = models.ForeignKey(
+        "grains.Run", null=True, blank=True, on_delete=models.PROTECT, related_name="entries"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -148,9 +155,20 @@ class SakaPosting(LedgerPosting):
         db_index=False,
     )
 
+    # Set on the wallet postings of a run: a wallet can never be composted or credited twice
+    # by one run (partial unique index below). No foreign key: see the module docstring.
+    run_id = models.BigIntegerField(null=True, blank=True)
+
     class Meta:
         db_table = "grains_posting"
         indexes = [models.Index(fields=["account", "id"], name="grains_posting_account_id")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run_id", "account"],
+                condition=Q(run_id__isnull=False),
+                name="grains_posting_once_per_run",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.account_id}: {self.amount:+d}"
@@ -172,3 +190,76 @@ class ProjectSupporter(models.Model):
 
     def __str__(self) -> str:
         return f"member {self.member_id} supports project {self.project_id}"
+
+
+class RunKind(models.TextChoices):
+    COMPOST = "compost", "Compost"
+    REDISTRIBUTION = "redistribution", "Redistribution"
+
+
+class RunStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    INTERRUPTED = "interrupted", "Interrupted (resumable)"
+    DONE = "done", "Done"
+
+
+class RunTrigger(models.TextChoices):
+    BEAT = "beat", "Scheduler (Celery beat)"
+    COMMAND = "command", "Management command"
+    ADMIN = "admin", "Admin"
+    API = "api", "REST API"
+    PYTHON = "python", "Python call"
+
+
+class Run(models.Model):
+    """A compost or redistribution run: its parameters, progress (key-range cursor) and outcome.
+
+    At most one live run per kind and period (ISO week for compost, month for
+    redistribution); dry runs are recorded too and write nothing else.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    kind = models.CharField(max_length=16, choices=RunKind.choices)
+    period = models.CharField(max_length=16)
+    dry_run = models.BooleanField(default=False)
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.RUNNING)
+    outcome = models.CharField(max_length=32, blank=True, default="")
+    as_of = models.DateTimeField()
+    parameters = models.JSONField(default=dict)
+    trigger = models.CharField(max_length=16, choices=RunTrigger.choices)
+    triggered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    chunk_size = models.IntegerField(default=10_000)
+    cursor = models.BigIntegerField(default=0, help_text="Last account id processed.")
+    max_id = models.BigIntegerField(default=0, help_text="Highest account id in scope.")
+    chunks_done = models.IntegerField(default=0)
+    wallets_done = models.BigIntegerField(default=0, help_text="Wallets composted or credited.")
+    amount_done = models.BigIntegerField(default=0, help_text="Grains composted or credited.")
+    eligible_wallets = models.BigIntegerField(null=True, blank=True)
+    per_wallet = models.BigIntegerField(null=True, blank=True)
+    pot = models.BigIntegerField(null=True, blank=True)
+    silo_before = models.BigIntegerField(null=True, blank=True)
+    silo_after = models.BigIntegerField(null=True, blank=True)
+    attempts = models.IntegerField(default=1)
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        db_table = "grains_run"
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "period"],
+                condition=Q(dry_run=False),
+                name="grains_run_one_live_per_period",
+            ),
+        ]
+        indexes = [models.Index(fields=["kind", "-id"], name="grains_run_kind_id")]
+
+    def __str__(self) -> str:
+        dry = " (dry)" if self.dry_run else ""
+        return f"{self.kind} {self.period}{dry}: {self.status}"

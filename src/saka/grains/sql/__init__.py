@@ -1,0 +1,147 @@
+"""SQL of the SAKA runs. Values are always bound parameters; only fixed fragments are joined.
+
+Every chunk statement is bounded by a primary-key range (``id > lo AND id <= hi``), never by
+OFFSET or LIMIT, so the planner walks the primary key for exactly that slice.
+"""
+
+from __future__ import annotations
+
+# --- Compost -------------------------------------------------------------------------------
+
+# Eligible at ``as_of``: balance >= min, and neither activity nor compost since ``cutoff``.
+COMPOST_ELIGIBLE = """
+    kind = 'wallet' AND id > %(lo)s AND id <= %(hi)s
+    AND balance >= %(min_balance)s
+    AND (last_activity_at IS NULL OR last_activity_at <= %(cutoff)s)
+    AND (last_composted_at IS NULL OR last_composted_at <= %(cutoff)s)
+"""
+
+# PostgreSQL: one statement per chunk. The UPDATE takes the row locks and, for rows changed
+# since the snapshot, re-checks the WHERE on the new version (READ COMMITTED), so eligibility
+# and amount always come from the locked, current balance. The amount is captured in the SET
+# list (``last_compost_amount``) because RETURNING sees new values only before PostgreSQL 18.
+COMPOST_CHUNK_PG = (
+    """
+WITH upd AS (
+    UPDATE grains_account SET
+        last_compost_amount = floor(balance * %(rate)s)::bigint,
+        balance = balance - floor(balance * %(rate)s)::bigint,
+        lifetime_composted = lifetime_composted + floor(balance * %(rate)s)::bigint,
+        last_composted_at = %(as_of)s
+    WHERE """
+    + COMPOST_ELIGIBLE
+    + """
+      AND floor(balance * %(rate)s) >= %(min_amount)s
+    RETURNING id, last_compost_amount AS amount
+), tot AS (
+    SELECT count(*) AS n, COALESCE(sum(amount), 0)::bigint AS s FROM upd
+), ent AS (
+    INSERT INTO grains_entry (kind, reason, amount, memo, created_at, run_id)
+    SELECT 'compost', '', tot.s, '', %(as_of)s, %(run)s FROM tot WHERE tot.n > 0
+    RETURNING id
+), wallet_postings AS (
+    INSERT INTO grains_posting (entry_id, account_id, amount, run_id)
+    SELECT ent.id, upd.id, -upd.amount, %(run)s FROM upd CROSS JOIN ent
+), silo_posting AS (
+    INSERT INTO grains_posting (entry_id, account_id, amount, run_id)
+    SELECT ent.id, %(silo)s, tot.s, NULL FROM ent CROSS JOIN tot
+), silo AS (
+    UPDATE grains_account SET balance = grains_account.balance + tot.s
+    FROM tot WHERE grains_account.id = %(silo)s AND tot.n > 0
+), run AS (
+    UPDATE grains_run SET cursor = %(hi)s, chunks_done = chunks_done + 1,
+        wallets_done = wallets_done + tot.n, amount_done = amount_done + tot.s,
+        updated_at = %(now)s
+    FROM tot WHERE grains_run.id = %(run)s
+)
+SELECT n, s FROM tot
+"""
+)
+
+# Portable: the chunk's eligible wallets with their balance (the amount is computed in Python).
+COMPOST_SELECT = "SELECT id, balance FROM grains_account WHERE " + COMPOST_ELIGIBLE + " ORDER BY id"
+
+# Dry run / preview totals over the whole scope (no lock, no write).
+COMPOST_DRY_PG = (
+    "SELECT count(*), COALESCE(sum(floor(balance * %(rate)s)), 0)::bigint FROM grains_account "
+    "WHERE " + COMPOST_ELIGIBLE + " AND floor(balance * %(rate)s) >= %(min_amount)s"
+)
+
+# --- Redistribution ------------------------------------------------------------------------
+
+# Eligible at ``as_of``: lifetime harvest >= min and real activity in (active_cutoff, as_of].
+# A wallet untouched since ``as_of`` is judged on its row; a wallet that acted after ``as_of``
+# (during the run) is judged on its append-only history up to ``as_of``. The set is therefore
+# frozen at ``as_of``: whatever members do during the run, it neither grows nor shrinks.
+_HIST_HARVESTED = """(
+    SELECT COALESCE(SUM(e.amount), 0) FROM grains_entry e
+    WHERE e.member_id = grains_account.member_id AND e.kind = 'harvest'
+      AND e.created_at <= %(as_of)s)"""
+_HIST_ACTIVE = """EXISTS (
+    SELECT 1 FROM grains_entry e
+    WHERE e.member_id = grains_account.member_id AND e.kind IN ('harvest', 'plant')
+      AND e.created_at > %(active_cutoff)s AND e.created_at <= %(as_of)s)"""
+
+
+def redistribution_eligible(*, activity_condition: bool) -> str:
+    """The eligibility predicate; without an activity condition (active_days = 0) only the
+    lifetime harvest counts."""
+    active_now = "last_activity_at > %(active_cutoff)s" if activity_condition else "1 = 1"
+    active_hist = _HIST_ACTIVE if activity_condition else "1 = 1"
+    return f"""
+    kind = 'wallet' AND id > %(lo)s AND id <= %(hi)s AND (CASE
+        WHEN last_activity_at IS NULL OR last_activity_at <= %(as_of)s
+        THEN (lifetime_harvested >= %(min_harvested)s AND {active_now})
+        ELSE ({_HIST_HARVESTED} >= %(min_harvested)s AND {active_hist})
+    END)
+"""
+
+
+def redistribution_count(*, activity_condition: bool) -> str:
+    return "SELECT count(*) FROM grains_account WHERE " + redistribution_eligible(
+        activity_condition=activity_condition
+    )
+
+
+def redistribution_select(*, activity_condition: bool) -> str:
+    return (
+        "SELECT id FROM grains_account WHERE "
+        + redistribution_eligible(activity_condition=activity_condition)
+        + " ORDER BY id"
+    )
+
+
+def redistribution_chunk_pg(*, activity_condition: bool) -> str:
+    return (
+        """
+WITH upd AS (
+    UPDATE grains_account SET balance = balance + %(per)s,
+        lifetime_redistributed = lifetime_redistributed + %(per)s
+    WHERE """
+        + redistribution_eligible(activity_condition=activity_condition)
+        + """
+    RETURNING id
+), tot AS (
+    SELECT count(*) AS n FROM upd
+), ent AS (
+    INSERT INTO grains_entry (kind, reason, amount, memo, created_at, run_id)
+    SELECT 'redistribution', '', tot.n * %(per)s, '', %(as_of)s, %(run)s FROM tot WHERE tot.n > 0
+    RETURNING id
+), wallet_postings AS (
+    INSERT INTO grains_posting (entry_id, account_id, amount, run_id)
+    SELECT ent.id, upd.id, %(per)s, %(run)s FROM upd CROSS JOIN ent
+), pool_posting AS (
+    INSERT INTO grains_posting (entry_id, account_id, amount, run_id)
+    SELECT ent.id, %(pool)s, -(tot.n * %(per)s), NULL FROM ent CROSS JOIN tot
+), pool AS (
+    UPDATE grains_account SET balance = grains_account.balance - tot.n * %(per)s
+    FROM tot WHERE grains_account.id = %(pool)s AND tot.n > 0
+), run AS (
+    UPDATE grains_run SET cursor = %(hi)s, chunks_done = chunks_done + 1,
+        wallets_done = wallets_done + tot.n, amount_done = amount_done + tot.n * %(per)s,
+        updated_at = %(now)s
+    FROM tot WHERE grains_run.id = %(run)s
+)
+SELECT n FROM tot
+"""
+    )
