@@ -22,7 +22,7 @@ from saka.grains.lock_objects import system_account_id
 from saka.grains.models import AccountKind, EntryKind, SakaAccount, SakaEntry, SakaPosting
 
 SEED_REASON = "seed"
-UNUSABLE = "!"  # noqa: S105 - Django's marker of an unusable password
+UNUSABLE = "!"  # Django's marker of an unusable password
 
 
 def seed_balance(i: int) -> int:
