@@ -26,3 +26,19 @@ def day_bounds(as_of: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
     start = datetime(local.year, local.month, local.day, tzinfo=tz)
     end = datetime.combine(start.date() + timedelta(days=1), start.timetz())
     return start, end
+
+
+def parse_instant(text: str, *, field: str = "as_of") -> datetime:
+    """An ISO 8601 instant with a UTC offset (``2026-11-23T03:00:00+00:00`` or ``...Z``)."""
+    from django.utils.dateparse import parse_datetime
+
+    try:
+        parsed = parse_datetime(text.strip())
+    except ValueError:
+        parsed = None
+    if parsed is None or timezone.is_naive(parsed):
+        raise ValidationError(
+            f"{field} must be an ISO 8601 datetime with a UTC offset, e.g. 2026-11-23T03:00:00Z.",
+            field=field,
+        )
+    return parsed

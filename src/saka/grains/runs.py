@@ -25,11 +25,11 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max
 
 from saka.core.clock import ensure_aware, now
-from saka.core.errors import DomainError, ErrorCode, ValidationError
+from saka.core.errors import ValidationError
 from saka.core.money import floor_share
 from saka.grains import sql
 from saka.grains.conf import SakaSettings, get_settings
-from saka.grains.errors import SakaDisabled
+from saka.grains.errors import RunInProgress, SakaDisabled
 from saka.grains.lock_objects import system_account_id
 from saka.grains.models import (
     AccountKind,
@@ -48,12 +48,6 @@ logger = logging.getLogger("saka.runs")
 
 DEFAULT_CHUNK_SIZE = 10_000
 Progress = Callable[[Run], None]
-
-
-class RunInProgress(DomainError):
-    code = ErrorCode.RUN_IN_PROGRESS
-    http_status = 409
-    default_message = "A run of this kind is being executed by another process."
 
 
 # --- periods and parameters -----------------------------------------------------------------

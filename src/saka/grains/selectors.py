@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+import math
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, TruncDate
 
 from saka.core.clock import day_bounds, ensure_aware, now
 from saka.core.errors import ValidationError
+from saka.core.money import floor_share
 from saka.grains.conf import HARVEST_RULES, get_settings
-from saka.grains.models import AccountKind, EntryKind, SakaAccount, SakaEntry, SakaPosting
+from saka.grains.errors import RunNotFound
+from saka.grains.models import (
+    AccountKind,
+    EntryKind,
+    Run,
+    RunKind,
+    RunStatus,
+    SakaAccount,
+    SakaEntry,
+    SakaPosting,
+)
+from saka.projects.models import Project
 
 
 @dataclass(frozen=True)
@@ -74,3 +90,213 @@ def harvest_usage(*, member_id: int, as_of: datetime | None = None) -> dict[str,
         reason: {"used": counts.get(reason, 0), "daily_limit": rule.daily_limit}
         for reason, rule in HARVEST_RULES.items()
     }
+
+
+# --- compost preview, silo, statistics, runs ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CompostPreview:
+    member_id: int
+    balance: int
+    eligible: bool
+    amount: int
+    days_until_eligible: int
+    reason: str  # why nothing would be composted now ("" when eligible)
+
+
+def compost_preview(*, member_id: int, as_of: datetime | None = None) -> CompostPreview:
+    """What the next compost run would take from this member's wallet, and when.
+
+    Same rules as the run (``runs.compost_run_start``): balance >= min balance, idle and
+    not composted for ``inactivity_days``, amount = floor(balance x rate) >= min amount.
+    """
+    cfg = get_settings()
+    at = ensure_aware(as_of or now())
+    wallet = wallet_view(member_id=member_id)
+    amount = floor_share(wallet.balance, cfg.compost_rate)
+    window = timedelta(days=cfg.compost_inactivity_days)
+    last = max((t for t in (wallet.last_activity_at, wallet.last_composted_at) if t), default=None)
+    wait = (
+        0
+        if last is None or last <= at - window
+        else math.ceil((last + window - at) / timedelta(days=1))
+    )
+    reason = ""
+    if wallet.balance < cfg.compost_min_balance:
+        reason = "balance_below_minimum"
+    elif amount < cfg.compost_min_amount:
+        reason = "amount_below_minimum"
+    elif wait > 0:
+        reason = "recently_active"
+    return CompostPreview(
+        member_id=member_id,
+        balance=wallet.balance,
+        eligible=not reason,
+        amount=amount if reason in ("", "recently_active") else 0,
+        days_until_eligible=wait,
+        reason=reason,
+    )
+
+
+@dataclass(frozen=True)
+class SiloView:
+    balance: int
+    in_transit: int
+    lifetime_composted: int
+    lifetime_redistributed: int
+    last_compost_run_id: int | None
+    last_redistribution_run_id: int | None
+
+
+def silo_view() -> SiloView:
+    system = dict(
+        SakaAccount.objects.filter(kind__in=[AccountKind.SILO, AccountKind.POOL]).values_list(
+            "kind", "balance"
+        )
+    )
+    totals = SakaAccount.objects.filter(kind=AccountKind.WALLET).aggregate(
+        composted=Coalesce(Sum("lifetime_composted"), 0),
+        redistributed=Coalesce(Sum("lifetime_redistributed"), 0),
+    )
+
+    def last(kind: str) -> int | None:
+        return (
+            Run.objects.filter(kind=kind, dry_run=False, status=RunStatus.DONE)
+            .order_by("-id")
+            .values_list("id", flat=True)
+            .first()
+        )
+
+    return SiloView(
+        balance=system.get(AccountKind.SILO, 0),
+        in_transit=system.get(AccountKind.POOL, 0),
+        lifetime_composted=totals["composted"],
+        lifetime_redistributed=totals["redistributed"],
+        last_compost_run_id=last(RunKind.COMPOST),
+        last_redistribution_run_id=last(RunKind.REDISTRIBUTION),
+    )
+
+
+def saka_stats(*, as_of: datetime | None = None, days: int = 30, top: int = 10) -> dict[str, Any]:
+    """Global figures, a daily series of the last ``days`` days and the top members/projects.
+
+    Averages are decimal strings with two places (no float anywhere near grains).
+    """
+    if not 1 <= days <= 366 or not 1 <= top <= 100:
+        raise ValidationError("days must be in 1..366 and top in 1..100.")
+    cfg = get_settings()
+    at = ensure_aware(as_of or now())
+    wallets = SakaAccount.objects.filter(kind=AccountKind.WALLET)
+    totals = wallets.aggregate(
+        wallets=Count("id"),
+        members_with_saka=Count("id", filter=Q(balance__gt=0)),
+        total_balance=Coalesce(Sum("balance"), 0),
+        total_harvested=Coalesce(Sum("lifetime_harvested"), 0),
+        total_planted=Coalesce(Sum("lifetime_planted"), 0),
+        total_composted=Coalesce(Sum("lifetime_composted"), 0),
+        total_redistributed=Coalesce(Sum("lifetime_redistributed"), 0),
+    )
+    holders = totals["members_with_saka"]
+    average = (Decimal(totals["total_balance"]) / holders) if holders else Decimal(0)
+    start = day_bounds(at - timedelta(days=days - 1), cfg.time_zone)[0]
+    series_rows = (
+        SakaEntry.objects.filter(created_at__gte=start, created_at__lte=at)
+        .exclude(reason__in=["pot", "pot_return"])
+        .annotate(day=TruncDate("created_at", tzinfo=cfg.time_zone))
+        .values("day", "kind")
+        .annotate(total=Sum("amount"))
+        .order_by("day", "kind")
+    )
+    series: dict[str, dict[str, int]] = {}
+    for row in series_rows:
+        series.setdefault(row["day"].isoformat(), {})[row["kind"]] = row["total"]
+    top_members = list(
+        wallets.filter(balance__gt=0)
+        .order_by("-balance", "id")
+        .values("member_id", "member__username", "balance")[:top]
+    )
+    top_projects = list(
+        Project.objects.filter(saka_score__gt=0)
+        .order_by("-saka_score", "id")
+        .values("id", "title", "saka_score", "saka_supporters")[:top]
+    )
+    return {
+        **totals,
+        "average_balance": str(average.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)),
+        "silo": asdict(silo_view()),
+        "daily": [{"day": day, **kinds} for day, kinds in series.items()],
+        "top_members": [
+            {
+                "member_id": m["member_id"],
+                "username": m["member__username"],
+                "balance": m["balance"],
+            }
+            for m in top_members
+        ],
+        "top_projects": top_projects,
+    }
+
+
+def run_list(*, kind: str | None = None, dry_run: bool | None = None) -> QuerySet[Run]:
+    qs = Run.objects.order_by("-id")
+    if kind is not None:
+        if kind not in RunKind.values:
+            raise ValidationError(f"kind must be one of {', '.join(RunKind.values)}.", field="kind")
+        qs = qs.filter(kind=kind)
+    if dry_run is not None:
+        qs = qs.filter(dry_run=dry_run)
+    return qs
+
+
+def run_get(*, run_id: int) -> Run:
+    run = Run.objects.filter(pk=run_id).first() if isinstance(run_id, int) else None
+    if run is None:
+        raise RunNotFound(run_id=str(run_id))
+    return run
+
+
+NOTHING_DONE = {
+    "nothing_to_compost",
+    "nothing_to_redistribute",
+    "no_eligible_wallets",
+    "share_rounds_to_zero",
+}
+
+
+def run_summary(run: Run) -> dict[str, Any]:
+    """A run as plain data (commands' ``--json``, the REST API)."""
+    summary: dict[str, Any] = {
+        "run_id": run.pk,
+        "kind": run.kind,
+        "period": run.period,
+        "dry_run": run.dry_run,
+        "status": run.status,
+        "outcome": run.outcome,
+        "reason": run.outcome if run.outcome in NOTHING_DONE else None,
+        "as_of": run.as_of.isoformat(),
+        "trigger": run.trigger,
+        "triggered_by": run.triggered_by_id,
+        "parameters": run.parameters,
+        "cursor": run.cursor,
+        "max_id": run.max_id,
+        "chunks": run.chunks_done,
+        "attempts": run.attempts,
+        "created_at": run.created_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "duration_ms": run.duration_ms,
+        "error": run.error or None,
+    }
+    if run.kind == RunKind.COMPOST:
+        summary |= {"wallets_composted": run.wallets_done, "total_composted": run.amount_done}
+    else:
+        summary |= {
+            "eligible_wallets": run.eligible_wallets,
+            "per_wallet": run.per_wallet,
+            "pot": run.pot,
+            "wallets_credited": run.wallets_done,
+            "total_redistributed": run.amount_done,
+            "silo_before": run.silo_before,
+            "silo_after": run.silo_after,
+        }
+    return summary

@@ -1,0 +1,8 @@
+from saka.grains.management.run_command import RunCommand
+from saka.grains.runs import redistribution_run_start
+
+
+class Command(RunCommand):
+    help = "Redistribute the silo to active members for the month of --as-of (resumes, idempotent)."
+    start = staticmethod(redistribution_run_start)
+    noun = "redistribution"
