@@ -5,6 +5,8 @@ from typing import Any
 from rest_framework import serializers
 
 from saka.api.fields import AmountField, IdField
+from saka.core.errors import ValidationError
+from saka.grains.conf import MANUAL_ADJUST_MAX_GRANT
 from saka.grains.models import SakaPosting
 from saka.projects.models import Project
 
@@ -75,11 +77,17 @@ class PlantOutSerializer(serializers.Serializer):
 class HarvestInSerializer(serializers.Serializer):
     member_id = IdField()
     reason = serializers.CharField(max_length=64)
+    amount = AmountField(
+        required=False, help_text="only for manual_adjust (staff endpoint); fixed rewards take none"
+    )
 
 
 class AdjustmentInSerializer(serializers.Serializer):
     member_id = IdField()
-    amount = AmountField(help_text="1..500 grains per grant, at most 1000 per member per 24 h")
+    amount = AmountField(
+        maximum=MANUAL_ADJUST_MAX_GRANT,
+        help_text="1..500 grains per grant, at most 1000 per member per 24 h",
+    )
 
 
 class HarvestOutSerializer(serializers.Serializer):
@@ -96,10 +104,16 @@ class HarvestOutSerializer(serializers.Serializer):
 
 
 def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+    """Validate a request body: a JSON object with known fields only (a typo never falls back
+    to a default)."""
     if not isinstance(data, dict):
-        from saka.core.errors import ValidationError
-
         raise ValidationError("The request body must be a JSON object.")
     serializer = serializer_class(data=data)
+    unknown = sorted(set(data) - set(serializer.fields))
+    if unknown:
+        raise ValidationError(
+            f"Unknown fields: {', '.join(map(str, unknown))}.",
+            fields={k: ["Unknown field."] for k in unknown},
+        )
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)

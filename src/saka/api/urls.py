@@ -9,7 +9,13 @@ app_name = "saka_api"
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="saka_api:schema"), name="docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="saka_api:schema"), name="redoc"),
+    path(
+        "redoc/",
+        SpectacularRedocView.as_view(
+            url_name="saka_api:schema", template_name="saka_api/redoc.html"
+        ),
+        name="redoc",
+    ),
     path("v1/auth/token/", obtain_auth_token, name="token"),
     path("v1/me/saka/wallet/", views.SakaWalletView.as_view(), name="saka-wallet"),
     path("v1/me/saka/history/", views.SakaHistoryView.as_view(), name="saka-history"),

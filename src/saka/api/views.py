@@ -126,7 +126,10 @@ class ProjectListView(generics.ListAPIView):
         return project_selectors.project_list()
 
     @extend_schema(
-        operation_id="projects_list", tags=["Projects"], summary="Projects by SAKA score"
+        operation_id="projects_list",
+        tags=["Projects"],
+        summary="Projects by SAKA score",
+        responses={200: s.ProjectSerializer(many=True), **ERRORS},
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
@@ -155,7 +158,9 @@ class ProjectBoostView(MemberView):
         summary="Boost a project with my grains",
     )
     def post(self, request: Request, project_id: int) -> Response:
-        data = s.validated(s.BoostInSerializer, request.data if request.data else {})
+        # An empty body means "default cost"; any other body must be a JSON object.
+        body = request.data if request.body else {}
+        data = s.validated(s.BoostInSerializer, body)
         result = grains_services.project_boost(
             member_id=_me(request), project_id=project_id, idempotency_key=_key(request), **data
         )

@@ -27,8 +27,15 @@ def parse_amount(value: Any, *, field: str = "amount", maximum: int = MAX_AMOUNT
         raise InvalidAmount(f"{field} must be a positive integer.", field=field)
     if isinstance(value, int):
         amount = value
-    elif isinstance(value, str) and value.strip().isdigit() and value.isascii():
+    elif (
+        isinstance(value, str)
+        and value.isascii()
+        and value.strip().isdigit()
+        and len(value.strip().lstrip("0")) <= len(str(maximum))
+    ):
         amount = int(value.strip())
+    elif isinstance(value, str) and value.isascii() and value.strip().isdigit():
+        raise InvalidAmount(f"{field} must be at most {maximum}.", field=field, maximum=maximum)
     else:
         raise InvalidAmount(f"{field} must be a positive integer.", field=field)
     if amount <= 0:

@@ -1,0 +1,208 @@
+"""The OpenAPI document and the interactive pages (served offline from the sidecar)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.urls import reverse
+from drf_spectacular.validation import validate_schema
+
+from saka.api import urls as api_urls
+from saka.grains.models import EntryKind
+
+pytestmark = pytest.mark.django_db
+
+WRITE_OPERATIONS = {
+    ("/api/v1/me/saka/plant/", "post"),
+    ("/api/v1/projects/{project_id}/boost/", "post"),
+    ("/api/v1/platform/saka/harvests/", "post"),
+    ("/api/v1/staff/saka/adjustments/", "post"),
+}
+
+
+@pytest.fixture
+def schema(api: Any) -> dict[str, Any]:
+    response = api(None).get(reverse("saka_api:schema"), {"format": "json"})
+    assert response.status_code == 200
+    return response.json()
+
+
+def _v1_paths_of_the_urlconf() -> set[str]:
+    prefix = reverse("saka_api:schema").removesuffix("schema/")
+    paths = set()
+    for pattern in api_urls.urlpatterns:
+        route = str(pattern.pattern)
+        if route.startswith("v1/"):
+            paths.add(prefix + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route))
+    return paths
+
+
+def _operations(schema: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (path, method, op)
+        for path, ops in schema["paths"].items()
+        for method, op in ops.items()
+        if method in {"get", "post", "put", "patch", "delete"}
+    ]
+
+
+def test_schema_is_a_valid_openapi_document(schema: dict[str, Any]) -> None:
+    # given the schema served to anonymous clients
+    # when it is validated against the OpenAPI 3 meta-schema
+    validate_schema(schema)
+    # then it is OpenAPI 3 and says what it is
+    assert schema["openapi"].startswith("3.")
+    assert schema["info"]["title"] == "SAKA wallets API"
+
+
+def test_schema_default_format_is_yaml(api: Any) -> None:
+    # given an anonymous client that asks for no format
+    # when it fetches the schema
+    response = api(None).get(reverse("saka_api:schema"))
+    # then it gets the OpenAPI YAML
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.oai.openapi")
+    assert response.content.startswith(b"openapi: 3.")
+
+
+def test_schema_lists_every_v1_path(schema: dict[str, Any]) -> None:
+    # given the v1 routes of the urlconf
+    expected = _v1_paths_of_the_urlconf()
+    assert len(expected) == 9
+    # then the schema documents exactly those paths
+    assert set(schema["paths"]) == expected
+
+
+def test_schema_documents_the_right_method_per_path(schema: dict[str, Any]) -> None:
+    # given the schema
+    # when the operations are listed
+    methods = {(path, method) for path, method, _ in _operations(schema)}
+    # then each endpoint has exactly its method
+    assert methods == {
+        ("/api/v1/auth/token/", "post"),
+        ("/api/v1/me/saka/wallet/", "get"),
+        ("/api/v1/me/saka/history/", "get"),
+        ("/api/v1/projects/", "get"),
+        ("/api/v1/projects/{project_id}/", "get"),
+        *WRITE_OPERATIONS,
+    }
+
+
+def test_operation_ids_are_unique(schema: dict[str, Any]) -> None:
+    # given the schema
+    ids = [op["operationId"] for _, _, op in _operations(schema)]
+    # then clients can generate one method per operation
+    assert len(ids) == len(set(ids))
+
+
+def test_error_envelope_is_documented(schema: dict[str, Any]) -> None:
+    # given the schema
+    error = schema["components"]["schemas"]["Error"]
+    # then the error body is {"code", "message", "data"}, all required
+    assert set(error["properties"]) == {"code", "message", "data"}
+    assert set(error["required"]) == {"code", "message", "data"}
+
+
+@pytest.mark.parametrize("operation", sorted(WRITE_OPERATIONS))
+def test_write_operations_document_idempotency_and_errors(
+    operation: tuple[str, str], schema: dict[str, Any]
+) -> None:
+    # given a write operation
+    path, method = operation
+    op = schema["paths"][path][method]
+    # then it takes an Idempotency-Key header
+    headers = {p["name"] for p in op.get("parameters", []) if p["in"] == "header"}
+    assert "Idempotency-Key" in headers
+    # and documents 201 and its errors with the Error envelope
+    assert "201" in op["responses"]
+    for status in ("400", "401", "403", "404", "409", "429"):
+        ref = op["responses"][status]["content"]["application/json"]["schema"]["$ref"]
+        assert ref == "#/components/schemas/Error"
+
+
+def test_every_protected_operation_documents_401_and_429(schema: dict[str, Any]) -> None:
+    # given every operation but the public token endpoint
+    missing = [
+        (path, method, status)
+        for path, method, op in _operations(schema)
+        if path != "/api/v1/auth/token/"
+        for status in ("401", "429")
+        if status not in op["responses"]
+    ]
+    # then each documents the errors every protected endpoint can answer
+    assert missing == []
+
+
+def test_history_kind_enum_matches_the_entry_kinds(schema: dict[str, Any]) -> None:
+    # given the history operation
+    params = schema["paths"]["/api/v1/me/saka/history/"]["get"]["parameters"]
+    by_name = {p["name"]: p for p in params}
+    # then the kind filter offers exactly the entry kinds, and cursor pagination is documented
+    assert set(by_name["kind"]["schema"]["enum"]) == set(EntryKind.values)
+    assert {"cursor", "page_size"} <= set(by_name)
+
+
+def test_amounts_are_documented_as_integers(schema: dict[str, Any]) -> None:
+    # given the request bodies that carry an amount
+    schemas = schema["components"]["schemas"]
+    for name in ("PlantInRequest", "BoostInRequest", "AdjustmentInRequest"):
+        amount = schemas[name]["properties"]["amount"]
+        # then the amount is a positive integer, never a number with a fraction
+        assert amount["type"] == "integer", name
+        assert amount["minimum"] == 1, name
+
+
+def test_adjustment_amount_maximum_is_documented_as_500(schema: dict[str, Any]) -> None:
+    # given the staff adjustment request body
+    amount = schema["components"]["schemas"]["AdjustmentInRequest"]["properties"]["amount"]
+    # then it documents the real per-grant maximum
+    assert amount["maximum"] == 500
+
+
+# --- interactive pages -----------------------------------------------------------------------
+
+
+def _asset_urls(html: str) -> list[str]:
+    return re.findall(r'(?:src|href)="([^"]+)"', html)
+
+
+def test_docs_page_renders_with_sidecar_assets_only(api: Any) -> None:
+    # given an anonymous client
+    # when it opens the interactive docs
+    response = api(None).get(reverse("saka_api:docs"))
+    # then the page renders
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    html = response.content.decode()
+    # and every asset comes from the sidecar app's static files, none from the internet
+    assets = _asset_urls(html)
+    assert any(a.endswith("swagger-ui-bundle.js") for a in assets)
+    sidecar = f"{settings.STATIC_URL.rstrip('/')}/drf_spectacular_sidecar/"
+    if not sidecar.startswith("/"):
+        sidecar = "/" + sidecar
+    for asset in assets:
+        assert asset.startswith(sidecar), asset
+        assert finders.find(asset.removeprefix(settings.STATIC_URL).lstrip("/")), asset
+    assert not re.search(r"https?://", html)
+    # and the page points at the schema endpoint
+    assert reverse("saka_api:schema") in html
+
+
+def test_redoc_page_renders(api: Any) -> None:
+    # given an anonymous client
+    # when it opens the Redoc page
+    response = api(None).get(reverse("saka_api:redoc"))
+    # then it renders with the sidecar's Redoc bundle
+    assert response.status_code == 200
+    assert any(a.endswith("redoc.standalone.js") for a in _asset_urls(response.content.decode()))
+
+
+def test_redoc_page_fetches_nothing_from_the_internet(api: Any) -> None:
+    # given the Redoc page
+    html = api(None).get(reverse("saka_api:redoc")).content.decode()
+    # then it references no external URL
+    assert re.findall(r"https?://[^\s\"'<>]+", html) == []
