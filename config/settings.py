@@ -1,8 +1,9 @@
 """Settings of the SAKA reference project.
 
 Environment: ``DATABASE_URL`` (default: a local SQLite file), ``REDIS_URL`` (cache and
-Celery broker; without it a local-memory cache), ``DJANGO_SECRET_KEY``, ``DJANGO_DEBUG``,
-``DJANGO_ALLOWED_HOSTS``, ``SAKA_LOCK_TIMEOUT_MS``.
+Celery broker; without it a local-memory cache and Celery tasks run eagerly in-process),
+``CELERY_TASK_ALWAYS_EAGER`` (``1``/``0``, overrides that default), ``DJANGO_SECRET_KEY``,
+``DJANGO_DEBUG``, ``DJANGO_ALLOWED_HOSTS``, ``SAKA_LOCK_TIMEOUT_MS``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -34,6 +36,7 @@ INSTALLED_APPS = [
     "saka.projects",
     "saka.grains",
     "saka.api",
+    "saka.jobs",
 ]
 
 MIDDLEWARE = [
@@ -103,6 +106,31 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Celery (config/celery.py reads the CELERY_* settings). Without REDIS_URL there is no broker
+# and no worker: tasks then run in the calling process (eager), and cron can use the commands.
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_TASK_ALWAYS_EAGER = (
+    os.environ.get("CELERY_TASK_ALWAYS_EAGER", "0" if REDIS_URL else "1") == "1"
+)
+CELERY_TASK_ACKS_LATE = True  # a task lost with its worker is delivered again (runs resume)
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # runs are long: never hold a second one in reserve
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+CELERY_ENABLE_UTC = True
+CELERY_BEAT_SCHEDULE = {
+    "saka-compost-weekly": {
+        "task": "saka.jobs.tasks.compost_run",
+        "schedule": crontab(minute="0", hour="3", day_of_week="mon"),
+    },
+    "saka-redistribution-monthly": {
+        "task": "saka.jobs.tasks.redistribution_run",
+        "schedule": crontab(minute="0", hour="4", day_of_month="1"),
+    },
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -19,6 +19,14 @@ from saka.grains.services import wallet_harvest, wallet_plant
 pytestmark = pytest.mark.django_db
 
 PUBLIC = {"schema", "docs", "redoc", "token"}
+# Endpoints whose permission matrix lives in another module.
+COVERED_ELSEWHERE = {
+    "saka-compost-preview": "tests/api/test_runs_api.py",
+    "staff-run-list": "tests/api/test_runs_api.py",
+    "staff-run-detail": "tests/api/test_runs_api.py",
+    "staff-silo": "tests/api/test_runs_api.py",
+    "staff-stats": "tests/api/test_runs_api.py",
+}
 
 # name -> (method, body); "{member}" in a body is replaced by the target member's id.
 ENDPOINTS: dict[str, tuple[str, dict[str, Any] | None]] = {
@@ -77,7 +85,7 @@ def test_matrix_covers_every_endpoint_of_the_urlconf() -> None:
     # given the named routes of the API
     names = {p.name for p in api_urls.urlpatterns}
     # then each non-public one is in the permission matrix, and nothing else is
-    assert names - PUBLIC == set(ENDPOINTS)
+    assert names - PUBLIC == set(ENDPOINTS) | set(COVERED_ELSEWHERE)
 
 
 @pytest.mark.parametrize(("name", "actor", "status", "code"), MATRIX)

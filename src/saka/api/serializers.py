@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from saka.api.fields import AmountField, IdField
-from saka.core.errors import ValidationError
+from saka.core.clock import parse_instant
+from saka.core.errors import DomainError, ValidationError
 from saka.grains.conf import MANUAL_ADJUST_MAX_GRANT
-from saka.grains.models import SakaPosting
+from saka.grains.models import RunKind, SakaPosting
 from saka.projects.models import Project
 
 
@@ -115,5 +119,190 @@ def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict
             f"Unknown fields: {', '.join(map(str, unknown))}.",
             fields={k: ["Unknown field."] for k in unknown},
         )
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+# --- runs, silo, statistics, compost preview -------------------------------------------------
+
+# as_of is refused outside this range (far from any real run; keeps date arithmetic in range)
+AS_OF_MIN = datetime(2000, 1, 1, tzinfo=UTC)
+AS_OF_MAX = datetime(3000, 1, 1, tzinfo=UTC)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """Only JSON ``true`` / ``false``: no "yes", 1 or "on" deciding whether grains move."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if isinstance(data, bool):
+            return data
+        self.fail("invalid", input=data)
+        raise AssertionError  # pragma: no cover - fail() raises
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class InstantField(serializers.Field):
+    """An ISO 8601 instant with a UTC offset (``2026-11-23T03:00:00Z``), in 2000..2999."""
+
+    default_error_messages = {
+        "invalid": "Must be an ISO 8601 datetime with a UTC offset, e.g. 2026-11-23T03:00:00Z.",
+        "range": "Must be between 2000-01-01 and 2999-12-31 (UTC).",
+    }
+
+    def to_internal_value(self, data: Any) -> datetime:
+        if not isinstance(data, str) or len(data) > 64:
+            self.fail("invalid")
+        try:
+            value = parse_instant(data, field=self.field_name or "as_of")
+        except DomainError:
+            self.fail("invalid")
+        try:
+            in_range = AS_OF_MIN <= value < AS_OF_MAX
+        except OverflowError:  # an offset that pushes the instant out of datetime's range
+            in_range = False
+        if not in_range:
+            self.fail("range")
+        return value
+
+    def to_representation(self, value: datetime) -> str:
+        return value.isoformat()
+
+
+class RunStartInSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=RunKind.values)
+    dry_run = StrictBooleanField(
+        help_text="true: compute and record only, synchronously (201); false: enqueue the live "
+        "run of the current period (202)."
+    )
+    as_of = InstantField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Instant of the run (default: now). A live run accepts only an instant of the "
+        "current period that is not in the future.",
+    )
+
+
+class RunQueuedSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    period = serializers.CharField()
+    as_of = serializers.DateTimeField()
+    status = serializers.CharField(help_text='always "queued"')
+
+
+class RunListQuerySerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=RunKind.values, required=False)
+    dry_run = serializers.ChoiceField(choices=["true", "false"], required=False)
+
+
+class RunSummarySerializer(serializers.Serializer):
+    """``saka.grains.selectors.run_summary``; the last fields depend on the run's kind."""
+
+    run_id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=RunKind.values)
+    period = serializers.CharField()
+    dry_run = serializers.BooleanField()
+    status = serializers.CharField()
+    outcome = serializers.CharField()
+    reason = serializers.CharField(allow_null=True, help_text="why nothing was done, if so")
+    as_of = serializers.DateTimeField()
+    trigger = serializers.CharField()
+    triggered_by = serializers.IntegerField(allow_null=True)
+    parameters = serializers.DictField()
+    cursor = serializers.IntegerField()
+    max_id = serializers.IntegerField()
+    chunks = serializers.IntegerField()
+    attempts = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    duration_ms = serializers.IntegerField(allow_null=True)
+    error = serializers.CharField(allow_null=True)
+    # compost
+    wallets_composted = serializers.IntegerField(required=False)
+    total_composted = serializers.IntegerField(required=False)
+    # redistribution
+    eligible_wallets = serializers.IntegerField(required=False, allow_null=True)
+    per_wallet = serializers.IntegerField(required=False, allow_null=True)
+    pot = serializers.IntegerField(required=False, allow_null=True)
+    wallets_credited = serializers.IntegerField(required=False)
+    total_redistributed = serializers.IntegerField(required=False)
+    silo_before = serializers.IntegerField(required=False, allow_null=True)
+    silo_after = serializers.IntegerField(required=False, allow_null=True)
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        return {key: value for key, value in data.items() if key in instance}  # kind's keys only
+
+
+class SiloSerializer(serializers.Serializer):
+    balance = serializers.IntegerField(help_text="grains in the silo")
+    in_transit = serializers.IntegerField(
+        help_text="grains in the pool of a running redistribution"
+    )
+    lifetime_composted = serializers.IntegerField()
+    lifetime_redistributed = serializers.IntegerField()
+    last_compost_run_id = serializers.IntegerField(allow_null=True)
+    last_redistribution_run_id = serializers.IntegerField(allow_null=True)
+
+
+class StatsQuerySerializer(serializers.Serializer):
+    days = serializers.IntegerField(min_value=1, max_value=366, required=False, default=30)
+    top = serializers.IntegerField(min_value=1, max_value=100, required=False, default=10)
+
+
+class StatsDaySerializer(serializers.Serializer):
+    day = serializers.DateField()
+    harvest = serializers.IntegerField(required=False)
+    plant = serializers.IntegerField(required=False)
+    compost = serializers.IntegerField(required=False)
+    redistribution = serializers.IntegerField(required=False)
+
+
+class TopMemberSerializer(serializers.Serializer):
+    member_id = serializers.IntegerField()
+    username = serializers.CharField()
+    balance = serializers.IntegerField()
+
+
+class TopProjectSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    saka_score = serializers.IntegerField()
+    saka_supporters = serializers.IntegerField()
+
+
+class StatsSerializer(serializers.Serializer):
+    wallets = serializers.IntegerField()
+    members_with_saka = serializers.IntegerField()
+    total_balance = serializers.IntegerField()
+    total_harvested = serializers.IntegerField()
+    total_planted = serializers.IntegerField()
+    total_composted = serializers.IntegerField()
+    total_redistributed = serializers.IntegerField()
+    average_balance = serializers.CharField(help_text="decimal string, two places")
+    silo = SiloSerializer()
+    daily = StatsDaySerializer(many=True, help_text="grains moved per day and entry kind")
+    top_members = TopMemberSerializer(many=True)
+    top_projects = TopProjectSerializer(many=True)
+
+
+class CompostPreviewSerializer(serializers.Serializer):
+    member_id = serializers.IntegerField()
+    balance = serializers.IntegerField()
+    eligible = serializers.BooleanField(help_text="the next compost run would take grains now")
+    amount = serializers.IntegerField(help_text="grains the next compost would take")
+    days_until_eligible = serializers.IntegerField()
+    reason = serializers.CharField(
+        help_text="why nothing would be composted now: balance_below_minimum, "
+        "amount_below_minimum, recently_active; empty when eligible"
+    )
+
+
+def validated_query(serializer_class: type[serializers.Serializer], params: Any) -> dict[str, Any]:
+    """Validate the query parameters a serializer declares (empty values count as absent;
+    other parameters, such as the paginator's, are left to their owners)."""
+    fields = serializer_class().fields
+    data = {k: v for k, v in params.items() if k in fields and v != ""}
+    serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)

@@ -20,6 +20,11 @@ urlpatterns = [
     path("v1/me/saka/wallet/", views.SakaWalletView.as_view(), name="saka-wallet"),
     path("v1/me/saka/history/", views.SakaHistoryView.as_view(), name="saka-history"),
     path("v1/me/saka/plant/", views.SakaPlantView.as_view(), name="saka-plant"),
+    path(
+        "v1/me/saka/compost-preview/",
+        views.SakaCompostPreviewView.as_view(),
+        name="saka-compost-preview",
+    ),
     path("v1/projects/", views.ProjectListView.as_view(), name="project-list"),
     path("v1/projects/<int:project_id>/", views.ProjectDetailView.as_view(), name="project-detail"),
     path(
@@ -33,4 +38,12 @@ urlpatterns = [
     path(
         "v1/staff/saka/adjustments/", views.StaffAdjustmentView.as_view(), name="staff-adjustment"
     ),
+    path("v1/staff/saka/runs/", views.StaffRunListView.as_view(), name="staff-run-list"),
+    path(
+        "v1/staff/saka/runs/<int:run_id>/",
+        views.StaffRunDetailView.as_view(),
+        name="staff-run-detail",
+    ),
+    path("v1/staff/saka/silo/", views.StaffSiloView.as_view(), name="staff-silo"),
+    path("v1/staff/saka/stats/", views.StaffStatsView.as_view(), name="staff-stats"),
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
@@ -12,6 +12,18 @@ from saka.core.errors import ValidationError
 
 def now() -> datetime:
     return timezone.now()
+
+
+# Instants outside this range are refused: far from any real operation, and date arithmetic
+# (windows of up to ten years) stays in range.
+INSTANT_MIN = datetime(2000, 1, 1, tzinfo=UTC)
+INSTANT_MAX = datetime(3000, 1, 1, tzinfo=UTC)
+
+
+def check_instant_range(value: datetime, *, field: str = "as_of") -> datetime:
+    if not INSTANT_MIN <= value < INSTANT_MAX:
+        raise ValidationError(f"{field} must be between 2000 and 2999.", field=field)
+    return value
 
 
 def ensure_aware(value: datetime, *, field: str = "as_of") -> datetime:

@@ -24,7 +24,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max
 
-from saka.core.clock import ensure_aware, now
+from saka.core.clock import check_instant_range, ensure_aware, now
 from saka.core.errors import ValidationError
 from saka.core.money import floor_share
 from saka.grains import sql
@@ -42,7 +42,7 @@ from saka.grains.models import (
     SakaEntry,
     SakaPosting,
 )
-from saka.ledger.transactions import lock_rows
+from saka.ledger.transactions import durable, lock_rows
 
 logger = logging.getLogger("saka.runs")
 
@@ -185,6 +185,8 @@ def _claim(
 def _validate(as_of: datetime | None, chunk_size: int) -> datetime:
     if not get_settings().enabled:
         raise SakaDisabled()
+    if as_of is not None:
+        check_instant_range(ensure_aware(as_of))
     if (
         isinstance(chunk_size, bool)
         or not isinstance(chunk_size, int)
@@ -234,7 +236,8 @@ def _chunks(run: Run, progress: Progress | None, do_chunk: Callable[[int, int], 
     while lo < run.max_id:
         hi = min(lo + run.chunk_size, run.max_id)
         t0 = time.monotonic()
-        with transaction.atomic():
+        # durable: a run is never part of a caller's transaction (each chunk commits alone)
+        with durable():
             do_chunk(lo, hi)
         run.refresh_from_db(fields=["cursor", "chunks_done", "wallets_done", "amount_done"])
         logger.debug(
@@ -386,7 +389,7 @@ def _redistribution_prepare(run: Run) -> RedistributionPlan:
 
     silo_id = system_account_id(AccountKind.SILO)
     pool_id = system_account_id(AccountKind.POOL)
-    with transaction.atomic():
+    with durable():
         (silo,) = lock_rows(SakaAccount.objects.filter(pk=silo_id))
         plan = _plan(run, silo.balance)
         fields: dict[str, Any] = {
@@ -462,7 +465,10 @@ def _redistribution_settle(run: Run) -> str:
     logger.error(
         "run %s credited %s of %s counted wallets", run.pk, run.wallets_done, run.eligible_wallets
     )
-    with transaction.atomic():
+    with durable():
+        # idempotent: a crash between this commit and the run's finish must not return twice
+        if SakaEntry.objects.filter(run_id=run.pk, reason="pot_return").exists():
+            return "completed_with_return"
         entry_post(
             book=SAKA_BOOK,
             entry=SakaEntry(

@@ -1,0 +1,147 @@
+"""The runs in the admin: read-only rows, plus buttons to start a dry run (synchronous) or the
+live run of the current period (a Celery task enqueued once the request's work commits).
+
+The admin of :class:`~saka.grains.models.Run` lives here, in the interface layer, because its
+live-run button enqueues a Celery task and the domain (``saka.grains``) never imports Celery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import URLPattern, path, reverse
+from django.views.decorators.http import require_POST
+
+from saka.core.clock import now
+from saka.core.errors import DomainError
+from saka.grains.conf import get_settings
+from saka.grains.errors import SakaDisabled
+from saka.grains.models import Run, RunKind, RunTrigger
+from saka.grains.runs import compost_run_start, period_of, redistribution_run_start
+from saka.jobs.tasks import run_enqueue
+from saka.ledger.admin import ReadOnlyAdmin
+
+RUN_STARTS: dict[str, Callable[..., Run]] = {
+    RunKind.COMPOST.value: compost_run_start,
+    RunKind.REDISTRIBUTION.value: redistribution_run_start,
+}
+
+
+def describe_dry_run(run: Run) -> str:
+    """The figures of a dry run, for the admin message."""
+    head = f"Dry run {run.kind} {run.period} (run #{run.pk}, as of {run.as_of:%Y-%m-%d %H:%M} UTC)"
+    if run.kind == RunKind.COMPOST:
+        return (
+            f"{head}: {run.wallets_done} wallets would compost {run.amount_done} grains "
+            f"[{run.outcome}]."
+        )
+    return (
+        f"{head}: silo {run.silo_before}, pot {run.pot}, {run.eligible_wallets} eligible wallets, "
+        f"{run.per_wallet} grains each, {run.amount_done} grains in total [{run.outcome}]."
+    )
+
+
+@admin.register(Run)
+class RunAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "kind",
+        "period",
+        "dry_run",
+        "status",
+        "outcome",
+        "wallets_done",
+        "amount_done",
+        "duration_ms",
+        "trigger",
+        "created_at",
+    )
+    list_filter = ("kind", "status", "dry_run")
+    readonly_fields = tuple(f.name for f in Run._meta.fields)
+    show_full_result_count = False
+    change_list_template = "admin/saka_jobs/run/change_list.html"
+
+    def _url_name(self, action: str) -> str:
+        return f"{self.opts.app_label}_{self.opts.model_name}_{action}"
+
+    def get_urls(self) -> list[URLPattern]:
+        custom = [
+            path(
+                "dry-run/<str:kind>/",
+                self.admin_site.admin_view(require_POST(self.dry_run_view)),
+                name=self._url_name("dry_run"),
+            ),
+            path(
+                "start/<str:kind>/",
+                self.admin_site.admin_view(require_POST(self.start_view)),
+                name=self._url_name("start"),
+            ),
+        ]
+        return custom + super().get_urls()
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        at = now()
+        dry = [
+            {
+                "label": f"Dry run {kind} now",
+                "url": reverse(f"admin:{self._url_name('dry_run')}", args=[kind]),
+                "confirm": "",
+            }
+            for kind in RUN_STARTS
+        ]
+        live = [
+            {
+                "label": f"Start live {kind} for {period_of(kind, at)}",
+                "url": reverse(f"admin:{self._url_name('start')}", args=[kind]),
+                "confirm": f"Start the live {kind} run of {period_of(kind, at)}? It moves grains.",
+            }
+            for kind in RUN_STARTS
+        ]
+        context = {**(extra_context or {}), "run_buttons": dry + live}
+        return super().changelist_view(request, extra_context=context)
+
+    def _changelist(self) -> HttpResponseRedirect:
+        return HttpResponseRedirect(reverse(f"admin:{self._url_name('changelist')}"))
+
+    def _check(self, request: HttpRequest, kind: str) -> Callable[..., Run]:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        if kind not in RUN_STARTS:
+            raise Http404(f"Unknown run kind {kind!r}.")
+        return RUN_STARTS[kind]
+
+    def dry_run_view(self, request: HttpRequest, kind: str) -> HttpResponse:
+        start = self._check(request, kind)
+        try:
+            run = start(dry_run=True, trigger=RunTrigger.ADMIN, triggered_by_id=request.user.pk)
+        except DomainError as exc:
+            self.message_user(request, f"Dry run {kind} refused: {exc.message}", messages.ERROR)
+        else:
+            self.message_user(request, describe_dry_run(run), messages.SUCCESS)
+        return self._changelist()
+
+    def start_view(self, request: HttpRequest, kind: str) -> HttpResponse:
+        self._check(request, kind)
+        at = now()
+        try:
+            if not get_settings().enabled:
+                raise SakaDisabled()
+            run_enqueue(
+                kind=kind, as_of=at, trigger=RunTrigger.ADMIN, triggered_by_id=request.user.pk
+            )
+        except DomainError as exc:
+            self.message_user(request, f"Live {kind} refused: {exc.message}", messages.ERROR)
+        else:
+            self.message_user(
+                request,
+                f"Live {kind} run of {period_of(kind, at)} queued. It is listed here once a "
+                "worker starts it; a period that already finished keeps its run.",
+                messages.SUCCESS,
+            )
+        return self._changelist()

@@ -1,0 +1,226 @@
+"""The runs in the admin: read-only pages, a dry-run button, a live-run button that enqueues
+the Celery task only once the request's work commits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from unittest import mock
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.contrib.messages import get_messages
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from saka.grains.models import Run, RunKind, RunTrigger
+from saka.grains.runs import compost_run_start, period_of
+from saka.grains.selectors import wallet_view
+from saka.jobs.tasks import compost_run, redistribution_run
+from tests.jobs.scenarios import eager_tasks, idle
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "admin:grains_run_changelist"
+
+
+def dry_url(kind: str) -> str:
+    return reverse("admin:grains_run_dry_run", args=[kind])
+
+
+def start_url(kind: str) -> str:
+    return reverse("admin:grains_run_start", args=[kind])
+
+
+def messages_of(response: Any) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+@pytest.fixture
+def viewer(staff_user: Any) -> Any:
+    """A staff member allowed to view runs (and nothing else)."""
+    staff_user.user_permissions.add(Permission.objects.get(codename="view_run"))
+    return staff_user
+
+
+@pytest.fixture
+def client_of() -> Any:
+    def make(user: Any, **kwargs: Any) -> Client:
+        client = Client(**kwargs)
+        client.force_login(user)
+        return client
+
+    return make
+
+
+# --- pages ------------------------------------------------------------------------------------
+
+
+def test_changelist_and_detail_render_for_staff(viewer: Any, client_of: Any) -> None:
+    # given a run
+    run = compost_run_start(dry_run=True)
+    client = client_of(viewer)
+    # when staff opens the list
+    response = client.get(reverse(CHANGELIST))
+    # then it shows the run and the four buttons, each a POST form with a CSRF token
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f"{run.period}" in html
+    now = timezone.now()
+    for label in (
+        "Dry run compost now",
+        "Dry run redistribution now",
+        f"Start live compost for {period_of(RunKind.COMPOST, now)}",
+        f"Start live redistribution for {period_of(RunKind.REDISTRIBUTION, now)}",
+    ):
+        assert label in html
+    assert html.count('name="csrfmiddlewaretoken"') >= 4
+    for kind in ("compost", "redistribution"):
+        assert f'action="{dry_url(kind)}"' in html
+        assert f'action="{start_url(kind)}"' in html
+    # and the filters work
+    filtered = client.get(reverse(CHANGELIST), {"kind": "compost", "dry_run__exact": "1"})
+    assert filtered.status_code == 200
+    # and a run's page renders, read-only
+    page = client.get(reverse("admin:grains_run_change", args=[run.pk]))
+    assert page.status_code == 200
+    assert b'name="_save"' not in page.content
+
+
+def test_superuser_sees_the_list(admin_client: Any) -> None:
+    assert admin_client.get(reverse(CHANGELIST)).status_code == 200
+
+
+def test_runs_cannot_be_added_changed_or_deleted(viewer: Any, client_of: Any) -> None:
+    run = compost_run_start(dry_run=True)
+    client = client_of(viewer)
+    assert client.get(reverse("admin:grains_run_add")).status_code == 403
+    assert client.post(reverse("admin:grains_run_delete", args=[run.pk])).status_code == 403
+    client.post(reverse("admin:grains_run_change", args=[run.pk]), {"outcome": "x"})
+    run.refresh_from_db()
+    assert run.outcome == "nothing_to_compost"
+
+
+def test_staff_without_the_view_permission_is_refused(staff_user: Any, client_of: Any) -> None:
+    client = client_of(staff_user)
+    assert client.get(reverse(CHANGELIST)).status_code == 403
+    assert client.post(dry_url("compost")).status_code == 403
+    assert not Run.objects.exists()
+
+
+def test_members_are_sent_to_the_login_page(member: Any, client_of: Any) -> None:
+    response = client_of(member).post(dry_url("compost"))
+    assert response.status_code == 302
+    assert reverse("admin:login") in response["Location"]
+    assert not Run.objects.exists()
+
+
+# --- dry run button ---------------------------------------------------------------------------
+
+
+def test_dry_run_button_runs_and_reports_the_figures(
+    member: Any, viewer: Any, client_of: Any
+) -> None:
+    # given a wallet of 100 grains idle for 120 days
+    idle(member, 2, timezone.now())
+    # when staff presses "Dry run compost now"
+    response = client_of(viewer).post(dry_url("compost"), follow=True)
+    # then a dry run is recorded as the admin's, and the message gives its figures
+    assert response.status_code == 200
+    run = Run.objects.get()
+    assert (run.kind, run.dry_run, run.status) == ("compost", True, "done")
+    assert (run.trigger, run.triggered_by_id) == (RunTrigger.ADMIN, viewer.pk)
+    assert (run.wallets_done, run.amount_done) == (1, 10)
+    assert any(
+        f"run #{run.pk}" in m and "1 wallets would compost 10 grains" in m
+        for m in messages_of(response)
+    ), messages_of(response)
+    # and nothing was booked
+    assert wallet_view(member_id=member.pk).balance == 100
+
+
+def test_dry_run_redistribution_button(viewer: Any, client_of: Any) -> None:
+    response = client_of(viewer).post(dry_url("redistribution"), follow=True)
+    run = Run.objects.get()
+    assert (run.kind, run.dry_run, run.outcome) == (
+        "redistribution",
+        True,
+        "nothing_to_redistribute",
+    )
+    assert any("pot 0" in m and "nothing_to_redistribute" in m for m in messages_of(response))
+
+
+def test_dry_run_refused_when_saka_is_off(viewer: Any, client_of: Any, settings: Any) -> None:
+    from saka.grains.conf import load_settings
+
+    settings.SAKA_ENABLED = False
+    load_settings()
+    try:
+        response = client_of(viewer).post(dry_url("compost"), follow=True)
+    finally:
+        settings.SAKA_ENABLED = True
+        load_settings()
+    assert response.status_code == 200
+    assert any("refused" in m for m in messages_of(response))
+    assert not Run.objects.exists()
+
+
+def test_buttons_need_post_and_a_known_kind(viewer: Any, client_of: Any) -> None:
+    client = client_of(viewer)
+    assert client.get(dry_url("compost")).status_code == 405
+    assert client.get(start_url("compost")).status_code == 405
+    assert client.post(dry_url("harvest")).status_code == 404
+    assert client.post(start_url("harvest")).status_code == 404
+    assert not Run.objects.exists()
+
+
+def test_buttons_need_the_csrf_token(viewer: Any, client_of: Any) -> None:
+    client = client_of(viewer, enforce_csrf_checks=True)
+    assert client.post(dry_url("compost")).status_code == 403
+    assert not Run.objects.exists()
+
+
+# --- live run button ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "task"), [("compost", compost_run), ("redistribution", redistribution_run)]
+)
+def test_live_button_enqueues_the_task_on_commit(
+    kind: str, task: Any, viewer: Any, client_of: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    client = client_of(viewer)
+    with mock.patch.object(task, "delay") as delay:
+        # when staff presses "Start live ..."
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            response = client.post(start_url(kind), follow=True)
+        # then the page says it is queued, but nothing is sent before the commit
+        assert response.status_code == 200
+        period = period_of(kind, timezone.now())
+        assert any(f"Live {kind} run of {period} queued" in m for m in messages_of(response))
+        delay.assert_not_called()
+        assert len(callbacks) == 1
+        # when the work commits
+        callbacks[0]()
+    # then the task is sent once: a live run started from the admin by this user
+    delay.assert_called_once()
+    kwargs = delay.call_args.kwargs
+    assert (kwargs["dry_run"], kwargs["trigger"], kwargs["triggered_by_id"]) == (
+        False,
+        "admin",
+        viewer.pk,
+    )
+    assert period_of(kind, datetime.fromisoformat(kwargs["as_of"])) == period
+    assert not Run.objects.exists()
+
+
+def test_live_button_runs_the_live_compost_when_the_task_runs(
+    member: Any, viewer: Any, client_of: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    idle(member, 2, timezone.now())
+    with eager_tasks(), django_capture_on_commit_callbacks(execute=True):
+        client_of(viewer).post(start_url("compost"))
+    run = Run.objects.get()
+    assert (run.dry_run, run.status, run.trigger, run.amount_done) == (False, "done", "admin", 10)
+    assert wallet_view(member_id=member.pk).balance == 90

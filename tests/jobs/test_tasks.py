@@ -1,0 +1,306 @@
+"""Celery tasks of the runs: thin, retried on lock timeouts and concurrent runs, scheduled by
+beat, enqueued only after the caller's transaction commits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+from unittest import mock
+
+import pytest
+from celery import signature
+from celery.schedules import crontab
+from django.conf import settings
+from django.db import OperationalError, connection, transaction
+from django.utils import timezone
+
+from config.celery import app as celery_app
+from saka.api import views as api_views
+from saka.core.errors import LockTimeout, ValidationError
+from saka.grains.errors import RunInProgress, SakaDisabled
+from saka.grains.models import AccountKind, Run, RunKind, RunStatus, SakaAccount
+from saka.grains.runs import compost_run_start, period_of
+from saka.grains.selectors import run_summary, wallet_view
+from saka.jobs import tasks
+from saka.jobs.tasks import compost_run, redistribution_run, run_enqueue
+from tests.jobs.scenarios import active, eager_tasks, idle
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def at() -> Any:
+    return timezone.now().replace(microsecond=0)
+
+
+def _silo() -> int:
+    return SakaAccount.objects.get(kind=AccountKind.SILO).balance
+
+
+# --- running the services ---------------------------------------------------------------------
+
+
+def test_compost_task_runs_the_live_compost_and_returns_its_summary(member: Any, at: Any) -> None:
+    # given a wallet of 100 grains idle for 120 days
+    idle(member, 2, at)
+    # when beat's task runs at ``at``
+    result = compost_run.apply(kwargs={"as_of": at.isoformat()})
+    # then it returns the run's summary: 10% of 100 composted, started by beat
+    assert result.successful(), result.traceback
+    summary = result.get()
+    run = Run.objects.get(kind=RunKind.COMPOST, dry_run=False)
+    assert summary == run_summary(run)
+    assert summary["trigger"] == "beat"
+    assert summary["status"] == RunStatus.DONE
+    assert summary["period"] == period_of(RunKind.COMPOST, at)
+    assert (summary["wallets_composted"], summary["total_composted"]) == (1, 10)
+    # and the grains moved
+    assert wallet_view(member_id=member.pk).balance == 90
+    assert _silo() == 10
+
+
+def test_compost_dry_run_task_books_nothing(member: Any, at: Any) -> None:
+    # given an eligible wallet
+    idle(member, 2, at)
+    # when the task runs as a dry run
+    summary = compost_run.apply(kwargs={"as_of": at.isoformat(), "dry_run": True}).get()
+    # then it reports what a live run would do and books nothing
+    assert summary["dry_run"] is True
+    assert (summary["wallets_composted"], summary["total_composted"]) == (1, 10)
+    assert wallet_view(member_id=member.pk).balance == 100
+    assert not Run.objects.filter(dry_run=False).exists()
+
+
+def test_redistribution_task_credits_the_active_members(
+    member: Any, other_member: Any, make_user: Callable[..., Any], at: Any
+) -> None:
+    # given a silo of 3 x 25 grains composted from idle wallets and one active member
+    idlers = [member, make_user(), make_user()]
+    for user in idlers:
+        idle(user, 5, at)
+    active(other_member, at)
+    compost_run_start(as_of=at)
+    assert _silo() == 75
+    # when the redistribution task runs, started by a staff member from the admin
+    summary = redistribution_run.apply(
+        kwargs={"as_of": at.isoformat(), "trigger": "admin", "triggered_by_id": member.pk}
+    ).get()
+    # then pot = floor(75 x 5%) = 3 goes to the one active member
+    assert summary["trigger"] == "admin"
+    assert summary["triggered_by"] == member.pk
+    assert (summary["pot"], summary["eligible_wallets"], summary["per_wallet"]) == (3, 1, 3)
+    assert summary["total_redistributed"] == 3
+    assert wallet_view(member_id=other_member.pk).balance == 53
+    assert _silo() == 72
+
+
+def test_task_of_a_finished_period_returns_the_finished_run(member: Any, at: Any) -> None:
+    # given the live compost of this week already done
+    idle(member, 2, at)
+    first = compost_run.apply(kwargs={"as_of": at.isoformat()}).get()
+    # when the task runs again for the same week
+    again = compost_run.apply(kwargs={"as_of": (at + timedelta(seconds=1)).isoformat()}).get()
+    # then it returns the same run and composts nothing twice
+    assert again["run_id"] == first["run_id"]
+    assert wallet_view(member_id=member.pk).balance == 90
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"trigger": "cron"},
+        {"as_of": "next monday"},
+        {"as_of": "2026-11-23T03:00:00"},  # naive
+        {"as_of": 1_700_000_000},
+        {"dry_run": "false"},
+    ],
+)
+def test_task_refuses_bad_arguments_without_retrying(kwargs: dict[str, Any]) -> None:
+    # given arguments no caller of ours sends
+    with mock.patch.object(tasks, "compost_run_start") as start:
+        # when the task runs
+        result = compost_run.apply(kwargs=kwargs)
+    # then it fails with a validation error, never reaches the service, never retries
+    assert result.failed()
+    assert isinstance(result.result, ValidationError)
+    start.assert_not_called()
+    assert not Run.objects.exists()
+
+
+# --- retries ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("task", [compost_run, redistribution_run])
+def test_tasks_retry_lock_timeouts_and_concurrent_runs_with_backoff(task: Any) -> None:
+    # then both tasks are retried on exactly these errors, with exponential backoff
+    assert set(task.autoretry_for) == {LockTimeout, RunInProgress}
+    assert task.retry_backoff
+    assert task.retry_backoff_max >= task.retry_backoff
+    assert task.retry_jitter is True
+    assert 1 <= task.max_retries <= 20
+    # and a task lost with its worker is delivered again
+    assert task.acks_late is True
+    assert task.reject_on_worker_lost is True
+
+
+@pytest.mark.parametrize(
+    "error",
+    [LockTimeout(), RunInProgress(kind="compost"), OperationalError("database is locked")],
+    ids=["lock_timeout", "run_in_progress", "sqlite_locked"],
+)
+def test_task_retries_then_succeeds(error: Exception, member: Any, at: Any) -> None:
+    # given a service that fails twice with a retryable error, then works
+    idle(member, 2, at)
+    calls: list[int] = []
+
+    def flaky(**kwargs: Any) -> Run:
+        calls.append(1)
+        if len(calls) <= 2:
+            raise error
+        return compost_run_start(**kwargs)
+
+    with mock.patch.object(tasks, "compost_run_start", side_effect=flaky):
+        # when the task runs (eagerly: retries run at once)
+        result = compost_run.apply(kwargs={"as_of": at.isoformat()})
+    # then the third attempt composted, once
+    assert result.successful(), result.traceback
+    assert len(calls) == 3
+    assert result.get()["total_composted"] == 10
+    assert wallet_view(member_id=member.pk).balance == 90
+
+
+def test_task_gives_up_after_max_retries() -> None:
+    # given a service that always times out on a lock
+    with mock.patch.object(tasks, "compost_run_start", side_effect=LockTimeout()) as start:
+        # when the task runs
+        result = compost_run.apply()
+    # then it tried 1 + max_retries times and fails with the lock timeout
+    assert result.failed()
+    assert isinstance(result.result, LockTimeout)
+    assert start.call_count == compost_run.max_retries + 1
+
+
+def test_task_does_not_retry_other_errors() -> None:
+    # given SAKA switched off
+    with mock.patch.object(tasks, "compost_run_start", side_effect=SakaDisabled()) as start:
+        result = compost_run.apply()
+    # then the task fails at once
+    assert result.failed()
+    assert isinstance(result.result, SakaDisabled)
+    assert start.call_count == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_task_calls_the_service_outside_any_transaction(member: Any, at: Any) -> None:
+    # given an eligible wallet (a real, committed database: no test transaction around)
+    idle(member, 2, at)
+    seen: list[bool] = []
+
+    def spy(**kwargs: Any) -> Run:
+        seen.append(connection.in_atomic_block)
+        return compost_run_start(**kwargs)
+
+    with mock.patch.object(tasks, "compost_run_start", side_effect=spy):
+        result = compost_run.apply(kwargs={"as_of": at.isoformat()})
+    # then the service owned its transactions: the task opened none
+    assert result.successful(), result.traceback
+    assert seen == [False]
+
+
+# --- schedule and configuration ----------------------------------------------------------------
+
+
+def test_beat_schedules_compost_weekly_and_redistribution_monthly() -> None:
+    schedule = celery_app.conf.beat_schedule
+    assert schedule == settings.CELERY_BEAT_SCHEDULE
+    by_task = {entry["task"]: entry["schedule"] for entry in schedule.values()}
+    assert set(by_task) == {compost_run.name, redistribution_run.name}
+    # compost: every Monday at 03:00 UTC
+    compost = by_task[compost_run.name]
+    assert isinstance(compost, crontab)
+    assert (compost.minute, compost.hour, compost.day_of_week) == ({0}, {3}, {1})
+    assert compost.day_of_month == set(range(1, 32))
+    # redistribution: the 1st of every month at 04:00 UTC
+    redistribution = by_task[redistribution_run.name]
+    assert isinstance(redistribution, crontab)
+    assert (redistribution.minute, redistribution.hour) == ({0}, {4})
+    assert redistribution.day_of_month == {1}
+    assert redistribution.day_of_week == set(range(7))
+    assert redistribution.month_of_year == set(range(1, 13))
+    assert celery_app.conf.timezone == "UTC"
+    # and beat's calls use the defaults: a live run, now, started by beat
+    assert not any(entry.get("kwargs") or entry.get("args") for entry in schedule.values())
+
+
+def test_celery_app_reads_the_django_settings() -> None:
+    conf = celery_app.conf
+    assert celery_app.main == "saka"
+    assert conf.broker_url == (settings.REDIS_URL or "memory://")
+    assert conf.task_acks_late is True
+    assert conf.task_reject_on_worker_lost is True
+    assert conf.worker_prefetch_multiplier == 1
+
+
+def test_tasks_are_registered_under_the_names_the_api_enqueues() -> None:
+    # the API enqueues by name (it never imports saka.jobs): the names must resolve
+    assert api_views.RUN_TASKS == tasks.TASK_OF_KIND
+    for kind, task in (
+        (RunKind.COMPOST, compost_run),
+        (RunKind.REDISTRIBUTION, redistribution_run),
+    ):
+        assert signature(api_views.RUN_TASKS[kind]).type is task._get_current_object()
+
+
+# --- enqueueing after commit --------------------------------------------------------------------
+
+
+def test_run_enqueue_sends_nothing_before_commit(
+    staff_user: Any, at: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    with mock.patch.object(compost_run, "delay") as delay:
+        # when a live run is enqueued inside a transaction
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            run_enqueue(
+                kind=RunKind.COMPOST, as_of=at, trigger="admin", triggered_by_id=staff_user.pk
+            )
+        # then nothing is sent until the transaction commits
+        delay.assert_not_called()
+        assert len(callbacks) == 1
+        # when it commits
+        callbacks[0]()
+    # then the task is sent once, with the run's instant and who started it
+    delay.assert_called_once_with(
+        as_of=at.isoformat(), dry_run=False, trigger="admin", triggered_by_id=staff_user.pk
+    )
+
+
+def test_run_enqueue_then_commit_runs_the_live_run(
+    member: Any, staff_user: Any, at: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    # given an eligible wallet and tasks executed in-process
+    idle(member, 2, at)
+    with eager_tasks(), django_capture_on_commit_callbacks(execute=True):
+        run_enqueue(kind=RunKind.COMPOST, as_of=at, trigger="admin", triggered_by_id=staff_user.pk)
+    # then the live run happened after the commit, recorded as started from the admin
+    run = Run.objects.get(kind=RunKind.COMPOST, dry_run=False)
+    assert (run.status, run.trigger, run.triggered_by_id) == ("done", "admin", staff_user.pk)
+    assert run.as_of == at
+    assert wallet_view(member_id=member.pk).balance == 90
+
+
+def test_run_enqueue_in_a_rolled_back_transaction_sends_nothing(at: Any) -> None:
+    def enqueue_then_fail() -> None:
+        with transaction.atomic():
+            run_enqueue(kind=RunKind.REDISTRIBUTION, as_of=at, trigger="admin")
+            raise RuntimeError("the caller fails after enqueueing")
+
+    with mock.patch.object(redistribution_run, "delay") as delay:
+        with pytest.raises(RuntimeError):
+            enqueue_then_fail()
+        delay.assert_not_called()
+
+
+def test_run_enqueue_refuses_an_unknown_kind(at: Any) -> None:
+    with pytest.raises(ValidationError):
+        run_enqueue(kind="harvest", as_of=at, trigger="admin")
