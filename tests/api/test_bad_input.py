@@ -294,11 +294,11 @@ NOT_OBJECTS = [b"[]", b'[{"amount": 10}]', b"null", b"0", b"42", b"false", b"tru
 
 
 def _not_object_cases() -> list[Any]:
-    cases = []
-    for endpoint in WRITE_ENDPOINTS:
-        for raw in NOT_OBJECTS:
-            cases.append(pytest.param(endpoint, raw, id=f"{endpoint}-{raw.decode()}"))
-    return cases
+    return [
+        pytest.param(endpoint, raw, id=f"{endpoint}-{raw.decode()}")
+        for endpoint in WRITE_ENDPOINTS
+        for raw in NOT_OBJECTS
+    ]
 
 
 @pytest.mark.parametrize(("endpoint", "raw"), _not_object_cases())
