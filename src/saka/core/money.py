@@ -27,15 +27,11 @@ def parse_amount(value: Any, *, field: str = "amount", maximum: int = MAX_AMOUNT
         raise InvalidAmount(f"{field} must be a positive integer.", field=field)
     if isinstance(value, int):
         amount = value
-    elif (
-        isinstance(value, str)
-        and value.isascii()
-        and value.strip().isdigit()
-        and len(value.strip().lstrip("0")) <= len(str(maximum))
-    ):
-        amount = int(value.strip())
     elif isinstance(value, str) and value.isascii() and value.strip().isdigit():
-        raise InvalidAmount(f"{field} must be at most {maximum}.", field=field, maximum=maximum)
+        digits = value.strip().lstrip("0") or "0"
+        if len(digits) > len(str(maximum)):  # never hand int() an unbounded string
+            raise InvalidAmount(f"{field} must be at most {maximum}.", field=field, maximum=maximum)
+        amount = int(digits)
     else:
         raise InvalidAmount(f"{field} must be a positive integer.", field=field)
     if amount <= 0:
@@ -47,6 +43,8 @@ def parse_amount(value: Any, *, field: str = "amount", maximum: int = MAX_AMOUNT
 
 def parse_rate(value: Any, *, name: str) -> Decimal:
     """Parse a rate in (0, 1] exactly. Floats are read through ``str`` (0.1 -> Decimal('0.1'))."""
+    if isinstance(value, bool):
+        raise ValidationError(f"{name} must be a decimal number, not {value!r}.", setting=name)
     try:
         rate = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
     except (InvalidOperation, TypeError, ValueError) as exc:
@@ -58,7 +56,8 @@ def parse_rate(value: Any, *, name: str) -> Decimal:
 
 def floor_share(amount: int, rate: Decimal) -> int:
     """floor(amount x rate), exact: ``floor_share(100, Decimal('0.29')) == 29``."""
-    return int((Decimal(amount) * rate).to_integral_value(rounding=ROUND_FLOOR))
+    numerator, denominator = rate.as_integer_ratio()  # exact at any precision
+    return amount * numerator // denominator
 
 
 def split_largest_remainder(total: int, weights: Sequence[int | Decimal]) -> list[int]:

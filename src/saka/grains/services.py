@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import F, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 
-from saka.core.clock import day_bounds, ensure_aware, now
+from saka.core.clock import check_instant_range, day_bounds, ensure_aware, now
 from saka.core.errors import InvalidAmount, ValidationError
 from saka.core.money import parse_amount
 from saka.grains.books import SAKA_BOOK
@@ -74,6 +74,11 @@ class PlantResult:
     project_supporters: int | None
 
 
+def _check_as_of(as_of: datetime | None) -> None:
+    if as_of is not None:
+        check_instant_range(ensure_aware(as_of))
+
+
 def _require_enabled() -> None:
     if not get_settings().enabled:
         raise SakaDisabled()
@@ -98,9 +103,11 @@ def _check_harvest_limit(
     harvests = SakaEntry.objects.filter(member_id=member_id, kind=EntryKind.HARVEST, reason=reason)
     if reason == MANUAL_ADJUST:
         since = as_of - timedelta(hours=24)
-        used = harvests.filter(created_at__gt=since, created_at__lte=as_of).aggregate(
-            total=Coalesce(Sum("amount"), 0)
-        )["total"]
+        # Everything granted after `since` counts, including grants dated after `as_of`:
+        # a back-dated grant can never slip under the cap.
+        used = harvests.filter(created_at__gt=since).aggregate(total=Coalesce(Sum("amount"), 0))[
+            "total"
+        ]
         if used + amount > MANUAL_ADJUST_MAX_PER_24H:
             raise AdjustmentCapReached(
                 used=used, remaining=MANUAL_ADJUST_MAX_PER_24H - used, cap=MANUAL_ADJUST_MAX_PER_24H
@@ -126,7 +133,7 @@ def _harvest_amount(*, reason: str, amount: Any, granted_by_id: int | None) -> i
         if amount is None:
             raise InvalidAmount("A manual adjustment needs an amount.", field="amount")
         return parse_amount(amount, maximum=MANUAL_ADJUST_MAX_GRANT)
-    if reason not in HARVEST_RULES:
+    if not isinstance(reason, str) or reason not in HARVEST_RULES:
         raise UnknownReason(reason=str(reason)[:64], known=[*HARVEST_RULES, MANUAL_ADJUST])
     if amount is not None:
         raise InvalidAmount(
@@ -153,9 +160,12 @@ def wallet_harvest(
     ``MemberNotFound``, ``IdempotencyConflict``, ``LockTimeout``, ``SakaDisabled``.
     """
     _require_enabled()
-    at = ensure_aware(as_of or now())
+    _check_as_of(as_of)
     grant = _harvest_amount(reason=reason, amount=amount, granted_by_id=granted_by_id)
     member_id = _require_member(member_id)
+    # System accounts are created (once) outside the member's transaction: a first harvest
+    # never makes other members wait on an uncommitted row.
+    issuance_id = system_account_id(AccountKind.ISSUANCE)
     scope = f"saka.harvest:{granted_by_id or 'system'}"
     payload = {"member_id": member_id, "reason": reason, "amount": amount}
     with durable():
@@ -164,10 +174,10 @@ def wallet_harvest(
             if replay is not None:
                 return HarvestResult(**replay)
         wallet = wallet_lock_or_create(member_id=member_id)
+        at = as_of or now()  # read under the lock: limits see grants in commit order
         used, limit = _check_harvest_limit(
             member_id=member_id, reason=reason, amount=grant, as_of=at
         )
-        issuance_id = system_account_id(AccountKind.ISSUANCE)
         entry = entry_post(
             book=SAKA_BOOK,
             entry=SakaEntry(
@@ -218,11 +228,12 @@ def wallet_plant(
     ``ValidationError`` (reason), ``IdempotencyConflict``, ``LockTimeout``, ``SakaDisabled``.
     """
     _require_enabled()
-    at = ensure_aware(as_of or now())
+    _check_as_of(as_of)
     grains = parse_amount(amount)
     if not isinstance(reason, str) or not PLANT_REASON_RE.match(reason):
         raise ValidationError("reason is 1 to 32 lowercase letters, digits or _.", field="reason")
     project = project_get(project_id=project_id) if project_id is not None else None
+    planted_id = system_account_id(AccountKind.PLANTED)
     scope = f"saka.plant:{member_id}"
     payload = {"amount": grains, "reason": reason, "project_id": project_id}
     with durable():
@@ -231,10 +242,10 @@ def wallet_plant(
             if replay is not None:
                 return PlantResult(**replay)
         wallet = wallet_lock(member_id=member_id)
+        at = as_of or now()
         balance = wallet.balance if wallet is not None else 0
         if wallet is None or balance < grains:
             raise InsufficientBalance(balance=balance, requested=grains)
-        planted_id = system_account_id(AccountKind.PLANTED)
         entry = entry_post(
             book=SAKA_BOOK,
             entry=SakaEntry(
