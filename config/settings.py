@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "saka.ledger",
     "saka.projects",
     "saka.grains",
+    "saka.euro",
     "saka.api",
     "saka.jobs",
 ]
@@ -184,6 +185,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # the same field names (kind, status) mean different things in runs and pledges
+    "ENUM_NAME_OVERRIDES": {
+        "RunKindEnum": ["compost", "redistribution"],  # the API serializers use the values
+        "RunStatusEnum": "saka.grains.models.RunStatus",  # = SettlementStatus's values
+        "PledgeKindEnum": "saka.euro.models.PledgeKind",
+        "PledgeStatusEnum": "saka.euro.models.PledgeStatus",
+        "SettlementKindEnum": "saka.euro.models.SettlementKind",
+        "SakaEntryKindEnum": "saka.grains.models.EntryKind",
+        "EurEntryKindEnum": "saka.euro.models.EntryKind",
+        "CampaignStatusEnum": "saka.euro.models.CampaignStatus",
+    },
 }
 
 # SAKA rules (spec section 3); validated at start-up.
@@ -196,3 +208,11 @@ SAKA_REDISTRIBUTION_RATE = "0.05"
 SAKA_REDISTRIBUTION_MIN_HARVESTED = 1
 SAKA_REDISTRIBUTION_ACTIVE_DAYS = 90
 SAKA_TIME_ZONE = "UTC"
+
+# EUR wallets (spec section 4); validated at start-up. Without a webhook secret the payment
+# webhook refuses every event.
+SAKA_PAYMENT_WEBHOOK_SECRET = os.environ.get("SAKA_PAYMENT_WEBHOOK_SECRET", "")
+SAKA_PAYMENT_WEBHOOK_TOLERANCE_SECONDS = 300
+SAKA_PLATFORM_COMMISSION_RATE = "0.05"
+SAKA_EQUITY_PLEDGES_ENABLED = False
+SAKA_SETTLEMENT_BATCH_SIZE = 500

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
@@ -46,4 +46,5 @@ urlpatterns = [
     ),
     path("v1/staff/saka/silo/", views.StaffSiloView.as_view(), name="staff-silo"),
     path("v1/staff/saka/stats/", views.StaffStatsView.as_view(), name="staff-stats"),
+    path("v1/", include("saka.api.euro_urls")),
 ]

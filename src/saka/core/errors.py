@@ -39,6 +39,25 @@ class ErrorCode(StrEnum):
     PROJECT_NOT_FOUND = "project_not_found"
     RUN_IN_PROGRESS = "run_in_progress"
     RUN_NOT_FOUND = "run_not_found"
+    # euro
+    WEBHOOK_NOT_CONFIGURED = "webhook_not_configured"
+    INVALID_SIGNATURE = "invalid_signature"
+    INVALID_EVENT = "invalid_event"
+    UNSUPPORTED_CURRENCY = "unsupported_currency"
+    EVENT_CONFLICT = "event_conflict"
+    POCKET_NOT_FOUND = "pocket_not_found"
+    POCKET_LIMIT_REACHED = "pocket_limit_reached"
+    ALLOCATION_EXCEEDED = "allocation_exceeded"
+    CAMPAIGN_NOT_FOUND = "campaign_not_found"
+    CAMPAIGN_NOT_OPEN = "campaign_not_open"
+    CAMPAIGN_NOT_CLOSED = "campaign_not_closed"
+    CAMPAIGN_ALREADY_OPEN = "campaign_already_open"
+    PLEDGE_NOT_FOUND = "pledge_not_found"
+    PLEDGE_NOT_HELD = "pledge_not_held"
+    EQUITY_PLEDGES_DISABLED = "equity_pledges_disabled"
+    KYC_REQUIRED = "kyc_required"
+    SETTLEMENT_IN_PROGRESS = "settlement_in_progress"
+    SETTLEMENT_NOT_FOUND = "settlement_not_found"
 
 
 class DomainError(Exception):

@@ -7,6 +7,7 @@ parts always sum to the whole.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any
@@ -85,3 +86,39 @@ def format_cents(cents: int) -> str:
     sign = "-" if cents < 0 else ""
     whole, frac = divmod(abs(cents), 100)
     return f"{sign}{whole}.{frac:02d}"
+
+
+_CENTS_RE = re.compile(r"(0|[1-9][0-9]{0,14})(?:\.([0-9]{1,2}))?")
+
+
+def parse_cents(
+    value: Any,
+    *,
+    field: str = "amount",
+    maximum: int = MAX_AMOUNT,
+    allow_zero: bool = False,
+) -> int:
+    """Parse a EUR amount written as a decimal string into integer cents, exactly.
+
+    Accepts ``"12"``, ``"12.3"`` and ``"12.34"`` (digits, at most two decimals, no sign, no
+    exponent, no spaces); refuses floats, ints, bools, more decimals, and anything outside
+    ``1..maximum`` cents (``0..maximum`` with ``allow_zero``) with :class:`InvalidAmount`.
+    ``parse_cents("12.34") == 1234``.
+    """
+    example = 'a decimal string with at most two decimals, e.g. "12.34"'
+    if not isinstance(value, str):
+        raise InvalidAmount(f"{field} must be {example}.", field=field)
+    match = _CENTS_RE.fullmatch(value)
+    if match is None:
+        raise InvalidAmount(f"{field} must be {example}.", field=field)
+    whole, frac = match.group(1), (match.group(2) or "").ljust(2, "0")
+    cents = int(whole) * 100 + int(frac)
+    if cents == 0 and not allow_zero:
+        raise InvalidAmount(f"{field} must be greater than zero.", field=field)
+    if cents > maximum:
+        raise InvalidAmount(
+            f"{field} must be at most {format_cents(maximum)}.",
+            field=field,
+            maximum=format_cents(maximum),
+        )
+    return cents

@@ -1,0 +1,291 @@
+"""Serializers of the EUR endpoints. Money is a decimal string with exactly two places
+(``"12.34"``) both ways; percentages too (``"12.50"``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from saka.api.fields import IdField
+from saka.core.money import format_cents, parse_cents
+from saka.euro.conf import MAX_DEPOSIT_CENTS, MAX_PLEDGE_CENTS, MAX_SETTLEMENT_BATCH
+from saka.euro.models import CampaignStatus, EuroPosting, Pledge, PledgeKind, PledgeStatus
+from saka.euro.services import DIRECTIONS, parse_percentage
+
+MONEY_PATTERN = r"^(0|[1-9][0-9]{0,14})(\.[0-9]{1,2})?$"
+MONEY_OUT_PATTERN = r"^-?(0|[1-9][0-9]*)\.[0-9]{2}$"
+
+
+def cents(value: int) -> str:
+    return format_cents(int(value))
+
+
+def percent(bp: int) -> str:
+    return f"{bp // 100}.{bp % 100:02d}"
+
+
+@extend_schema_field(
+    {"type": "string", "pattern": MONEY_OUT_PATTERN, "example": "12.34", "readOnly": True}
+)
+class MoneyOut(serializers.Field):
+    """Integer cents shown as a decimal string with two places (read only)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: int) -> str:
+        return cents(value)
+
+
+@extend_schema_field({"type": "string", "pattern": MONEY_PATTERN, "example": "12.34"})
+class MoneyIn(serializers.Field):
+    """A EUR amount: a string like ``"12.34"`` (at most two decimals), parsed exactly."""
+
+    def __init__(self, *, maximum: int, **kwargs: Any) -> None:
+        self.maximum = maximum
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> int:
+        return parse_cents(data, field=self.field_name or "amount", maximum=self.maximum)
+
+    def to_representation(self, value: int) -> str:
+        return cents(value)
+
+
+@extend_schema_field(
+    {"type": "string", "pattern": r"^(0|[1-9][0-9]{0,2})(\.[0-9]{1,2})?$", "example": "12.50"}
+)
+class PercentageIn(serializers.Field):
+    """A percentage from "0" to "100" with at most two decimals."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        parse_percentage(data, field=self.field_name or "percentage")  # the service reads it
+        return data
+
+    def to_representation(self, value: str) -> str:
+        return value
+
+    default_error_messages = {"invalid": 'A percentage is a string like "12.50".'}
+
+
+# --- wallet, pockets, history -------------------------------------------------------------------
+
+
+class PocketSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    percentage = serializers.SerializerMethodField()
+    balance = MoneyOut()
+    created_at = serializers.DateTimeField()
+
+    def get_percentage(self, obj: Any) -> str:
+        return percent(obj.percentage_bp)
+
+
+class EuroWalletSerializer(serializers.Serializer):
+    member_id = serializers.IntegerField()
+    available = MoneyOut(help_text="main balance: can be pledged or moved to a pocket")
+    held = MoneyOut(help_text="in escrow for held pledges")
+    pockets_total = MoneyOut()
+    total = MoneyOut()
+    allocated = serializers.SerializerMethodField(help_text="Σ of the pockets' percentages")
+    pockets = PocketSerializer(many=True)
+
+    def get_allocated(self, obj: Any) -> str:
+        return percent(obj.allocated_bp)
+
+
+class PocketCreateInSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=60)
+    percentage = PercentageIn(required=False, default="0")
+
+
+class PocketUpdateInSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=60, required=False)
+    percentage = PercentageIn(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs:
+            raise serializers.ValidationError("Send a name, a percentage or both.")
+        return attrs
+
+
+class PocketResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pocket_id")
+    name = serializers.CharField()
+    percentage = serializers.SerializerMethodField()
+    balance = MoneyOut()
+    allocated = serializers.SerializerMethodField(help_text="Σ of the pockets' percentages")
+
+    def get_percentage(self, obj: Any) -> str:
+        return percent(obj.percentage_bp)
+
+    def get_allocated(self, obj: Any) -> str:
+        return percent(obj.allocated_bp)
+
+
+class TransferInSerializer(serializers.Serializer):
+    pocket_id = IdField()
+    direction = serializers.ChoiceField(choices=list(DIRECTIONS))
+    amount = MoneyIn(maximum=MAX_DEPOSIT_CENTS)
+
+
+class TransferOutSerializer(serializers.Serializer):
+    entry_id = serializers.IntegerField(allow_null=True)
+    pocket_id = serializers.IntegerField()
+    direction = serializers.CharField()
+    amount = MoneyOut()
+    wallet_balance = MoneyOut()
+    pocket_balance = MoneyOut()
+    created_at = serializers.DateTimeField()
+
+
+class EuroHistoryItemSerializer(serializers.ModelSerializer):
+    kind = serializers.CharField(source="entry.kind")
+    account = serializers.SerializerMethodField(help_text='"main" or "pocket"')
+    pocket_id = serializers.SerializerMethodField()
+    amount = MoneyOut(help_text="signed: + credit, - debit")
+    created_at = serializers.DateTimeField(source="entry.created_at")
+    project_id = serializers.IntegerField(source="entry.project_id", allow_null=True)
+
+    class Meta:
+        model = EuroPosting
+        fields = [
+            "id",
+            "entry_id",
+            "kind",
+            "account",
+            "pocket_id",
+            "amount",
+            "created_at",
+            "project_id",
+        ]
+
+    def get_account(self, obj: EuroPosting) -> str:
+        return "main" if obj.account.kind == "wallet" else "pocket"
+
+    def get_pocket_id(self, obj: EuroPosting) -> int | None:
+        pocket = getattr(obj.account, "pocket", None) if obj.account.kind == "pocket" else None
+        return None if pocket is None else int(pocket.pk)
+
+
+# --- pledges ------------------------------------------------------------------------------------
+
+
+class PledgeInSerializer(serializers.Serializer):
+    project_id = IdField()
+    amount = MoneyIn(maximum=MAX_PLEDGE_CENTS, help_text="0.01 .. 100000.00")
+    kind = serializers.ChoiceField(choices=PledgeKind.choices, default=PledgeKind.DONATION.value)
+
+
+class PledgeOutSerializer(serializers.Serializer):
+    pledge_id = serializers.IntegerField()
+    entry_id = serializers.IntegerField()
+    member_id = serializers.IntegerField()
+    project_id = serializers.IntegerField()
+    campaign_id = serializers.IntegerField()
+    kind = serializers.CharField()
+    amount = MoneyOut()
+    status = serializers.ChoiceField(choices=PledgeStatus.choices)
+    available = MoneyOut(help_text="my main balance after the operation")
+    created_at = serializers.DateTimeField()
+
+
+class PledgeItemSerializer(serializers.ModelSerializer):
+    amount = MoneyOut(source="amount_cents")
+    commission = MoneyOut(source="commission_cents")
+    net = MoneyOut(source="net_cents", help_text="what the project received")
+
+    class Meta:
+        model = Pledge
+        fields = [
+            "id",
+            "project_id",
+            "campaign_id",
+            "kind",
+            "amount",
+            "status",
+            "commission",
+            "net",
+            "created_at",
+            "settled_at",
+        ]
+
+
+# --- campaigns and settlement -------------------------------------------------------------------
+
+
+class CampaignSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    project_id = serializers.IntegerField()
+    goal = MoneyOut()
+    deadline = serializers.DateTimeField()
+    status = serializers.ChoiceField(choices=CampaignStatus.choices)
+    created_at = serializers.DateTimeField()
+    closed_at = serializers.DateTimeField(allow_null=True)
+    pledged = serializers.SerializerMethodField(help_text="count and amount by pledge status")
+    settlement_status = serializers.CharField(allow_null=True)
+
+    def get_pledged(self, obj: Any) -> dict[str, dict[str, Any]]:
+        return {
+            status: {
+                "count": obj.totals[f"{status}_count"],
+                "amount": cents(obj.totals[f"{status}_cents"]),
+            }
+            for status in PledgeStatus.values
+        }
+
+
+class CampaignCreateInSerializer(serializers.Serializer):
+    project_id = IdField()
+    goal = MoneyIn(maximum=10**12)
+    deadline = serializers.DateTimeField()
+
+
+class CampaignStatusInSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=[c for c in CampaignStatus.choices if c[0] != CampaignStatus.OPEN]
+    )
+
+
+class SettlementStartInSerializer(serializers.Serializer):
+    batch_size = serializers.IntegerField(
+        min_value=1, max_value=MAX_SETTLEMENT_BATCH, required=False, allow_null=True, default=None
+    )
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("batch_size"), bool | float):
+            raise serializers.ValidationError({"batch_size": ["A valid integer is required."]})
+        return super().to_internal_value(data)
+
+
+class SettlementSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    campaign_id = serializers.IntegerField()
+    kind = serializers.CharField()
+    status = serializers.CharField()
+    outcome = serializers.CharField()
+    commission_rate = serializers.CharField()
+    batch_size = serializers.IntegerField()
+    cursor = serializers.IntegerField()
+    pledges_total = serializers.IntegerField()
+    pledges_done = serializers.IntegerField()
+    pledges_skipped = serializers.IntegerField()
+    batches_done = serializers.IntegerField()
+    amount = serializers.CharField()
+    commission = serializers.CharField()
+    net_to_project = serializers.CharField()
+    refunded = serializers.CharField()
+    attempts = serializers.IntegerField()
+    error = serializers.CharField()
+    trigger = serializers.CharField()
+    triggered_by_id = serializers.IntegerField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    duration_ms = serializers.IntegerField(allow_null=True)

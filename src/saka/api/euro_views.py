@@ -1,0 +1,377 @@
+"""EUR endpoints: thin, one service or selector call per request.
+
+Members only reach their own wallet, pockets and pledges (no member id in any member
+route). The payment webhook is public but accepts only correctly signed events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from django.core.exceptions import RequestDataTooBig
+from django.http.request import RawPostDataException
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import NotAuthenticated
+from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from saka.api import euro_serializers as s
+from saka.api.permissions import IsMember, IsStaff
+from saka.api.serializers import ErrorSerializer, validated
+from saka.api.throttling import MemberThrottle, PlatformThrottle
+from saka.euro import selectors, services, settlement, webhooks
+from saka.euro.errors import InvalidEvent
+from saka.euro.models import Trigger
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    name="Idempotency-Key",
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="Retry-safe key (1-200 printable ASCII). Same key + same body replays the "
+    "original result; same key + another body is 409 idempotency_conflict.",
+    type=str,
+)
+ERRORS = dict.fromkeys((400, 401, 403, 404, 409, 429, 503), ErrorSerializer)
+MEMBER_TAG = ["EUR (member)"]
+STAFF_TAG = ["EUR (staff)"]
+
+
+def _me(request: Request) -> int:
+    pk = request.user.pk
+    if pk is None:
+        raise NotAuthenticated()
+    return int(pk)
+
+
+def _key(request: Request) -> str | None:
+    return request.headers.get("Idempotency-Key")
+
+
+class MemberView(APIView):
+    permission_classes = [IsMember]
+    throttle_classes = [MemberThrottle]
+
+
+class StaffView(APIView):
+    permission_classes = [IsStaff]
+    throttle_classes = [PlatformThrottle]
+
+
+class NewestFirst(CursorPagination):
+    ordering = "-id"
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+# --- member: wallet, history, pockets, transfers ------------------------------------------------
+
+
+class EuroWalletView(MemberView):
+    @extend_schema(
+        operation_id="euro_wallet",
+        responses={200: s.EuroWalletSerializer, **ERRORS},
+        tags=MEMBER_TAG,
+        summary="My EUR wallet: available, held in escrow, pockets",
+    )
+    def get(self, request: Request) -> Response:
+        view = selectors.wallet_view(member_id=_me(request))
+        return Response(s.EuroWalletSerializer(view).data)
+
+
+class EuroHistoryView(generics.ListAPIView):
+    permission_classes = [IsMember]
+    throttle_classes = [MemberThrottle]
+    serializer_class = s.EuroHistoryItemSerializer
+    pagination_class = NewestFirst
+
+    def get_queryset(self) -> Any:
+        return selectors.wallet_history(member_id=_me(self.request))
+
+    @extend_schema(
+        operation_id="euro_history",
+        tags=MEMBER_TAG,
+        summary="My EUR history: main balance and pockets (cursor pagination, newest first)",
+        responses={200: s.EuroHistoryItemSerializer(many=True), **ERRORS},
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class PocketListView(MemberView):
+    @extend_schema(
+        operation_id="euro_pockets_list",
+        responses={200: s.PocketSerializer(many=True), **ERRORS},
+        tags=MEMBER_TAG,
+        summary="My open pockets",
+    )
+    def get(self, request: Request) -> Response:
+        return Response(
+            s.PocketSerializer(selectors.pocket_list(member_id=_me(request)), many=True).data
+        )
+
+    @extend_schema(
+        operation_id="euro_pockets_create",
+        request=s.PocketCreateInSerializer,
+        responses={201: s.PocketResultSerializer, **ERRORS},
+        parameters=[IDEMPOTENCY_HEADER],
+        tags=MEMBER_TAG,
+        summary="Open a pocket (at most 100; Σ percentages <= 100)",
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(s.PocketCreateInSerializer, request.data)
+        result = services.pocket_create(
+            member_id=_me(request), idempotency_key=_key(request), **data
+        )
+        return Response(s.PocketResultSerializer(result).data, status=status.HTTP_201_CREATED)
+
+
+class PocketDetailView(MemberView):
+    @extend_schema(
+        operation_id="euro_pockets_detail",
+        responses={200: s.PocketSerializer, **ERRORS},
+        tags=MEMBER_TAG,
+        summary="One of my pockets",
+    )
+    def get(self, request: Request, pocket_id: int) -> Response:
+        pocket = selectors.pocket_get(member_id=_me(request), pocket_id=pocket_id)
+        return Response(s.PocketSerializer(pocket).data)
+
+    @extend_schema(
+        operation_id="euro_pockets_update",
+        request=s.PocketUpdateInSerializer,
+        responses={200: s.PocketResultSerializer, **ERRORS},
+        tags=MEMBER_TAG,
+        summary="Rename a pocket and/or set its percentage",
+    )
+    def patch(self, request: Request, pocket_id: int) -> Response:
+        data = validated(s.PocketUpdateInSerializer, request.data)
+        result = services.pocket_update(member_id=_me(request), pocket_id=pocket_id, **data)
+        return Response(s.PocketResultSerializer(result).data)
+
+    @extend_schema(
+        operation_id="euro_pockets_close",
+        responses={200: s.TransferOutSerializer, **ERRORS},
+        tags=MEMBER_TAG,
+        summary="Close a pocket: its balance goes back to my main balance",
+    )
+    def delete(self, request: Request, pocket_id: int) -> Response:
+        result = services.pocket_close(member_id=_me(request), pocket_id=pocket_id)
+        return Response(s.TransferOutSerializer(asdict(result)).data)
+
+
+class TransferView(MemberView):
+    @extend_schema(
+        operation_id="euro_transfers_create",
+        request=s.TransferInSerializer,
+        responses={201: s.TransferOutSerializer, **ERRORS},
+        parameters=[IDEMPOTENCY_HEADER],
+        tags=MEMBER_TAG,
+        summary="Move money between my main balance and one of my pockets",
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(s.TransferInSerializer, request.data)
+        result = services.pocket_transfer(
+            member_id=_me(request), idempotency_key=_key(request), **data
+        )
+        return Response(
+            s.TransferOutSerializer(asdict(result)).data, status=status.HTTP_201_CREATED
+        )
+
+
+# --- member: pledges, campaigns -----------------------------------------------------------------
+
+
+class PledgeListView(generics.ListAPIView):
+    permission_classes = [IsMember]
+    throttle_classes = [MemberThrottle]
+    serializer_class = s.PledgeItemSerializer
+    pagination_class = NewestFirst
+
+    def get_queryset(self) -> Any:
+        return selectors.pledge_list(
+            member_id=_me(self.request), status=self.request.query_params.get("status") or None
+        )
+
+    @extend_schema(
+        operation_id="euro_pledges_list",
+        parameters=[
+            OpenApiParameter("status", str, enum=["held", "released", "refunded", "cancelled"])
+        ],
+        tags=MEMBER_TAG,
+        summary="My pledges (cursor pagination, newest first)",
+        responses={200: s.PledgeItemSerializer(many=True), **ERRORS},
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="euro_pledges_create",
+        request=s.PledgeInSerializer,
+        responses={201: s.PledgeOutSerializer, **ERRORS},
+        parameters=[IDEMPOTENCY_HEADER],
+        tags=MEMBER_TAG,
+        summary="Pledge to a project's open campaign (held in escrow until settlement)",
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(s.PledgeInSerializer, request.data)
+        result = services.pledge_create(
+            member_id=_me(request), idempotency_key=_key(request), **data
+        )
+        return Response(s.PledgeOutSerializer(asdict(result)).data, status=status.HTTP_201_CREATED)
+
+
+class PledgeCancelView(MemberView):
+    @extend_schema(
+        operation_id="euro_pledges_cancel",
+        request=None,
+        responses={200: s.PledgeOutSerializer, **ERRORS},
+        tags=MEMBER_TAG,
+        summary="Take back a held pledge while its campaign is open",
+    )
+    def post(self, request: Request, pledge_id: int) -> Response:
+        result = services.pledge_cancel(member_id=_me(request), pledge_id=pledge_id)
+        return Response(s.PledgeOutSerializer(asdict(result)).data)
+
+
+class CampaignDetailView(MemberView):
+    @extend_schema(
+        operation_id="euro_campaigns_detail",
+        responses={200: s.CampaignSerializer, **ERRORS},
+        tags=["EUR campaigns"],
+        summary="A campaign: goal, deadline, status, pledges by status",
+    )
+    def get(self, request: Request, campaign_id: int) -> Response:
+        return Response(s.CampaignSerializer(selectors.campaign_view(campaign_id=campaign_id)).data)
+
+
+# --- payment provider ---------------------------------------------------------------------------
+
+
+class PaymentWebhookView(APIView):
+    """Public, CSRF-exempt (``APIView``), unauthenticated: the signature is the credential.
+    The signature covers the raw body, so the body is read raw, never parsed by DRF first."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+    throttle_classes: list[Any] = []
+    parser_classes = [JSONParser]  # documents the content type; request.data is never read
+
+    @extend_schema(
+        operation_id="webhooks_payments",
+        request={"application/json": OpenApiTypes.OBJECT},
+        responses={
+            200: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="Processed (booked or ignored), or a replay of a processed event "
+                "(header Idempotent-Replayed: true) with its original body.",
+            ),
+            400: ErrorSerializer,
+            404: ErrorSerializer,
+            409: ErrorSerializer,
+            503: ErrorSerializer,
+        },
+        parameters=[
+            OpenApiParameter(
+                name=webhooks.SIGNATURE_HEADER,
+                location=OpenApiParameter.HEADER,
+                required=True,
+                type=str,
+                description='t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">',
+            )
+        ],
+        auth=[],
+        tags=["Payment provider"],
+        summary="Payment webhook (Stripe-style signed events; deposits)",
+    )
+    def post(self, request: Request) -> Response:
+        try:
+            payload = request._request.body
+        except (RequestDataTooBig, RawPostDataException) as exc:
+            raise InvalidEvent("The body is too large or unreadable.", reason="body") from exc
+        outcome = webhooks.payment_webhook_handle(
+            payload=payload, signature=request.headers.get(webhooks.SIGNATURE_HEADER)
+        )
+        headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
+        return Response(outcome.body, status=status.HTTP_200_OK, headers=headers)
+
+
+# --- staff: campaigns, settlement, refunds ------------------------------------------------------
+
+
+class StaffCampaignCreateView(StaffView):
+    @extend_schema(
+        operation_id="staff_euro_campaigns_create",
+        request=s.CampaignCreateInSerializer,
+        responses={201: s.CampaignSerializer, **ERRORS},
+        tags=STAFF_TAG,
+        summary="Open a campaign for a project (one open per project)",
+    )
+    def post(self, request: Request) -> Response:
+        data = validated(s.CampaignCreateInSerializer, request.data)
+        campaign = services.campaign_create(created_by_id=_me(request), **data)
+        view = selectors.campaign_view(campaign_id=campaign.pk)
+        return Response(s.CampaignSerializer(view).data, status=status.HTTP_201_CREATED)
+
+
+class StaffCampaignStatusView(StaffView):
+    @extend_schema(
+        operation_id="staff_euro_campaigns_status",
+        request=s.CampaignStatusInSerializer,
+        responses={200: s.CampaignSerializer, **ERRORS},
+        tags=STAFF_TAG,
+        summary="Close a campaign as succeeded, failed or cancelled",
+    )
+    def post(self, request: Request, campaign_id: int) -> Response:
+        data = validated(s.CampaignStatusInSerializer, request.data)
+        campaign = services.campaign_set_status(campaign_id=campaign_id, **data)
+        return Response(s.CampaignSerializer(selectors.campaign_view(campaign_id=campaign.pk)).data)
+
+
+class StaffSettlementView(StaffView):
+    @extend_schema(
+        operation_id="staff_euro_settlement_detail",
+        responses={200: s.SettlementSerializer, **ERRORS},
+        tags=STAFF_TAG,
+        summary="A campaign's settlement: status, progress and totals",
+    )
+    def get(self, request: Request, campaign_id: int) -> Response:
+        run = selectors.settlement_get(campaign_id=campaign_id)
+        return Response(s.SettlementSerializer(selectors.settlement_summary(run)).data)
+
+    @extend_schema(
+        operation_id="staff_euro_settlement_start",
+        request=s.SettlementStartInSerializer,
+        responses={200: s.SettlementSerializer, **ERRORS},
+        tags=STAFF_TAG,
+        summary="Settle a closed campaign (or resume it; a finished one is returned)",
+    )
+    def post(self, request: Request, campaign_id: int) -> Response:
+        data = validated(s.SettlementStartInSerializer, request.data)
+        run = settlement.settlement_start(
+            campaign_id=campaign_id,
+            trigger=Trigger.API,
+            triggered_by_id=_me(request),
+            batch_size=data["batch_size"],
+        )
+        return Response(s.SettlementSerializer(selectors.settlement_summary(run)).data)
+
+
+class StaffPledgeRefundView(StaffView):
+    @extend_schema(
+        operation_id="staff_euro_pledges_refund",
+        request=None,
+        responses={200: s.PledgeOutSerializer, **ERRORS},
+        tags=STAFF_TAG,
+        summary="Refund one held pledge to its member (dispute, chargeback)",
+    )
+    def post(self, request: Request, pledge_id: int) -> Response:
+        result = services.pledge_refund(pledge_id=pledge_id)
+        return Response(s.PledgeOutSerializer(asdict(result)).data)

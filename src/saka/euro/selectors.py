@@ -1,0 +1,219 @@
+"""EUR reads: a member's wallet, pockets, history and pledges; campaigns; settlements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Count, QuerySet, Sum
+from django.db.models.functions import Coalesce
+
+from saka.core.errors import ValidationError
+from saka.core.money import format_cents
+from saka.euro.errors import CampaignNotFound, PocketNotFound, SettlementNotFound
+from saka.euro.models import (
+    AccountKind,
+    Campaign,
+    EuroAccount,
+    EuroPosting,
+    Pledge,
+    PledgeStatus,
+    Pocket,
+    SettlementRun,
+)
+
+
+@dataclass(frozen=True)
+class PocketView:
+    id: int
+    name: str
+    percentage_bp: int
+    balance: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class WalletView:
+    member_id: int
+    available: int  # main balance: what can be pledged or moved to a pocket
+    held: int  # in escrow for held pledges
+    pockets_total: int
+    allocated_bp: int  # Σ open pockets' percentages
+    pockets: list[PocketView]
+
+    @property
+    def total(self) -> int:
+        return self.available + self.held + self.pockets_total
+
+
+def pocket_list(*, member_id: int) -> list[PocketView]:
+    """The member's open pockets with their balances, oldest first."""
+    rows = (
+        Pocket.objects.filter(member_id=member_id, closed_at__isnull=True)
+        .order_by("id")
+        .values_list("id", "name", "percentage_bp", "account__balance", "created_at")
+    )
+    return [PocketView(*row) for row in rows]
+
+
+def wallet_view(*, member_id: int) -> WalletView:
+    """The member's EUR wallet (zeros when they never had one; nothing is created)."""
+    available = (
+        EuroAccount.objects.filter(kind=AccountKind.WALLET, member_id=member_id)
+        .values_list("balance", flat=True)
+        .first()
+    ) or 0
+    held = Pledge.objects.filter(member_id=member_id, status=PledgeStatus.HELD).aggregate(
+        s=Coalesce(Sum("amount_cents"), 0)
+    )["s"]
+    pockets = pocket_list(member_id=member_id)
+    return WalletView(
+        member_id=member_id,
+        available=int(available),
+        held=int(held),
+        pockets_total=sum(p.balance for p in pockets),
+        allocated_bp=sum(p.percentage_bp for p in pockets),
+        pockets=pockets,
+    )
+
+
+def pocket_get(*, member_id: int, pocket_id: int) -> PocketView:
+    row = (
+        Pocket.objects.filter(member_id=member_id, closed_at__isnull=True, pk=pocket_id)
+        .values_list("id", "name", "percentage_bp", "account__balance", "created_at")
+        .first()
+    )
+    if row is None:
+        raise PocketNotFound(pocket_id=pocket_id)
+    return PocketView(*row)
+
+
+def wallet_history(*, member_id: int) -> QuerySet[EuroPosting]:
+    """The member's postings on their main balance and pockets (closed ones too), newest
+    first, with their entry. Escrow lines are not listed: a pledge shows as the wallet's debit,
+    its refund or cancellation as the wallet's credit."""
+    account_ids = list(
+        EuroAccount.objects.filter(kind=AccountKind.WALLET, member_id=member_id).values_list(
+            "id", flat=True
+        )
+    ) + list(Pocket.objects.filter(member_id=member_id).values_list("account_id", flat=True))
+    return (
+        EuroPosting.objects.filter(account_id__in=account_ids)
+        .select_related("entry", "account", "account__pocket")
+        .order_by("-id")
+    )
+
+
+def pledge_list(*, member_id: int, status: str | None = None) -> QuerySet[Pledge]:
+    """The member's pledges, newest first; optionally of one status."""
+    if status is not None and status not in PledgeStatus.values:
+        raise ValidationError(
+            f"status must be one of {', '.join(PledgeStatus.values)}.", field="status"
+        )
+    qs = Pledge.objects.filter(member_id=member_id).order_by("-id")
+    if status is not None:
+        qs = qs.filter(status=status)
+    return qs
+
+
+@dataclass(frozen=True)
+class CampaignView:
+    id: int
+    project_id: int
+    goal: int
+    deadline: datetime
+    status: str
+    created_at: datetime
+    closed_at: datetime | None
+    totals: dict[str, int]  # "<status>_count" and "<status>_cents" for each pledge status
+    settlement_status: str | None
+
+
+def campaign_get(*, campaign_id: Any) -> Campaign:
+    if isinstance(campaign_id, bool) or not isinstance(campaign_id, int):
+        raise CampaignNotFound(campaign_id=str(campaign_id)[:64])
+    campaign = Campaign.objects.filter(pk=campaign_id).first()
+    if campaign is None:
+        raise CampaignNotFound(campaign_id=campaign_id)
+    return campaign
+
+
+def campaign_totals(*, campaign_id: int) -> dict[str, int]:
+    """Count and cents of a campaign's pledges by status (one grouped query)."""
+    out = {f"{s}_count": 0 for s in PledgeStatus.values}
+    out |= {f"{s}_cents": 0 for s in PledgeStatus.values}
+    rows = (
+        Pledge.objects.filter(campaign_id=campaign_id)
+        .values("status")
+        .annotate(n=Count("id"), cents=Coalesce(Sum("amount_cents"), 0))
+        .order_by()
+    )
+    for row in rows:
+        out[f"{row['status']}_count"] = int(row["n"])
+        out[f"{row['status']}_cents"] = int(row["cents"])
+    return out
+
+
+def campaign_view(*, campaign_id: Any) -> CampaignView:
+    campaign = campaign_get(campaign_id=campaign_id)
+    run_status = (
+        SettlementRun.objects.filter(campaign=campaign).values_list("status", flat=True).first()
+    )
+    return CampaignView(
+        id=campaign.pk,
+        project_id=campaign.project_id,
+        goal=campaign.goal_cents,
+        deadline=campaign.deadline,
+        status=campaign.status,
+        created_at=campaign.created_at,
+        closed_at=campaign.closed_at,
+        totals=campaign_totals(campaign_id=campaign.pk),
+        settlement_status=run_status,
+    )
+
+
+def campaign_for_settlement(*, project_id: int) -> Campaign:
+    """The campaign ``saka_settle --project`` works on: the project's latest campaign."""
+    campaign = Campaign.objects.filter(project_id=project_id).order_by("-id").first()
+    if campaign is None:
+        raise CampaignNotFound("The project has no campaign.", project_id=project_id)
+    return campaign
+
+
+def settlement_get(*, campaign_id: Any) -> SettlementRun:
+    campaign = campaign_get(campaign_id=campaign_id)
+    run = SettlementRun.objects.filter(campaign=campaign).first()
+    if run is None:
+        raise SettlementNotFound(campaign_id=campaign.pk, campaign_status=campaign.status)
+    return run
+
+
+def settlement_summary(run: SettlementRun) -> dict[str, Any]:
+    """A run as a JSON-able dict; money as decimal strings with two places."""
+    return {
+        "id": run.pk,
+        "campaign_id": run.campaign_id,
+        "kind": run.kind,
+        "status": run.status,
+        "outcome": run.outcome,
+        "commission_rate": run.commission_rate,
+        "batch_size": run.batch_size,
+        "cursor": run.cursor,
+        "pledges_total": run.pledges_total,
+        "pledges_done": run.pledges_done,
+        "pledges_skipped": run.pledges_skipped,
+        "batches_done": run.batches_done,
+        "amount": format_cents(run.amount_done),
+        "commission": format_cents(run.commission_done),
+        "net_to_project": format_cents(run.net_done),
+        "refunded": format_cents(run.refunded_done),
+        "attempts": run.attempts,
+        "error": run.error,
+        "trigger": run.trigger,
+        "triggered_by_id": run.triggered_by_id,
+        "created_at": run.created_at.isoformat(),
+        "updated_at": run.updated_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "duration_ms": run.duration_ms,
+    }

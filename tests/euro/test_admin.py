@@ -1,0 +1,95 @@
+"""The EUR admin: the ledger is read-only; campaigns close and settle through services."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from saka.core.clock import now
+from saka.euro import services
+from saka.euro.models import Campaign, CampaignStatus, Pledge, PledgeStatus, SettlementRun
+from tests.euro.helpers import deposit, open_campaign
+
+pytestmark = pytest.mark.django_db
+
+READ_ONLY = [
+    "euroaccount",
+    "euroentry",
+    "europosting",
+    "pocket",
+    "pledge",
+    "settlementrun",
+    "webhookevent",
+]
+
+
+@pytest.fixture
+def admin_client_(django_user_model: Any) -> Client:
+    admin = django_user_model.objects.create_superuser("boss", "boss@example.org", "pw")
+    client = Client()
+    client.force_login(admin)
+    return client
+
+
+@pytest.fixture
+def some_books(make_user: Any, project: Any) -> Any:
+    member = make_user()
+    deposit(member, 5_000, fee=50)
+    services.pocket_create(member_id=member.pk, name="P", percentage="10")
+    campaign = open_campaign(project)
+    services.pledge_create(member_id=member.pk, project_id=project.pk, amount=1_000)
+    return campaign
+
+
+@pytest.mark.parametrize("model", READ_ONLY)
+def test_ledger_pages_are_read_only(admin_client_: Client, some_books: Any, model: str) -> None:
+    listing = admin_client_.get(f"/admin/euro/{model}/")
+    assert listing.status_code == 200
+    assert admin_client_.get(f"/admin/euro/{model}/add/").status_code == 403
+
+
+def test_campaigns_are_created_closed_and_settled_through_services(
+    admin_client_: Client, some_books: Any, project: Any
+) -> None:
+    campaign = some_books
+    assert admin_client_.get("/admin/euro/campaign/").status_code == 200
+    # closing through the action
+    response = admin_client_.post(
+        "/admin/euro/campaign/",
+        {"action": "close_succeeded", "_selected_action": [campaign.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert Campaign.objects.get(pk=campaign.pk).status == CampaignStatus.SUCCEEDED
+    # settling through the action
+    admin_client_.post(
+        "/admin/euro/campaign/", {"action": "settle", "_selected_action": [campaign.pk]}
+    )
+    assert SettlementRun.objects.get(campaign=campaign).status == "done"
+    assert Pledge.objects.get().status == PledgeStatus.RELEASED
+    # a new campaign through the add form
+    deadline = now() + timedelta(days=5)
+    response = admin_client_.post(
+        "/admin/euro/campaign/add/",
+        {
+            "project": project.pk,
+            "goal_cents": 1234,
+            "deadline_0": deadline.strftime("%Y-%m-%d"),
+            "deadline_1": deadline.strftime("%H:%M:%S"),
+        },
+    )
+    assert response.status_code == 302, response.content[:2000]
+    assert Campaign.objects.filter(status=CampaignStatus.OPEN, goal_cents=1234).count() == 1
+
+
+def test_kyc_is_set_through_the_admin(admin_client_: Client, member: Any) -> None:
+    response = admin_client_.post(
+        "/admin/euro/memberprofile/add/", {"member": member.pk, "kyc_verified": "on"}
+    )
+    assert response.status_code == 302, response.content[:2000]
+    profile = member.euro_profile
+    assert profile.kyc_verified
+    assert profile.kyc_verified_at is not None

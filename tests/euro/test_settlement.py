@@ -1,0 +1,316 @@
+"""Campaign settlement: release with commission, refunds, batches by key range over held
+pledges, resumable and idempotent, totals equal to what was booked, side effects after
+commit. (Concurrency and a killed process: ``test_concurrency.py``, ``test_kill_resume.py``.)"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db.models import Sum
+
+from saka.core.errors import ValidationError
+from saka.euro import selectors, services, settlement, signals
+from saka.euro.errors import CampaignNotClosed, CampaignNotFound
+from saka.euro.models import (
+    AccountKind,
+    CampaignStatus,
+    EntryKind,
+    EuroEntry,
+    Pledge,
+    PledgeStatus,
+    SettlementKind,
+    SettlementRun,
+    SettlementStatus,
+)
+from saka.euro.splits import commission_of
+from tests.euro.helpers import account_balance, balance, close, deposit, open_campaign, snapshot
+
+pytestmark = pytest.mark.django_db
+
+AMOUNTS = [1, 19, 20, 29, 99, 100, 1_234, 5_555, 9_999, 10_000, 12_345, 77_777]
+
+
+@pytest.fixture
+def pledged(make_user: Any, project: Any) -> Any:
+    """An open campaign with one pledge per amount in AMOUNTS, by three members."""
+    members = [make_user() for _ in range(3)]
+    for m in members:
+        deposit(m, 200_000)
+    campaign = open_campaign(project)
+    ids = [
+        services.pledge_create(
+            member_id=members[i % 3].pk, project_id=project.pk, amount=a
+        ).pledge_id
+        for i, a in enumerate(AMOUNTS)
+    ]
+    return campaign, members, ids
+
+
+def settle(campaign: Any, **kwargs: Any) -> SettlementRun:
+    return settlement.settlement_start(campaign_id=campaign.pk, **kwargs)
+
+
+def test_release_books_commission_and_net_per_pledge(pledged: Any, project: Any) -> None:
+    # given a succeeded campaign with 12 held pledges
+    campaign, _, ids = pledged
+    close(campaign, CampaignStatus.SUCCEEDED)
+    # when it is settled in batches of 5
+    run = settle(campaign, batch_size=5)
+    # then every pledge is released with commission floor(amount x 5 %)
+    expected_commission = sum(commission_of(a, Decimal("0.05")) for a in AMOUNTS)
+    total = sum(AMOUNTS)
+    assert (run.status, run.kind, run.outcome) == ("done", "release", "completed")
+    assert (run.pledges_total, run.pledges_done, run.pledges_skipped) == (12, 12, 0)
+    assert run.batches_done == 3
+    assert run.amount_done == total
+    assert run.commission_done == expected_commission
+    assert run.net_done == total - expected_commission
+    assert run.refunded_done == 0
+    # the ledger holds exactly what the run reports
+    assert account_balance(AccountKind.PROJECT, project=project) == run.net_done
+    assert account_balance(AccountKind.COMMISSION) == run.commission_done
+    assert account_balance(AccountKind.ESCROW) == 0
+    rows = Pledge.objects.filter(pk__in=ids)
+    assert set(rows.values_list("status", flat=True)) == {PledgeStatus.RELEASED}
+    for row in rows:
+        assert row.commission_cents == commission_of(row.amount_cents, Decimal("0.05"))
+        assert row.commission_cents + row.net_cents == row.amount_cents
+        assert row.settlement_run_id == run.pk
+    assert EuroEntry.objects.filter(kind=EntryKind.RELEASE, run=run).count() == 3
+    # the summary shows money as strings with two places
+    summary = selectors.settlement_summary(run)
+    assert summary["amount"] == f"{total // 100}.{total % 100:02d}"
+    assert summary["commission"] == f"{expected_commission // 100}.{expected_commission % 100:02d}"
+
+
+@pytest.mark.parametrize("outcome", [CampaignStatus.FAILED, CampaignStatus.CANCELLED])
+def test_failed_or_cancelled_campaigns_refund_every_pledge(pledged: Any, outcome: str) -> None:
+    campaign, members, _ = pledged
+    close(campaign, outcome)
+    run = settle(campaign, batch_size=4)
+    assert (run.kind, run.pledges_done, run.refunded_done) == ("refund", 12, sum(AMOUNTS))
+    assert (run.commission_done, run.net_done) == (0, 0)
+    assert [balance(m) for m in members] == [200_000] * 3
+    assert set(Pledge.objects.values_list("status", flat=True)) == {PledgeStatus.REFUNDED}
+    assert account_balance(AccountKind.COMMISSION) == 0
+
+
+def test_an_open_campaign_cannot_be_settled(pledged: Any) -> None:
+    campaign, _, _ = pledged
+    before = snapshot()
+    with pytest.raises(CampaignNotClosed):
+        settle(campaign)
+    with pytest.raises(CampaignNotFound):
+        settlement.settlement_start(campaign_id=10**9)
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("batch_size", [0, -1, 10_001, 2.5, True, "10"])
+def test_batch_size_is_checked(pledged: Any, batch_size: Any) -> None:
+    campaign, _, _ = pledged
+    close(campaign)
+    with pytest.raises(ValidationError):
+        settle(campaign, batch_size=batch_size)
+    assert not SettlementRun.objects.exists()
+
+
+def test_settling_again_returns_the_finished_run_and_books_nothing(pledged: Any) -> None:
+    campaign, _, _ = pledged
+    close(campaign)
+    first = settle(campaign, batch_size=5)
+    after = snapshot()
+    again = settle(campaign, batch_size=2)
+    assert again.pk == first.pk
+    assert again.batches_done == first.batches_done
+    assert snapshot() == after
+
+
+def test_a_campaign_without_pledges_settles_to_nothing(project: Any) -> None:
+    campaign = open_campaign(project)
+    close(campaign, CampaignStatus.SUCCEEDED)
+    run = settle(campaign)
+    assert (run.status, run.outcome, run.pledges_done, run.amount_done) == (
+        "done",
+        "nothing_to_settle",
+        0,
+        0,
+    )
+
+
+def test_only_held_pledges_are_settled(pledged: Any, project: Any) -> None:
+    # given pledges cancelled (by their members) and refunded (by staff) before the close
+    campaign, members, ids = pledged
+    services.pledge_cancel(member_id=members[0].pk, pledge_id=ids[0])
+    services.pledge_cancel(member_id=members[1].pk, pledge_id=ids[4])
+    services.pledge_refund(pledge_id=ids[8])
+    close(campaign, CampaignStatus.SUCCEEDED)
+    # when the campaign is settled
+    run = settle(campaign, batch_size=3)
+    # then the other nine are released, the three stay as they were
+    statuses = dict(Pledge.objects.values_list("id", "status"))
+    assert [statuses[i] for i in (ids[0], ids[4], ids[8])] == ["cancelled", "cancelled", "refunded"]
+    assert run.pledges_done == 9
+    assert run.amount_done == sum(AMOUNTS) - AMOUNTS[0] - AMOUNTS[4] - AMOUNTS[8]
+    assert account_balance(AccountKind.PROJECT, project=project) == run.net_done
+
+
+def test_a_pledge_settled_by_another_operation_in_the_meantime_is_skipped(
+    pledged: Any, monkeypatch: Any
+) -> None:
+    # given a succeeded campaign, and a staff refund of pledge #6 that lands between the
+    # batch's read of held ids and its row lock
+    campaign, _, ids = pledged
+    close(campaign, CampaignStatus.SUCCEEDED)
+    real_lock = settlement.pledges_lock
+    raced = ids[5]
+
+    def lock_after_a_refund(*, pledge_ids: list[int]) -> list[Pledge]:
+        if raced in pledge_ids and Pledge.objects.get(pk=raced).status == PledgeStatus.HELD:
+            services.pledges_exit(
+                pledges=real_lock(pledge_ids=[raced]),
+                outcome=PledgeStatus.REFUNDED,
+                at=services.now(),
+            )
+        return real_lock(pledge_ids=pledge_ids)
+
+    monkeypatch.setattr(settlement, "pledges_lock", lock_after_a_refund)
+    # when the campaign is settled
+    run = settle(campaign, batch_size=5)
+    # then the refunded pledge is skipped (counted), never released
+    assert Pledge.objects.get(pk=raced).status == PledgeStatus.REFUNDED
+    assert (run.pledges_done, run.pledges_skipped) == (11, 1)
+    assert run.amount_done == sum(AMOUNTS) - AMOUNTS[5]
+
+
+def test_an_interrupted_settlement_resumes_where_it_stopped(
+    pledged: Any, project: Any, monkeypatch: Any, settings: Any
+) -> None:
+    # given a settlement that fails in its third batch
+    campaign, _, ids = pledged
+    close(campaign, CampaignStatus.SUCCEEDED)
+    real_exit = settlement.pledges_exit
+    calls = {"n": 0}
+
+    def failing_exit(**kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("power cut")
+        return real_exit(**kwargs)
+
+    monkeypatch.setattr(settlement, "pledges_exit", failing_exit)
+    with pytest.raises(RuntimeError):
+        settle(campaign, batch_size=4)
+    # then the run is interrupted after two committed batches, nothing of the third booked
+    run = SettlementRun.objects.get(campaign=campaign)
+    assert (run.status, run.batches_done, run.pledges_done, run.cursor) == (
+        SettlementStatus.INTERRUPTED,
+        2,
+        8,
+        ids[7],
+    )
+    assert "power cut" in run.error
+    assert Pledge.objects.filter(status=PledgeStatus.RELEASED).count() == 8
+    # when it runs again (even with another commission rate configured meanwhile)
+    monkeypatch.setattr(settlement, "pledges_exit", real_exit)
+    settings.SAKA_PLATFORM_COMMISSION_RATE = "0.50"
+    run = settle(campaign, batch_size=100)
+    # then it finishes the rest with the rate it started with, each pledge released once
+    assert (run.status, run.attempts, run.pledges_done, run.batches_done) == ("done", 2, 12, 3)
+    assert run.commission_rate == "0.05"
+    assert run.commission_done == sum(commission_of(a, Decimal("0.05")) for a in AMOUNTS)
+    assert account_balance(AccountKind.PROJECT, project=project) == run.net_done
+    assert Pledge.objects.filter(status=PledgeStatus.RELEASED).count() == 12
+
+
+def test_notifications_go_out_after_each_commit(
+    pledged: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    campaign, _, ids = pledged
+    close(campaign, CampaignStatus.FAILED)
+    heard: list[tuple[str, Any]] = []
+
+    def on_settled(**kwargs: Any) -> None:
+        heard.append(("settled", sorted(kwargs["pledge_ids"])))
+
+    def on_finished(**kwargs: Any) -> None:
+        heard.append(("finished", kwargs["outcome"]))
+
+    signals.pledges_settled.connect(on_settled)
+    signals.settlement_finished.connect(on_finished)
+    try:
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            settle(campaign, batch_size=5)
+    finally:
+        signals.pledges_settled.disconnect(on_settled)
+        signals.settlement_finished.disconnect(on_finished)
+    assert len(callbacks) == 4
+    assert heard == [
+        ("settled", sorted(ids[:5])),
+        ("settled", sorted(ids[5:10])),
+        ("settled", sorted(ids[10:])),
+        ("finished", "completed"),
+    ]
+
+
+def test_settlement_queries_do_not_grow_with_the_batch(make_user: Any) -> None:
+    # given two succeeded campaigns of 6 and 60 held pledges
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from saka.projects.services import project_create
+    from tests.euro.helpers import seed_pledges
+
+    members = [make_user() for _ in range(6)]
+    for m in members:
+        deposit(m, 100_000, tip=1)  # the tip creates the platform's account beforehand
+    campaigns = []
+    for size in (6, 60):
+        project = project_create(owner_id=members[0].pk, title=f"{size} pledges")
+        campaign = open_campaign(project)
+        seed_pledges(campaign, members, [100 + i for i in range(size)])
+        campaigns.append(close(campaign, CampaignStatus.SUCCEEDED))
+    # when each is settled in one batch
+    counts = []
+    for campaign in campaigns:
+        with CaptureQueriesContext(connection) as queries:
+            run = settle(campaign, batch_size=60)
+        counts.append(len(queries))
+        assert run.batches_done == 1
+    # then both take the same, small number of queries
+    assert counts[0] == counts[1] <= 35, counts
+
+
+# --- command ------------------------------------------------------------------------------------
+
+
+def test_saka_settle_command(pledged: Any, project: Any) -> None:
+    campaign, _, _ = pledged
+    close(campaign, CampaignStatus.SUCCEEDED)
+    out = StringIO()
+    call_command(
+        "saka_settle", "--project", str(project.pk), "--json", "--batch-size", "5", stdout=out
+    )
+    summary = json.loads(out.getvalue())
+    assert (summary["status"], summary["kind"], summary["pledges_done"]) == ("done", "release", 12)
+    booked = EuroEntry.objects.filter(run_id=summary["id"]).aggregate(s=Sum("amount"))["s"]
+    assert summary["amount"] == f"{booked // 100}.{booked % 100:02d}"
+    # a second call reports the same finished run
+    out = StringIO()
+    call_command("saka_settle", "--campaign", str(campaign.pk), stdout=out)
+    assert "completed" in out.getvalue()
+    assert SettlementRun.objects.get().kind == SettlementKind.RELEASE
+
+
+def test_saka_settle_command_errors(project: Any) -> None:
+    with pytest.raises(CommandError, match="campaign_not_found"):
+        call_command("saka_settle", "--project", "999999999")
+    open_campaign(project)
+    with pytest.raises(CommandError, match="campaign_not_closed"):
+        call_command("saka_settle", "--project", str(project.pk))
+    with pytest.raises(CommandError):
+        call_command("saka_settle")
