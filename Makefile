@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install demo run test test-sqlite test-postgres lint format clean
+.PHONY: install demo run test test-sqlite test-postgres lint format clean bench bench-quick
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,19 @@ run: demo
 ## The whole test suite (SQLite by default; DATABASE_URL=postgres://... runs the PostgreSQL tests)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## Benchmark on PostgreSQL (docs/benchmarks.md): the runs against the seeds' algorithm and the
+## SQL floor, N = 10k, 100k, 1M (BENCH_ARGS="--sizes 10m" etc.). It works in saka_bench_*
+## databases of DATABASE_URL's server, never in the database that URL names.
+BENCH_DATABASE_URL = $(if $(DATABASE_URL),$(DATABASE_URL),postgres://postgres@127.0.0.1:5432/saka_bench)
+
+bench: $(STAMP)
+	DATABASE_URL='$(BENCH_DATABASE_URL)' $(BIN)/python manage.py saka_bench $(BENCH_ARGS)
+
+## CI smoke run (tiny sizes, well under 2 minutes): exit 1 if the project, the floor or the
+## naive loop books anything but the expected wallets and amounts
+bench-quick: $(STAMP)
+	DATABASE_URL='$(BENCH_DATABASE_URL)' $(BIN)/python manage.py saka_bench --quick $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src config tests bench

@@ -1,0 +1,207 @@
+"""``saka_bench``: the project's runs against the seeds' algorithm and the SQL floor (spec §7).
+
+PostgreSQL only. Works in databases named ``saka_bench_*`` on the server of ``DATABASE_URL``
+(never in the database that URL names). See docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
+
+from bench import report
+from bench.dbs import PREFIX, BenchError
+from bench.floor import DEFAULT_VARIANT, VARIANTS
+from bench.harness import DEFAULT_ORDER, DEFAULT_SIZES, QUICK_SIZES, BenchOptions, run_bench
+from saka.core.clock import parse_instant
+from saka.core.errors import DomainError
+
+RESULTS_DIR = Path(settings.BASE_DIR) / "bench" / "results"
+
+
+def _sizes(text: str) -> list[int]:
+    sizes = []
+    for part in text.split(","):
+        part = part.strip().replace("_", "").lower()
+        if not part:
+            continue
+        factor = 1
+        if part[-1] in "km":
+            factor = 1_000 if part[-1] == "k" else 1_000_000
+            part = part[:-1]
+        if not part.isdigit() or int(part) * factor < 1:
+            raise CommandError(f"--sizes: {text!r} is not a list of positive integers")
+        sizes.append(int(part) * factor)
+    if not sizes:
+        raise CommandError("--sizes: give at least one size")
+    return sizes
+
+
+class Command(BaseCommand):
+    help = (
+        "Benchmark the compost and redistribution runs against the seeds' algorithm, a naive "
+        "loop and the SQL floor, on identical fresh copies of the spec's population."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--sizes",
+            help="comma-separated wallet counts (10000,100k,1m); default "
+            + ",".join(str(n) for n in DEFAULT_SIZES)
+            + "; 10m on request",
+        )
+        parser.add_argument(
+            "--quick",
+            action="store_true",
+            help="CI smoke run: sizes "
+            + ",".join(str(n) for n in QUICK_SIZES)
+            + ", a short latency probe, results under bench/results/tmp/, docs untouched",
+        )
+        parser.add_argument(
+            "--contenders",
+            help="comma-separated subset of: " + ",".join(DEFAULT_ORDER),
+        )
+        parser.add_argument("--as-of", help="instant of the population (default 2026-11-23T03:00Z)")
+        parser.add_argument("--repeat", type=int, default=1, help="runs per contender (median)")
+        parser.add_argument("--chunk-size", type=int, default=10_000, help="project runs' chunk")
+        parser.add_argument("--naive-max", type=int, default=100_000)
+        parser.add_argument("--floor-variant", choices=VARIANTS, default=DEFAULT_VARIANT)
+        parser.add_argument("--no-latency", action="store_true", help="skip the latency probe")
+        parser.add_argument("--latency-size", type=int, help="N of the latency probe (default max)")
+        parser.add_argument("--latency-workers", type=int, default=4)
+        parser.add_argument("--latency-rate", type=float, default=25.0, help="calls/s per worker")
+        parser.add_argument("--latency-seconds", type=float, default=10.0, help="no-run phase")
+        parser.add_argument(
+            "--reconcile-max",
+            type=int,
+            default=100_000,
+            help="run saka_reconcile after each contender up to this N",
+        )
+        parser.add_argument("--keep-templates", action="store_true")
+        parser.add_argument(
+            "--reuse-templates",
+            action="store_true",
+            help="reuse kept templates whose fingerprint (migrations, seed, runs, N) matches",
+        )
+        parser.add_argument("--prefix", default=PREFIX, help="database name prefix (saka_bench*)")
+        parser.add_argument("--out-dir", help="where to write the results")
+        parser.add_argument(
+            "--no-docs",
+            action="store_true",
+            help="do not update docs/benchmarks.md and the README block",
+        )
+        parser.add_argument("--timeout", type=float, default=7200.0, help="per process, seconds")
+        parser.add_argument(
+            "--render",
+            metavar="RESULTS_JSON",
+            help="measure nothing: write the table, chart and docs blocks of a results file again",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["render"]:
+            self._render(Path(options["render"]), no_docs=options["no_docs"])
+            return
+        if connection.vendor != "postgresql":
+            raise CommandError(
+                "saka_bench measures PostgreSQL only; this database is "
+                f"{connection.vendor}. Run: DATABASE_URL=postgres://postgres@127.0.0.1:5432/"
+                "saka_bench python manage.py saka_bench (or make bench)."
+            )
+        quick = bool(options["quick"])
+        sizes = (
+            _sizes(options["sizes"])
+            if options["sizes"]
+            else list(QUICK_SIZES if quick else DEFAULT_SIZES)
+        )
+        contenders = (
+            [c.strip() for c in options["contenders"].split(",") if c.strip()]
+            if options["contenders"]
+            else list(DEFAULT_ORDER)
+        )
+        try:
+            as_of = parse_instant(options["as_of"]) if options["as_of"] else None
+        except DomainError as exc:
+            raise CommandError(exc.message) from exc
+        opts = BenchOptions(
+            sizes=sizes,
+            contenders=contenders,
+            prefix=options["prefix"],
+            naive_max=min(options["naive_max"], QUICK_SIZES[0]) if quick else options["naive_max"],
+            repeat=max(1, options["repeat"]),
+            chunk_size=options["chunk_size"],
+            floor_variant=options["floor_variant"],
+            reconcile_max=options["reconcile_max"],
+            latency=not options["no_latency"],
+            latency_size=options["latency_size"],
+            latency_workers=options["latency_workers"],
+            latency_rate=options["latency_rate"],
+            latency_idle_seconds=2.0 if quick else options["latency_seconds"],
+            latency_max_ops=300 if quick else 5_000,
+            latency_max_seconds=60.0 if quick else 300.0,
+            keep_templates=options["keep_templates"],
+            reuse_templates=options["reuse_templates"],
+            timeout_s=options["timeout"],
+            checkpoint=not quick,
+            quick=quick,
+            log=self._log,
+        )
+        if as_of is not None:
+            opts.as_of = as_of
+        try:
+            results = run_bench(opts)
+        except BenchError as exc:
+            raise CommandError(str(exc)) from exc
+        report.ratios(results)
+        out_dir = (
+            Path(options["out_dir"])
+            if options["out_dir"]
+            else (RESULTS_DIR / "tmp" if quick else RESULTS_DIR)
+        )
+        stem = ("quick-" if quick else "") + datetime.now(UTC).strftime("%Y-%m-%d")
+        paths = report.write(results, out_dir, stem)
+        self.stdout.write("")
+        self.stdout.write(report.markdown(results))
+        for kind, path in paths.items():
+            self.stdout.write(f"{kind}: {path}")
+        if not quick and not options["no_docs"]:
+            self._docs(results, paths)
+        failed = report.failures(results)
+        if failed:
+            for line in failed:
+                self.stderr.write(f"WRONG RESULT: {line}")
+            sys.exit(1)
+
+    def _render(self, path: Path, *, no_docs: bool) -> None:
+        try:
+            results = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise CommandError(f"--render: cannot read {path}: {exc}") from exc
+        report.ratios(results)
+        paths = report.write(results, path.parent, path.stem)
+        self.stdout.write(report.markdown(results))
+        if not results.get("quick") and not no_docs:
+            self._docs(results, paths)
+
+    def _log(self, message: str) -> None:
+        self.stderr.write(f"[{time.strftime('%H:%M:%S')}] {message}")
+        self.stderr.flush()
+
+    def _docs(self, results: dict[str, Any], paths: dict[str, Path]) -> None:
+        base = Path(settings.BASE_DIR)
+        docs = base / "docs" / "benchmarks.md"
+        chart = None
+        if "png" in paths and paths["png"].resolve().is_relative_to(base.resolve()):
+            chart = "../" + str(paths["png"].resolve().relative_to(base.resolve()))
+        block = report.markdown(results, chart=chart)
+        if report.replace_block(docs, block):
+            self.stdout.write(f"updated {docs}")
+        if report.replace_block(base / "README.md", report.readme_summary(results)):
+            self.stdout.write("updated README.md")

@@ -1,0 +1,74 @@
+"""One contender (or one latency worker) in this fresh process; one JSON line on stdout.
+
+Started by ``saka_bench`` with ``DATABASE_URL`` pointing at a fresh copy of the population.
+Not meant to be run by hand on a database you care about: contenders write.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
+
+from bench import latency
+from bench.contenders import CONTENDERS, rss_mb, run_contender
+from bench.dbs import PREFIX
+from bench.floor import DEFAULT_VARIANT, VARIANTS
+from saka.core.clock import parse_instant
+from saka.core.errors import DomainError
+
+
+class Command(BaseCommand):
+    help = "Run one saka_bench contender in this process (used by saka_bench)."
+    requires_system_checks: list[str] = []  # a fresh process per contender: start fast
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--contender", required=True, choices=[*CONTENDERS, "latency_worker"])
+        parser.add_argument("--as-of", required=True, help="the population's as_of (ISO 8601)")
+        parser.add_argument("--chunk-size", type=int, default=10_000)
+        parser.add_argument("--floor-variant", choices=VARIANTS, default=DEFAULT_VARIANT)
+        parser.add_argument("--seconds", type=float, default=10.0)
+        parser.add_argument("--max-ops", type=int, default=2000)
+        parser.add_argument("--rate", type=float, default=25.0)
+        parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument("--stop-file")
+        parser.add_argument("--ready-file")
+        parser.add_argument("--reconcile", action="store_true", help="reconcile after the work")
+        parser.add_argument(
+            "--no-checkpoint", action="store_true", help="skip the CHECKPOINT before the clock"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if connection.vendor != "postgresql":
+            raise CommandError("saka_bench_contender runs on PostgreSQL only.")
+        name = str(connection.settings_dict["NAME"])
+        if not name.startswith(PREFIX):
+            raise CommandError(f"refusing to write to {name!r}: not a saka_bench_* database")
+        try:
+            as_of = parse_instant(options["as_of"])
+            if options["contender"] == "latency_worker":
+                result = latency.worker(
+                    seconds=options["seconds"],
+                    max_ops=options["max_ops"],
+                    rate=options["rate"],
+                    seed=options["seed"],
+                    stop_file=options["stop_file"],
+                    ready_file=options["ready_file"],
+                )
+                result["peak_rss_mb"] = rss_mb()
+            else:
+                result = run_contender(
+                    options["contender"],
+                    as_of=as_of,
+                    options={
+                        "chunk_size": options["chunk_size"],
+                        "floor_variant": options["floor_variant"],
+                    },
+                    reconcile=options["reconcile"],
+                    checkpoint=not options["no_checkpoint"],
+                )
+        except DomainError as exc:
+            raise CommandError(f"{exc.code}: {exc.message} {exc.data or ''}".strip()) from exc
+        self.stdout.write(json.dumps(result, default=str))

@@ -1,0 +1,338 @@
+"""Results: JSON, a Markdown table, a PNG chart, and the blocks of docs/benchmarks.md and README."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+LABELS = {
+    "floor_compost": "SQL floor",
+    "project_compost": "project (saka)",
+    "seeds_compost": "seeds' algorithm",
+    "naive_compost": "naive per-row loop",
+    "floor_redistribution": "SQL floor",
+    "project_redistribution": "project (saka)",
+    "seeds_redistribution": "seeds' algorithm",
+}
+BAR = {"floor_ratio": 1.3, "seeds_speedup": 15.0, "rss_mb": 150.0, "p99_ms": 50.0}
+
+
+def _by(results: dict[str, Any]) -> dict[tuple[int, str], dict[str, Any]]:
+    return {(m["size"], m["contender"]): m for m in results["measurements"]}
+
+
+def ratios(results: dict[str, Any]) -> None:
+    """Add ``vs_floor`` (time / floor's) and ``seeds_speedup`` (seeds' time / time) in place."""
+    by = _by(results)
+    for m in results["measurements"]:
+        m["vs_floor"] = m["seeds_speedup"] = None
+        if m["status"] != "ok" or not m["wall_s"]:
+            continue
+        fl = by.get((m["size"], f"floor_{m['kind']}"))
+        se = by.get((m["size"], f"seeds_{m['kind']}"))
+        if fl and fl["status"] == "ok" and fl["wall_s"]:
+            m["vs_floor"] = round(m["wall_s"] / fl["wall_s"], 2)
+        if se and se["status"] == "ok" and se["wall_s"]:
+            m["seeds_speedup"] = round(se["wall_s"] / m["wall_s"], 1)
+
+
+def failures(results: dict[str, Any]) -> list[str]:
+    """Contenders other than the seeds' whose result is not the expected one (or that failed)."""
+    out = []
+    for m in results["measurements"]:
+        if m["family"] == "seeds" or m["status"] == "skipped":
+            continue
+        if m["status"] != "ok":
+            out.append(f"{m['contender']} at N={m['size']}: {m['status']} {m['note'][:200]}")
+        elif not m["correct"]:
+            out.append(f"{m['contender']} at N={m['size']}: {_result(m)}")
+    return out
+
+
+def _n(value: Any) -> str:
+    return "—" if value is None else f"{value:,}"
+
+
+def _result(m: dict[str, Any]) -> str:
+    if m["status"] != "ok":
+        return m["status"] + (f" ({m['note'].splitlines()[0]})" if m["note"] else "")
+    d = m["diff"] or {}
+    parts = [
+        f"{label} {d[key]:,}"
+        for key, label in (
+            ("missing", "missing"),
+            ("extra", "extra"),
+            ("wrong_amount", "wrong amount"),
+            ("duplicates", "twice"),
+            ("balance_mismatch", "wrong balance"),
+        )
+        if d.get(key)
+    ]
+    text = "exact" if not parts else ", ".join(parts)
+    rec = m.get("reconcile")
+    if rec is not None and not rec["ok"]:
+        text += "; reconcile: " + ", ".join(rec["checks_failed"])
+    return text
+
+
+def table(results: dict[str, Any]) -> str:
+    lines = [
+        "| N | run | contender | time (s) | x floor | seeds' time ÷ this | wallets (expected) "
+        "| grains | queries | peak RSS (MB) | result |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for m in results["measurements"]:
+        if m["status"] == "skipped":
+            continue
+        time_s = "—" if m["wall_s"] is None else f"{m['wall_s']:.3f}"
+        vs_floor = "—" if m.get("vs_floor") is None else f"{m['vs_floor']:.2f}"
+        speedup = "—" if m.get("seeds_speedup") is None else f"{m['seeds_speedup']:.1f}"
+        lines.append(
+            f"| {m['size']:,} | {m['kind']} | {LABELS.get(m['contender'], m['contender'])} "
+            f"| {time_s} | {vs_floor} | {speedup} "
+            f"| {_n(m['wallets'])} ({_n(m['expected_wallets'])}) | {_n(m['amount'])} "
+            f"| {_n(m['queries'])} | {_n(m['peak_rss_mb'])} | {_result(m)} |"
+        )
+    return "\n".join(lines)
+
+
+def latency_table(results: dict[str, Any]) -> str:
+    lat = results.get("latency")
+    if not lat:
+        return ""
+    lines = [
+        f"Member latency at N = {lat['size']:,}: {lat['workers']} worker processes, "
+        f"{lat['rate_per_worker']:g} calls/s each, random seeded members "
+        f"(the run took {lat['run_wall_s']:.2f} s).",
+        "",
+        "| phase | harvest p50 (ms) | harvest p99 (ms) | plant p50 (ms) | plant p99 (ms) "
+        "| calls | refused |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for phase, label in (("no_run", "no run"), ("during_run", "during the project's compost")):
+        p = lat[phase]
+        calls = p["harvest"]["calls"] + p["plant"]["calls"]
+        refused = p["harvest"]["refused"] + p["plant"]["refused"]
+        lines.append(
+            f"| {label} | {_n(p['harvest']['p50_ms'])} | {_n(p['harvest']['p99_ms'])} "
+            f"| {_n(p['plant']['p50_ms'])} | {_n(p['plant']['p99_ms'])} | {calls} | {refused} |"
+        )
+    return "\n".join(lines)
+
+
+def bar(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
+    """The spec §7 bar at the largest size measured: (criterion, measured, met)."""
+    by = _by(results)
+    size = max(results["sizes"])
+    rows: list[tuple[str, str, bool | None]] = []
+    for kind in ("compost", "redistribution"):
+        p = by.get((size, f"project_{kind}"))
+        if not p or p["status"] != "ok":
+            continue
+        if p.get("vs_floor") is not None:
+            rows.append(
+                (
+                    f"{kind}: within {BAR['floor_ratio']}x of the floor",
+                    f"{p['vs_floor']:.2f}x",
+                    p["vs_floor"] <= BAR["floor_ratio"],
+                )
+            )
+        if p.get("seeds_speedup") is not None:
+            rows.append(
+                (
+                    f"{kind}: ≥ {BAR['seeds_speedup']:g}x faster than the seeds' algorithm",
+                    f"{p['seeds_speedup']:.1f}x",
+                    p["seeds_speedup"] >= BAR["seeds_speedup"],
+                )
+            )
+        fl = by.get((size, f"floor_{kind}"))
+        same = bool(p["correct"]) and bool(fl and fl["status"] == "ok" and fl["correct"])
+        rows.append((f"{kind}: identical results to the floor", _result(p), same))
+        rows.append(
+            (
+                f"{kind}: peak RSS ≤ {BAR['rss_mb']:g} MB",
+                f"{p['peak_rss_mb']:.0f} MB",
+                p["peak_rss_mb"] <= BAR["rss_mb"],
+            )
+        )
+    lat = results.get("latency")
+    if lat:
+        worst = max((lat["during_run"][op]["p99_ms"] or 0.0) for op in ("harvest", "plant"))
+        rows.append(
+            (
+                f"member p99 < {BAR['p99_ms']:g} ms during a run (N = {lat['size']:,})",
+                f"{worst:.1f} ms",
+                worst < BAR["p99_ms"],
+            )
+        )
+    return rows
+
+
+def bar_table(results: dict[str, Any]) -> str:
+    rows = bar(results)
+    if not rows:
+        return ""
+    size = max(results["sizes"])
+    lines = [
+        f"Spec §7 bar (set for 1,000,000 wallets; measured here at N = {size:,}):",
+        "",
+        "| criterion | measured | met |",
+        "|---|---:|:---:|",
+    ]
+    lines += [f"| {c} | {v} | {'yes' if ok else 'NO'} |" for c, v, ok in rows]
+    return "\n".join(lines)
+
+
+def machine_line(results: dict[str, Any]) -> str:
+    m = results["machine"]
+    dirty = " (uncommitted changes)" if m.get("git_dirty") else ""
+    return (
+        f"{results['finished_at']} — {m['cores']} cores ({m['cpu']}), {m['ram_gb']} GB RAM, "
+        f"PostgreSQL {m['postgresql']}, Python {m['python']}, Django {m['django']}, "
+        f"commit `{m['git_commit'][:10]}`{dirty}; load average {m['load_avg_start']} at the "
+        f"start, {m.get('load_avg_end')} at the end."
+    )
+
+
+def markdown(results: dict[str, Any], *, chart: str | None = None) -> str:
+    parts = [
+        f"**saka_bench** {'(quick) ' if results['quick'] else ''}{machine_line(results)}",
+        "",
+        table(results),
+    ]
+    for block in (latency_table(results), bar_table(results)):
+        if block:
+            parts += ["", block]
+    if chart:
+        parts += ["", f"![time and peak memory against N]({chart})"]
+    return "\n".join(parts) + "\n"
+
+
+def readme_summary(results: dict[str, Any]) -> str:
+    by = _by(results)
+    size = max(results["sizes"])
+    machine = results["machine"]
+    lines = [
+        f"Measured by `make bench` ({results['date']}, {machine['cores']} cores, "
+        f"PostgreSQL {machine['postgresql']}, load average {machine['load_avg_start'][0]} → "
+        f"{machine.get('load_avg_end', ['?'])[0]}), {size:,} wallets:",
+        "",
+        "| run | contender | time (s) | x floor | seeds' time ÷ this | peak RSS (MB) | result |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
+    for kind in ("compost", "redistribution"):
+        for fam in ("floor", "project", "seeds"):
+            m = by.get((size, f"{fam}_{kind}"))
+            if not m or m["status"] == "skipped":
+                continue
+            time_s = "—" if m["wall_s"] is None else f"{m['wall_s']:.2f}"
+            vs_floor = "—" if m.get("vs_floor") is None else f"{m['vs_floor']:.2f}"
+            speed = "—" if m.get("seeds_speedup") is None else f"{m['seeds_speedup']:.1f}"
+            lines.append(
+                f"| {kind} | {LABELS[m['contender']]} | {time_s} | {vs_floor} | {speed} "
+                f"| {_n(m['peak_rss_mb'])} | {_result(m)} |"
+            )
+    lat = results.get("latency")
+    if lat:
+        p = {
+            ph: {op: lat[ph][op]["p99_ms"] for op in ("harvest", "plant")}
+            for ph in lat
+            if ph in ("no_run", "during_run")
+        }
+        lines += [
+            "",
+            f"Member p99 (4 processes, {lat['rate_per_worker']:g} calls/s each, N = "
+            f"{lat['size']:,}): harvest {p['no_run']['harvest']} ms / plant "
+            f"{p['no_run']['plant']} ms with no run, {p['during_run']['harvest']} ms / "
+            f"{p['during_run']['plant']} ms during the project's compost.",
+        ]
+    lines += ["", "Details, method and how to reproduce: [docs/benchmarks.md](docs/benchmarks.md)."]
+    return "\n".join(lines) + "\n"
+
+
+def chart(results: dict[str, Any], path: Path) -> bool:
+    """Time and peak memory against N per contender, log scales (matplotlib, Agg)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        import matplotlib.ticker
+    except ImportError:
+        return False
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
+    series: dict[str, list[tuple[int, float, float]]] = {}
+    for m in results["measurements"]:
+        if m["status"] == "ok" and m["wall_s"]:
+            series.setdefault(m["contender"], []).append((m["size"], m["wall_s"], m["peak_rss_mb"]))
+    styles = {"compost": "-", "redistribution": "--"}
+    colors = {
+        "floor": "tab:blue",
+        "project": "tab:orange",
+        "seeds": "tab:green",
+        "naive": "tab:red",
+    }
+    for name, points in sorted(series.items()):
+        points.sort()
+        xs = [p[0] for p in points]
+        family, _, kind = name.partition("_")
+        label = f"{LABELS.get(name, name)}, {kind}"
+        style = {"color": colors.get(family), "linestyle": styles.get(kind, "-"), "marker": "o"}
+        axes[0].plot(xs, [p[1] for p in points], label=label, **style)
+        axes[1].plot(xs, [p[2] for p in points], label=label, **style)
+    for ax, ylabel in zip(
+        axes, ("wall time of the run (s)", "peak RSS of the process (MB)"), strict=True
+    ):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("wallets (N)")
+        ax.set_ylabel(ylabel)
+        ax.grid(True, which="both", alpha=0.3)
+    axes[1].yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    axes[1].yaxis.set_minor_formatter(matplotlib.ticker.ScalarFormatter())
+    axes[1].axhline(BAR["rss_mb"], color="grey", linewidth=0.8, linestyle=":")
+    axes[1].annotate(
+        f"bar {BAR['rss_mb']:g} MB",
+        (0.02, 0.97),
+        xycoords="axes fraction",
+        va="top",
+        fontsize=7,
+        color="grey",
+    )
+    axes[0].legend(fontsize=7)
+    fig.suptitle(
+        f"saka_bench {results['date']} ({results['machine']['cores']} cores, "
+        f"PostgreSQL {results['machine']['postgresql']})",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def write(results: dict[str, Any], out_dir: Path, stem: str) -> dict[str, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out_dir / f"{stem}.json", "md": out_dir / f"{stem}.md"}
+    png = out_dir / f"{stem}.png"
+    if chart(results, png):
+        paths["png"] = png
+    paths["json"].write_text(json.dumps(results, indent=2, default=str) + "\n")
+    paths["md"].write_text(markdown(results, chart=png.name if "png" in paths else None))
+    return paths
+
+
+def replace_block(path: Path, content: str) -> bool:
+    """Put ``content`` between the bench markers of ``path``; False when there are none."""
+    if not path.exists():
+        return False
+    text = path.read_text()
+    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.S)
+    if not pattern.search(text):
+        return False
+    path.write_text(pattern.sub(lambda _: f"{START}\n{content}{END}", text, count=1))
+    return True

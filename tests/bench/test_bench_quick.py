@@ -1,0 +1,121 @@
+"""The benchmark harness end to end on a tiny population (PostgreSQL: it creates databases).
+
+The harness works in its own ``saka_bench_t<pid>_*`` databases on the test server, in fresh
+processes; it never touches the test database, so no ``django_db`` mark.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+
+from bench import report
+from bench.dbs import Server
+from bench.harness import BenchOptions, run_bench
+
+pytestmark = pytest.mark.postgres
+
+SIZE = 2_000
+
+
+@pytest.fixture(scope="module")
+def results() -> dict[str, Any]:
+    prefix = f"saka_bench_t{os.getpid()}"
+    opts = BenchOptions(
+        sizes=[SIZE],
+        prefix=prefix,
+        naive_max=SIZE,
+        latency_idle_seconds=1.0,
+        latency_max_ops=40,
+        latency_max_seconds=30.0,
+        checkpoint=False,
+        quick=True,
+        log=lambda _message: None,
+    )
+    try:
+        out = run_bench(opts)
+    finally:
+        server = Server.from_django()
+        for name in server.names_with_prefix(prefix):
+            server.drop(name)
+    report.ratios(out)
+    return out
+
+
+def _by(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {m["contender"]: m for m in results["measurements"]}
+
+
+@pytest.mark.parametrize(
+    "contender",
+    [
+        "project_compost",
+        "floor_compost",
+        "naive_compost",
+        "project_redistribution",
+        "floor_redistribution",
+    ],
+)
+def test_project_floor_and_naive_give_the_expected_set(
+    results: dict[str, Any], contender: str
+) -> None:
+    # given the quick run on the spec's population
+    m = _by(results)[contender]
+    # then the contender booked exactly the formula's wallets and amounts
+    assert m["status"] == "ok", m["note"]
+    assert m["correct"] is True, m["diff"]
+    assert m["wallets"] == m["expected_wallets"] > 0
+    assert m["amount"] == m["expected_amount"] > 0
+    assert m["diff"]["missing"] == m["diff"]["extra"] == m["diff"]["wrong_amount"] == 0
+    assert m["diff"]["balance_mismatch"] == 0
+    assert m["wall_s"] > 0
+    assert m["queries"] > 0
+    assert m["peak_rss_mb"] > 0
+
+
+def test_the_seeds_compost_misses_about_half_of_the_eligible_wallets(
+    results: dict[str, Any],
+) -> None:
+    # given the seeds' "optimised" compost (OFFSET pages over rows that leave the filter)
+    m = _by(results)["seeds_compost"]
+    # then it skips wallets, but what it did compost has the right amount
+    assert m["status"] == "ok", m["note"]
+    assert m["correct"] is False
+    assert 0.4 * m["expected_wallets"] < m["diff"]["missing"] < 0.6 * m["expected_wallets"]
+    assert m["diff"]["extra"] == m["diff"]["wrong_amount"] == m["diff"]["duplicates"] == 0
+    assert m["wallets"] + m["diff"]["missing"] == m["expected_wallets"]
+
+
+def test_only_the_seeds_are_reported_wrong(results: dict[str, Any]) -> None:
+    # then nothing but the seeds' contenders fails the check (the quick mode's exit status)
+    assert report.failures(results) == []
+    assert report.table(results).count("\n") == len(results["measurements"]) + 1
+
+
+def test_latency_is_measured_with_and_without_a_run(results: dict[str, Any]) -> None:
+    # given the probe on the population (no run, then during the project's compost)
+    latency = results["latency"]
+    # then the quiet phase has samples of both calls, and the run phase was timed
+    assert latency["size"] == SIZE
+    for op in ("harvest", "plant"):
+        assert latency["no_run"][op]["calls"] > 0
+        assert latency["no_run"][op]["p99_ms"] >= latency["no_run"][op]["p50_ms"] > 0
+    assert latency["run_wallets"] > 0
+    assert latency["run_wall_s"] > 0
+
+
+def test_a_wrong_project_result_fails_the_run_but_a_wrong_seeds_result_does_not(
+    results: dict[str, Any],
+) -> None:
+    # given the quick run's results where the project's compost missed a wallet
+    broken = {**results, "measurements": [dict(m) for m in results["measurements"]]}
+    for m in broken["measurements"]:
+        if m["contender"] == "project_compost":
+            m["correct"] = False
+            m["diff"] = {**m["diff"], "missing": 1, "ok": False}
+    # then it is reported as a failure (saka_bench exits 1), and only it: the seeds' are not
+    failed = report.failures(broken)
+    assert len(failed) == 1
+    assert failed[0].startswith("project_compost at N=2000: missing 1")
