@@ -231,6 +231,15 @@ def _interrupted(run: Run, exc: BaseException, started: float) -> None:
     )
 
 
+def _async_commit() -> None:
+    """A chunk need not wait for its WAL flush: it commits together with its cursor, so a chunk
+    lost in a server crash is lost with its cursor advance and done again on resume; any later
+    synchronous commit (a member's) flushes it first. Saves one fsync per chunk."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
 def _chunks(run: Run, progress: Progress | None, do_chunk: Callable[[int, int], None]) -> None:
     lo = run.cursor
     while lo < run.max_id:
@@ -238,6 +247,7 @@ def _chunks(run: Run, progress: Progress | None, do_chunk: Callable[[int, int], 
         t0 = time.monotonic()
         # durable: a run is never part of a caller's transaction (each chunk commits alone)
         with durable():
+            _async_commit()
             do_chunk(lo, hi)
         run.refresh_from_db(fields=["cursor", "chunks_done", "wallets_done", "amount_done"])
         logger.debug(
