@@ -46,7 +46,7 @@ def parse_instant(text: str, *, field: str = "as_of") -> datetime:
 
     try:
         parsed = parse_datetime(text.strip())
-    except ValueError:
+    except (ValueError, OverflowError):  # 2026-02-30, +25:00, year 0...
         parsed = None
     if parsed is None or timezone.is_naive(parsed):
         raise ValidationError(

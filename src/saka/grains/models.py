@@ -263,3 +263,19 @@ class Run(models.Model):
     def __str__(self) -> str:
         dry = " (dry)" if self.dry_run else ""
         return f"{self.kind} {self.period}{dry}: {self.status}"
+
+
+class RunTarget(models.Model):
+    """The wallets a redistribution counted: frozen in the transaction that moves the pot, and
+    exactly the wallets its chunks credit, whatever members do during the run (kept as the
+    run's audit trail)."""
+
+    pk = models.CompositePrimaryKey("run_id", "account_id")
+    run_id = models.BigIntegerField()
+    account_id = models.BigIntegerField()
+
+    class Meta:
+        db_table = "grains_run_target"
+
+    def __str__(self) -> str:
+        return f"run {self.run_id}: account {self.account_id}"

@@ -371,24 +371,50 @@ class RedistributionPlan:
         return self.per_wallet * self.eligible
 
 
-def _plan(run: Run, silo_balance: int) -> RedistributionPlan:
+def _reason(*, pot: int, eligible: int, per_wallet: int) -> str:
+    """Why a redistribution does nothing ("" when it does something)."""
+    if pot <= 0:
+        return "nothing_to_redistribute"
+    if eligible == 0:
+        return "no_eligible_wallets"
+    if per_wallet == 0:
+        return "share_rounds_to_zero"
+    return ""
+
+
+def _plan(run: Run, silo_balance: int, *, freeze: bool) -> RedistributionPlan:
+    """pot, count and share at ``run.as_of``. With ``freeze`` (live runs, inside the prepare
+    transaction) the counted wallets are written as the run's targets: the count *is* the
+    number of rows frozen, and chunks credit exactly those rows."""
     rate = Decimal(run.parameters["rate"])
     pot = floor_share(silo_balance, rate)
     params = {**_redistribution_params(run), "lo": 0, "hi": run.max_id}
-    (count,) = _fetch(
-        sql.redistribution_count(activity_condition=_activity_condition(run)), params
-    )[0]
-    count = int(count)
+    cond = _activity_condition(run)
+    if freeze and pot > 0:
+        with connection.cursor() as cursor:
+            cursor.execute(sql.redistribution_freeze(activity_condition=cond), params)
+            count = int(cursor.rowcount)
+    else:
+        count = int(_fetch(sql.redistribution_count(activity_condition=cond), params)[0][0])
     per = pot // count if count else 0
-    reason = ""
-    if pot <= 0:
-        reason = "nothing_to_redistribute"
-    elif count == 0:
-        reason = "no_eligible_wallets"
-    elif per == 0:
-        reason = "share_rounds_to_zero"
     return RedistributionPlan(
-        silo_before=silo_balance, pot=pot, eligible=count, per_wallet=per, reason=reason
+        silo_before=silo_balance,
+        pot=pot,
+        eligible=count,
+        per_wallet=per,
+        reason=_reason(pot=pot, eligible=count, per_wallet=per),
+    )
+
+
+def _stored_plan(run: Run) -> RedistributionPlan:
+    """The plan a previous attempt froze (resume)."""
+    pot, eligible, per = int(run.pot or 0), int(run.eligible_wallets or 0), int(run.per_wallet or 0)
+    return RedistributionPlan(
+        silo_before=int(run.silo_before or 0),
+        pot=pot,
+        eligible=eligible,
+        per_wallet=per,
+        reason=_reason(pot=pot, eligible=eligible, per_wallet=per),
     )
 
 
@@ -401,7 +427,7 @@ def _redistribution_prepare(run: Run) -> RedistributionPlan:
     pool_id = system_account_id(AccountKind.POOL)
     with durable():
         (silo,) = lock_rows(SakaAccount.objects.filter(pk=silo_id))
-        plan = _plan(run, silo.balance)
+        plan = _plan(run, silo.balance, freeze=True)
         fields: dict[str, Any] = {
             "silo_before": plan.silo_before,
             "pot": plan.pot,
@@ -428,9 +454,9 @@ def _redistribution_prepare(run: Run) -> RedistributionPlan:
 
 def _redistribution_chunk(run: Run, lo: int, hi: int, pool_id: int) -> None:
     per = int(run.per_wallet or 0)
-    cond = _activity_condition(run)
     params = {
-        **_redistribution_params(run),
+        "run": run.pk,
+        "as_of": _db_time(run.as_of),
         "lo": lo,
         "hi": hi,
         "per": per,
@@ -438,9 +464,9 @@ def _redistribution_chunk(run: Run, lo: int, hi: int, pool_id: int) -> None:
         "now": _db_time(now()),
     }
     if connection.vendor == "postgresql":
-        _fetch(sql.redistribution_chunk_pg(activity_condition=cond), params)
+        _fetch(sql.REDISTRIBUTION_CHUNK_PG, params)
         return
-    ids = [row[0] for row in _fetch(sql.redistribution_select(activity_condition=cond), params)]
+    ids = [row[0] for row in _fetch(sql.REDISTRIBUTION_TARGETS, params)]
     total = per * len(ids)
     if ids:
         entry = SakaEntry.objects.create(
@@ -526,10 +552,10 @@ def redistribution_run_start(
             return run
         started = time.monotonic()
         try:
-            if run.per_wallet is None:
-                plan = _redistribution_prepare(run)
-                if plan.reason:
-                    return _finish(run, outcome=plan.reason, started=started)
+            # the plan is frozen once; a resumed run keeps it, including "nothing to do"
+            plan = _redistribution_prepare(run) if run.per_wallet is None else _stored_plan(run)
+            if plan.reason:
+                return _finish(run, outcome=plan.reason, started=started)
             pool_id = system_account_id(AccountKind.POOL)
             _chunks(run, progress, lambda lo, hi: _redistribution_chunk(run, lo, hi, pool_id))
             outcome = _redistribution_settle(run)
@@ -571,7 +597,7 @@ def _dry_run(
     silo = (
         SakaAccount.objects.filter(kind=AccountKind.SILO).values_list("balance", flat=True).first()
     )
-    plan = _plan(run, int(silo or 0))
+    plan = _plan(run, int(silo or 0), freeze=False)
     credited = 0 if plan.reason else plan.eligible
     return _finish(
         run,

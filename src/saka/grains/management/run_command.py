@@ -38,7 +38,8 @@ class RunCommand(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            as_of = parse_instant(options["as_of"]) if options["as_of"] else None
+            # an empty --as-of "" (an unset shell variable) is an error, never "now"
+            as_of = parse_instant(options["as_of"]) if options["as_of"] is not None else None
             show_progress = sys.stderr.isatty() and not options["json"]
             run = type(self).start(
                 as_of=as_of,

@@ -103,24 +103,32 @@ def redistribution_count(*, activity_condition: bool) -> str:
     )
 
 
-def redistribution_select(*, activity_condition: bool) -> str:
+def redistribution_freeze(*, activity_condition: bool) -> str:
+    """Insert the eligible wallets as the run's targets (in the transaction that counts them
+    and moves the pot): the frozen set every chunk credits."""
     return (
-        "SELECT id FROM grains_account WHERE "
+        "INSERT INTO grains_run_target (run_id, account_id) SELECT %(run)s, id "
+        "FROM grains_account WHERE "
         + redistribution_eligible(activity_condition=activity_condition)
-        + " ORDER BY id"
     )
 
 
-def redistribution_chunk_pg(*, activity_condition: bool) -> str:
-    return (
-        """
+# Portable: the chunk's frozen targets.
+REDISTRIBUTION_TARGETS = """
+    SELECT account_id FROM grains_run_target
+    WHERE run_id = %(run)s AND account_id > %(lo)s AND account_id <= %(hi)s ORDER BY account_id
+"""
+
+# PostgreSQL: one statement per chunk, crediting exactly the chunk's frozen targets. Both
+# sides of the join are bounded by the key range, so the planner never scans the table.
+REDISTRIBUTION_CHUNK_PG = """
 WITH upd AS (
-    UPDATE grains_account SET balance = balance + %(per)s,
-        lifetime_redistributed = lifetime_redistributed + %(per)s
-    WHERE """
-        + redistribution_eligible(activity_condition=activity_condition)
-        + """
-    RETURNING id
+    UPDATE grains_account a SET balance = a.balance + %(per)s,
+        lifetime_redistributed = a.lifetime_redistributed + %(per)s
+    FROM grains_run_target t
+    WHERE t.run_id = %(run)s AND t.account_id > %(lo)s AND t.account_id <= %(hi)s
+      AND a.id = t.account_id AND a.id > %(lo)s AND a.id <= %(hi)s
+    RETURNING a.id
 ), tot AS (
     SELECT count(*) AS n FROM upd
 ), ent AS (
@@ -144,4 +152,3 @@ WITH upd AS (
 )
 SELECT n FROM tot
 """
-    )

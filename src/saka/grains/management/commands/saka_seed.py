@@ -6,9 +6,8 @@ import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils.dateparse import parse_datetime
 
-from saka.core.clock import now
+from saka.core.clock import check_instant_range, now, parse_instant
 from saka.core.errors import DomainError
 from saka.grains.seed import expected_compost, seed_population
 
@@ -22,14 +21,11 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        as_of = now()
-        if options["as_of"]:
-            parsed = parse_datetime(options["as_of"])
-            if parsed is None or parsed.tzinfo is None:
-                raise CommandError("--as-of must be an ISO 8601 datetime with a UTC offset")
-            as_of = parsed
         log = None if options["json"] else self.stdout.write
         try:
+            as_of = now()
+            if options["as_of"] is not None:
+                as_of = check_instant_range(parse_instant(options["as_of"]))
             result = seed_population(wallets=options["wallets"], as_of=as_of, log=log)
         except DomainError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from exc
