@@ -14,8 +14,6 @@ from django.http.request import RawPostDataException
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import NotAuthenticated
-from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -23,52 +21,24 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from saka.api import euro_serializers as s
-from saka.api.permissions import IsMember, IsStaff
+from saka.api.base import (
+    ERRORS,
+    IDEMPOTENCY_HEADER,
+    MemberView,
+    NewestFirst,
+    StaffView,
+    idempotency_key_of,
+    member_id_of,
+)
+from saka.api.permissions import IsMember
 from saka.api.serializers import ErrorSerializer, validated
-from saka.api.throttling import MemberThrottle, PlatformThrottle
+from saka.api.throttling import MemberThrottle
 from saka.euro import selectors, services, settlement, webhooks
 from saka.euro.errors import InvalidEvent
 from saka.euro.models import Trigger
 
-IDEMPOTENCY_HEADER = OpenApiParameter(
-    name="Idempotency-Key",
-    location=OpenApiParameter.HEADER,
-    required=False,
-    description="Retry-safe key (1-200 printable ASCII). Same key + same body replays the "
-    "original result; same key + another body is 409 idempotency_conflict.",
-    type=str,
-)
-ERRORS = dict.fromkeys((400, 401, 403, 404, 409, 429, 503), ErrorSerializer)
 MEMBER_TAG = ["EUR (member)"]
 STAFF_TAG = ["EUR (staff)"]
-
-
-def _me(request: Request) -> int:
-    pk = request.user.pk
-    if pk is None:
-        raise NotAuthenticated()
-    return int(pk)
-
-
-def _key(request: Request) -> str | None:
-    return request.headers.get("Idempotency-Key")
-
-
-class MemberView(APIView):
-    permission_classes = [IsMember]
-    throttle_classes = [MemberThrottle]
-
-
-class StaffView(APIView):
-    permission_classes = [IsStaff]
-    throttle_classes = [PlatformThrottle]
-
-
-class NewestFirst(CursorPagination):
-    ordering = "-id"
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
 
 
 # --- member: wallet, history, pockets, transfers ------------------------------------------------
@@ -82,7 +52,7 @@ class EuroWalletView(MemberView):
         summary="My EUR wallet: available, held in escrow, pockets",
     )
     def get(self, request: Request) -> Response:
-        view = selectors.wallet_view(member_id=_me(request))
+        view = selectors.wallet_view(member_id=member_id_of(request))
         return Response(s.EuroWalletSerializer(view).data)
 
 
@@ -93,7 +63,7 @@ class EuroHistoryView(generics.ListAPIView):
     pagination_class = NewestFirst
 
     def get_queryset(self) -> Any:
-        return selectors.wallet_history(member_id=_me(self.request))
+        return selectors.wallet_history(member_id=member_id_of(self.request))
 
     @extend_schema(
         operation_id="euro_history",
@@ -114,7 +84,9 @@ class PocketListView(MemberView):
     )
     def get(self, request: Request) -> Response:
         return Response(
-            s.PocketSerializer(selectors.pocket_list(member_id=_me(request)), many=True).data
+            s.PocketSerializer(
+                selectors.pocket_list(member_id=member_id_of(request)), many=True
+            ).data
         )
 
     @extend_schema(
@@ -128,7 +100,7 @@ class PocketListView(MemberView):
     def post(self, request: Request) -> Response:
         data = validated(s.PocketCreateInSerializer, request.data)
         result = services.pocket_create(
-            member_id=_me(request), idempotency_key=_key(request), **data
+            member_id=member_id_of(request), idempotency_key=idempotency_key_of(request), **data
         )
         return Response(s.PocketResultSerializer(result).data, status=status.HTTP_201_CREATED)
 
@@ -141,7 +113,7 @@ class PocketDetailView(MemberView):
         summary="One of my pockets",
     )
     def get(self, request: Request, pocket_id: int) -> Response:
-        pocket = selectors.pocket_get(member_id=_me(request), pocket_id=pocket_id)
+        pocket = selectors.pocket_get(member_id=member_id_of(request), pocket_id=pocket_id)
         return Response(s.PocketSerializer(pocket).data)
 
     @extend_schema(
@@ -153,7 +125,9 @@ class PocketDetailView(MemberView):
     )
     def patch(self, request: Request, pocket_id: int) -> Response:
         data = validated(s.PocketUpdateInSerializer, request.data)
-        result = services.pocket_update(member_id=_me(request), pocket_id=pocket_id, **data)
+        result = services.pocket_update(
+            member_id=member_id_of(request), pocket_id=pocket_id, **data
+        )
         return Response(s.PocketResultSerializer(result).data)
 
     @extend_schema(
@@ -163,7 +137,7 @@ class PocketDetailView(MemberView):
         summary="Close a pocket: its balance goes back to my main balance",
     )
     def delete(self, request: Request, pocket_id: int) -> Response:
-        result = services.pocket_close(member_id=_me(request), pocket_id=pocket_id)
+        result = services.pocket_close(member_id=member_id_of(request), pocket_id=pocket_id)
         return Response(s.TransferOutSerializer(asdict(result)).data)
 
 
@@ -179,7 +153,7 @@ class TransferView(MemberView):
     def post(self, request: Request) -> Response:
         data = validated(s.TransferInSerializer, request.data)
         result = services.pocket_transfer(
-            member_id=_me(request), idempotency_key=_key(request), **data
+            member_id=member_id_of(request), idempotency_key=idempotency_key_of(request), **data
         )
         return Response(
             s.TransferOutSerializer(asdict(result)).data, status=status.HTTP_201_CREATED
@@ -197,7 +171,8 @@ class PledgeListView(generics.ListAPIView):
 
     def get_queryset(self) -> Any:
         return selectors.pledge_list(
-            member_id=_me(self.request), status=self.request.query_params.get("status") or None
+            member_id=member_id_of(self.request),
+            status=self.request.query_params.get("status") or None,
         )
 
     @extend_schema(
@@ -223,7 +198,7 @@ class PledgeListView(generics.ListAPIView):
     def post(self, request: Request) -> Response:
         data = validated(s.PledgeInSerializer, request.data)
         result = services.pledge_create(
-            member_id=_me(request), idempotency_key=_key(request), **data
+            member_id=member_id_of(request), idempotency_key=idempotency_key_of(request), **data
         )
         return Response(s.PledgeOutSerializer(asdict(result)).data, status=status.HTTP_201_CREATED)
 
@@ -237,7 +212,7 @@ class PledgeCancelView(MemberView):
         summary="Take back a held pledge while its campaign is open",
     )
     def post(self, request: Request, pledge_id: int) -> Response:
-        result = services.pledge_cancel(member_id=_me(request), pledge_id=pledge_id)
+        result = services.pledge_cancel(member_id=member_id_of(request), pledge_id=pledge_id)
         return Response(s.PledgeOutSerializer(asdict(result)).data)
 
 
@@ -316,7 +291,7 @@ class StaffCampaignCreateView(StaffView):
     )
     def post(self, request: Request) -> Response:
         data = validated(s.CampaignCreateInSerializer, request.data)
-        campaign = services.campaign_create(created_by_id=_me(request), **data)
+        campaign = services.campaign_create(created_by_id=member_id_of(request), **data)
         view = selectors.campaign_view(campaign_id=campaign.pk)
         return Response(s.CampaignSerializer(view).data, status=status.HTTP_201_CREATED)
 
@@ -358,7 +333,7 @@ class StaffSettlementView(StaffView):
         run = settlement.settlement_start(
             campaign_id=campaign_id,
             trigger=Trigger.API,
-            triggered_by_id=_me(request),
+            triggered_by_id=member_id_of(request),
             batch_size=data["batch_size"],
         )
         return Response(s.SettlementSerializer(selectors.settlement_summary(run)).data)

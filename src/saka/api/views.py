@@ -10,13 +10,20 @@ from celery import signature
 from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
-from rest_framework.exceptions import NotAuthenticated
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from saka.api import serializers as s
+from saka.api.base import (
+    ERRORS,
+    IDEMPOTENCY_HEADER,
+    MemberView,
+    NewestFirst,
+    StaffView,
+    idempotency_key_of,
+    member_id_of,
+)
 from saka.api.permissions import IsMember, IsPlatform, IsStaff
 from saka.api.throttling import MemberThrottle, PlatformThrottle
 from saka.core.clock import now
@@ -29,48 +36,6 @@ from saka.grains.errors import SakaDisabled
 from saka.grains.models import RunKind, RunTrigger
 from saka.projects import selectors as project_selectors
 
-IDEMPOTENCY_HEADER = OpenApiParameter(
-    name="Idempotency-Key",
-    location=OpenApiParameter.HEADER,
-    required=False,
-    description="Retry-safe key (1-200 printable ASCII). Same key + same body replays the "
-    "original result; same key + another body is 409 idempotency_conflict.",
-    type=str,
-)
-ERRORS = {
-    400: s.ErrorSerializer,
-    401: s.ErrorSerializer,
-    403: s.ErrorSerializer,
-    404: s.ErrorSerializer,
-    409: s.ErrorSerializer,
-    429: s.ErrorSerializer,
-    503: s.ErrorSerializer,
-}
-
-
-def _me(request: Request) -> int:
-    """The authenticated member's id (the permission classes guarantee there is one)."""
-    pk = request.user.pk
-    if pk is None:
-        raise NotAuthenticated()
-    return int(pk)
-
-
-def _key(request: Request) -> str | None:
-    return request.headers.get("Idempotency-Key")
-
-
-class MemberView(APIView):
-    permission_classes = [IsMember]
-    throttle_classes = [MemberThrottle]
-
-
-class HistoryPagination(CursorPagination):
-    ordering = "-id"
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
-
 
 class SakaWalletView(MemberView):
     @extend_schema(
@@ -80,8 +45,8 @@ class SakaWalletView(MemberView):
         summary="My SAKA wallet",
     )
     def get(self, request: Request) -> Response:
-        view = grains_selectors.wallet_view(member_id=_me(request))
-        usage = grains_selectors.harvest_usage(member_id=_me(request))
+        view = grains_selectors.wallet_view(member_id=member_id_of(request))
+        usage = grains_selectors.harvest_usage(member_id=member_id_of(request))
         return Response(s.SakaWalletSerializer({**asdict(view), "harvests_today": usage}).data)
 
 
@@ -89,11 +54,11 @@ class SakaHistoryView(generics.ListAPIView):
     permission_classes = [IsMember]
     throttle_classes = [MemberThrottle]
     serializer_class = s.SakaHistoryItemSerializer
-    pagination_class = HistoryPagination
+    pagination_class = NewestFirst
 
     def get_queryset(self) -> Any:
         kind = self.request.query_params.get("kind") or None
-        return grains_selectors.wallet_history(member_id=_me(self.request), kind=kind)
+        return grains_selectors.wallet_history(member_id=member_id_of(self.request), kind=kind)
 
     @extend_schema(
         operation_id="saka_history",
@@ -120,7 +85,7 @@ class SakaPlantView(MemberView):
     def post(self, request: Request) -> Response:
         data = s.validated(s.PlantInSerializer, request.data)
         result = grains_services.wallet_plant(
-            member_id=_me(request), idempotency_key=_key(request), **data
+            member_id=member_id_of(request), idempotency_key=idempotency_key_of(request), **data
         )
         return Response(s.PlantOutSerializer(asdict(result)).data, status=status.HTTP_201_CREATED)
 
@@ -170,7 +135,10 @@ class ProjectBoostView(MemberView):
         body = request.data if request.body else {}
         data = s.validated(s.BoostInSerializer, body)
         result = grains_services.project_boost(
-            member_id=_me(request), project_id=project_id, idempotency_key=_key(request), **data
+            member_id=member_id_of(request),
+            project_id=project_id,
+            idempotency_key=idempotency_key_of(request),
+            **data,
         )
         return Response(s.PlantOutSerializer(asdict(result)).data, status=status.HTTP_201_CREATED)
 
@@ -194,7 +162,7 @@ class PlatformHarvestView(APIView):
 
             raise NotAllowed("Manual adjustments go through the staff adjustments endpoint.")
         result = grains_services.wallet_harvest(
-            granted_by_id=_me(request), idempotency_key=_key(request), **data
+            granted_by_id=member_id_of(request), idempotency_key=idempotency_key_of(request), **data
         )
         return Response(s.HarvestOutSerializer(asdict(result)).data, status=status.HTTP_201_CREATED)
 
@@ -215,8 +183,8 @@ class StaffAdjustmentView(APIView):
         data = s.validated(s.AdjustmentInSerializer, request.data)
         result = grains_services.wallet_harvest(
             reason=MANUAL_ADJUST,
-            granted_by_id=_me(request),
-            idempotency_key=_key(request),
+            granted_by_id=member_id_of(request),
+            idempotency_key=idempotency_key_of(request),
             **data,
         )
         return Response(s.HarvestOutSerializer(asdict(result)).data, status=status.HTTP_201_CREATED)
@@ -230,7 +198,7 @@ class SakaCompostPreviewView(MemberView):
         summary="My next compost: eligible, amount, days until eligible",
     )
     def get(self, request: Request) -> Response:
-        preview = grains_selectors.compost_preview(member_id=_me(request))
+        preview = grains_selectors.compost_preview(member_id=member_id_of(request))
         return Response(s.CompostPreviewSerializer(asdict(preview)).data)
 
 
@@ -246,18 +214,6 @@ RUN_TASKS = {
     RunKind.COMPOST.value: "saka.jobs.tasks.compost_run",
     RunKind.REDISTRIBUTION.value: "saka.jobs.tasks.redistribution_run",
 }
-
-
-class StaffView(APIView):
-    permission_classes = [IsStaff]
-    throttle_classes = [PlatformThrottle]
-
-
-class RunPagination(CursorPagination):
-    ordering = "-id"
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
 
 
 def _enqueue_live_run(*, kind: str, as_of: datetime, triggered_by_id: int) -> None:
@@ -295,7 +251,7 @@ class StaffRunListView(generics.GenericAPIView):
     permission_classes = [IsStaff]
     throttle_classes = [PlatformThrottle]
     serializer_class = s.RunSummarySerializer
-    pagination_class = RunPagination
+    pagination_class = NewestFirst
 
     def get_queryset(self) -> Any:
         query = s.validated_query(s.RunListQuerySerializer, self.request.query_params)
@@ -333,14 +289,17 @@ class StaffRunListView(generics.GenericAPIView):
         kind, as_of = data["kind"], data["as_of"]
         if data["dry_run"]:
             run = RUN_STARTS[kind](
-                as_of=as_of, dry_run=True, trigger=RunTrigger.API, triggered_by_id=_me(request)
+                as_of=as_of,
+                dry_run=True,
+                trigger=RunTrigger.API,
+                triggered_by_id=member_id_of(request),
             )
             return Response(
                 s.RunSummarySerializer(grains_selectors.run_summary(run)).data,
                 status=status.HTTP_201_CREATED,
             )
         at = _live_as_of(kind, as_of)
-        _enqueue_live_run(kind=kind, as_of=at, triggered_by_id=_me(request))
+        _enqueue_live_run(kind=kind, as_of=at, triggered_by_id=member_id_of(request))
         queued = {"kind": kind, "period": grains_runs.period_of(kind, at), "as_of": at.isoformat()}
         return Response(
             s.RunQueuedSerializer({**queued, "status": "queued"}).data,

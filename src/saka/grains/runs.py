@@ -263,6 +263,35 @@ def _chunks(run: Run, progress: Progress | None, do_chunk: Callable[[int, int], 
         lo = hi
 
 
+def _run_live(
+    kind: str,
+    at: datetime,
+    trigger: str,
+    triggered_by_id: int | None,
+    chunk_size: int,
+    work: Callable[[Run], str],
+) -> Run:
+    """Claim the live run of ``at``'s period (or return it when done), do ``work`` (it returns
+    the outcome), record an interruption on any error, finish."""
+    with _kind_lease(kind):
+        run, finished = _claim(
+            kind=kind,
+            as_of=at,
+            trigger=trigger,
+            triggered_by_id=triggered_by_id,
+            chunk_size=chunk_size,
+        )
+        if finished:
+            return run
+        started = time.monotonic()
+        try:
+            outcome = work(run)
+        except BaseException as exc:
+            _interrupted(run, exc, started)
+            raise
+        return _finish(run, outcome=outcome, started=started)
+
+
 # --- compost ----------------------------------------------------------------------------------
 
 
@@ -333,26 +362,13 @@ def compost_run_start(
     at = _validate(as_of, chunk_size)
     if dry_run:
         return _dry_run(RunKind.COMPOST, at, trigger, triggered_by_id, chunk_size)
-    with _kind_lease(RunKind.COMPOST):
-        run, finished = _claim(
-            kind=RunKind.COMPOST,
-            as_of=at,
-            trigger=trigger,
-            triggered_by_id=triggered_by_id,
-            chunk_size=chunk_size,
-        )
-        if finished:
-            return run
-        started = time.monotonic()
-        try:
-            silo_id = system_account_id(AccountKind.SILO)
-            _chunks(run, progress, lambda lo, hi: _compost_chunk(run, lo, hi, silo_id))
-        except BaseException as exc:
-            _interrupted(run, exc, started)
-            raise
-        return _finish(
-            run, outcome="completed" if run.wallets_done else "nothing_to_compost", started=started
-        )
+
+    def work(run: Run) -> str:
+        silo_id = system_account_id(AccountKind.SILO)
+        _chunks(run, progress, lambda lo, hi: _compost_chunk(run, lo, hi, silo_id))
+        return "completed" if run.wallets_done else "nothing_to_compost"
+
+    return _run_live(RunKind.COMPOST, at, trigger, triggered_by_id, chunk_size, work)
 
 
 # --- redistribution ---------------------------------------------------------------------------
@@ -540,29 +556,17 @@ def redistribution_run_start(
     at = _validate(as_of, chunk_size)
     if dry_run:
         return _dry_run(RunKind.REDISTRIBUTION, at, trigger, triggered_by_id, chunk_size)
-    with _kind_lease(RunKind.REDISTRIBUTION):
-        run, finished = _claim(
-            kind=RunKind.REDISTRIBUTION,
-            as_of=at,
-            trigger=trigger,
-            triggered_by_id=triggered_by_id,
-            chunk_size=chunk_size,
-        )
-        if finished:
-            return run
-        started = time.monotonic()
-        try:
-            # the plan is frozen once; a resumed run keeps it, including "nothing to do"
-            plan = _redistribution_prepare(run) if run.per_wallet is None else _stored_plan(run)
-            if plan.reason:
-                return _finish(run, outcome=plan.reason, started=started)
-            pool_id = system_account_id(AccountKind.POOL)
-            _chunks(run, progress, lambda lo, hi: _redistribution_chunk(run, lo, hi, pool_id))
-            outcome = _redistribution_settle(run)
-        except BaseException as exc:
-            _interrupted(run, exc, started)
-            raise
-        return _finish(run, outcome=outcome, started=started)
+
+    def work(run: Run) -> str:
+        # the plan is frozen once; a resumed run keeps it, including "nothing to do"
+        plan = _redistribution_prepare(run) if run.per_wallet is None else _stored_plan(run)
+        if plan.reason:
+            return plan.reason
+        pool_id = system_account_id(AccountKind.POOL)
+        _chunks(run, progress, lambda lo, hi: _redistribution_chunk(run, lo, hi, pool_id))
+        return _redistribution_settle(run)
+
+    return _run_live(RunKind.REDISTRIBUTION, at, trigger, triggered_by_id, chunk_size, work)
 
 
 # --- dry runs ---------------------------------------------------------------------------------

@@ -1,0 +1,54 @@
+"""What every view module shares: the documented error responses, the idempotency header,
+the caller's id, the member/staff base views and newest-first cursor pagination."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework.exceptions import NotAuthenticated
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from saka.api.permissions import IsMember, IsStaff
+from saka.api.serializers import ErrorSerializer
+from saka.api.throttling import MemberThrottle, PlatformThrottle
+
+IDEMPOTENCY_HEADER = OpenApiParameter(
+    name="Idempotency-Key",
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="Retry-safe key (1-200 printable ASCII). Same key + same body replays the "
+    "original result; same key + another body is 409 idempotency_conflict.",
+    type=str,
+)
+# The error statuses an authenticated endpoint can answer, all in the {code, message, data} shape.
+ERRORS = dict.fromkeys((400, 401, 403, 404, 409, 429, 503), ErrorSerializer)
+
+
+def member_id_of(request: Request) -> int:
+    """The authenticated caller's id (the permission classes guarantee there is one)."""
+    pk = request.user.pk
+    if pk is None:
+        raise NotAuthenticated()
+    return int(pk)
+
+
+def idempotency_key_of(request: Request) -> str | None:
+    return request.headers.get("Idempotency-Key")
+
+
+class MemberView(APIView):
+    permission_classes = [IsMember]
+    throttle_classes = [MemberThrottle]
+
+
+class StaffView(APIView):
+    permission_classes = [IsStaff]
+    throttle_classes = [PlatformThrottle]
+
+
+class NewestFirst(CursorPagination):
+    ordering = "-id"
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
