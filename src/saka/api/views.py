@@ -32,7 +32,7 @@ from saka.grains import runs as grains_runs
 from saka.grains import selectors as grains_selectors
 from saka.grains import services as grains_services
 from saka.grains.conf import MANUAL_ADJUST, get_settings
-from saka.grains.errors import SakaDisabled
+from saka.grains.errors import NotAllowed, SakaDisabled
 from saka.grains.models import RunKind, RunTrigger
 from saka.projects import selectors as project_selectors
 
@@ -158,8 +158,6 @@ class PlatformHarvestView(APIView):
     def post(self, request: Request) -> Response:
         data = s.validated(s.HarvestInSerializer, request.data)
         if data["reason"] == MANUAL_ADJUST:
-            from saka.grains.errors import NotAllowed
-
             raise NotAllowed("Manual adjustments go through the staff adjustments endpoint.")
         result = grains_services.wallet_harvest(
             granted_by_id=member_id_of(request), idempotency_key=idempotency_key_of(request), **data

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from saka.core.errors import ValidationError
 
@@ -42,8 +43,6 @@ def day_bounds(as_of: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:
 
 def parse_instant(text: str, *, field: str = "as_of") -> datetime:
     """An ISO 8601 instant with a UTC offset (``2026-11-23T03:00:00+00:00`` or ``...Z``)."""
-    from django.utils.dateparse import parse_datetime
-
     try:
         parsed = parse_datetime(text.strip())
     except (ValueError, OverflowError):  # 2026-02-30, +25:00, year 0...

@@ -146,7 +146,6 @@ class EuroEntry(LedgerEntry):
     reference = models.CharField(
         max_length=255, blank=True, default="", help_text="payment id, pocket or pledge id"
     )
-    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         db_table = "euro_entry"

@@ -120,7 +120,6 @@ class SakaEntry(LedgerEntry):
     run = models.ForeignKey(
         "grains.Run", null=True, blank=True, on_delete=models.PROTECT, related_name="entries"
     )
-    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         db_table = "grains_entry"

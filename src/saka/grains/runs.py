@@ -28,6 +28,7 @@ from saka.core.clock import check_instant_range, ensure_aware, now
 from saka.core.errors import ValidationError
 from saka.core.money import floor_share
 from saka.grains import sql
+from saka.grains.books import SAKA_BOOK
 from saka.grains.conf import SakaSettings, get_settings
 from saka.grains.errors import RunInProgress, SakaDisabled
 from saka.grains.lock_objects import system_account_id
@@ -42,6 +43,7 @@ from saka.grains.models import (
     SakaEntry,
     SakaPosting,
 )
+from saka.ledger.services import entry_post
 from saka.ledger.transactions import durable, lock_rows
 
 logger = logging.getLogger("saka.runs")
@@ -436,9 +438,6 @@ def _stored_plan(run: Run) -> RedistributionPlan:
 
 def _redistribution_prepare(run: Run) -> RedistributionPlan:
     """Once per run: freeze the plan and move the pot from the silo to the pool."""
-    from saka.grains.books import SAKA_BOOK
-    from saka.ledger.services import entry_post
-
     silo_id = system_account_id(AccountKind.SILO)
     pool_id = system_account_id(AccountKind.POOL)
     with durable():
@@ -508,9 +507,6 @@ def _redistribution_chunk(run: Run, lo: int, hi: int, pool_id: int) -> None:
 def _redistribution_settle(run: Run) -> str:
     """After the last chunk: anything not credited (only if a counted wallet vanished) goes
     back from the pool to the silo, booked; the outcome says so."""
-    from saka.grains.books import SAKA_BOOK
-    from saka.ledger.services import entry_post
-
     leftover = int(run.per_wallet or 0) * (int(run.eligible_wallets or 0) - run.wallets_done)
     if leftover == 0:
         return "completed"

@@ -18,6 +18,8 @@ from django.db import connection, transaction
 
 from saka.core.clock import ensure_aware
 from saka.core.errors import ValidationError
+from saka.core.money import floor_share
+from saka.grains.conf import get_settings
 from saka.grains.lock_objects import system_account_id
 from saka.grains.models import AccountKind, EntryKind, SakaAccount, SakaEntry, SakaPosting
 
@@ -163,9 +165,6 @@ def _seed_portable(wallets: int, at: datetime, issuance: int) -> None:
 def expected_compost(*, wallets: int, rate: object = None) -> tuple[int, int]:
     """(wallets composted, grains composted) by the default rules on the seeded population at
     its ``as_of``: the reference figures every contender is checked against."""
-    from saka.core.money import floor_share
-    from saka.grains.conf import get_settings
-
     cfg = get_settings()
     count = total = 0
     for i in range(1, wallets + 1):
