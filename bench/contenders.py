@@ -6,6 +6,7 @@ process reports the work's wall time, queries and its own peak RSS as one JSON l
 from __future__ import annotations
 
 import resource
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.backends.signals import connection_created
 from django.db.models import F
 
 from bench import floor, seeds_algorithm
@@ -49,22 +51,30 @@ class Contender:
 
 
 class QueryCounter:
-    """Counts the statements sent (``executemany`` counts one per parameter set)."""
+    """Counts the statements sent (``executemany`` counts one per parameter set), on every
+    connection of the process: the calling thread's and those the runs' worker threads open."""
 
     def __init__(self) -> None:
         self.count = 0
+        self._lock = threading.Lock()
 
     def __call__(
         self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
     ) -> Any:
+        n = 1
         if many:
             try:
-                self.count += len(params)
+                n = len(params)
             except TypeError:
-                self.count += 1
-        else:
-            self.count += 1
+                n = 1
+        with self._lock:
+            self.count += n
         return execute(sql, params, many, context)
+
+    def watch_new_connections(self, sender: Any, connection: Any, **kwargs: Any) -> None:
+        """``connection_created`` receiver: count the statements of a worker's connection."""
+        if self not in connection.execute_wrappers:
+            connection.execute_wrappers.append(self)
 
 
 def rss_mb() -> float:
@@ -102,8 +112,12 @@ def _nothing(as_of: datetime, options: dict[str, Any]) -> dict[str, Any]:
 @contextmanager
 def _measured() -> Iterator[QueryCounter]:
     counter = QueryCounter()
-    with connection.execute_wrapper(counter):
-        yield counter
+    connection_created.connect(counter.watch_new_connections)
+    try:
+        with connection.execute_wrapper(counter):
+            yield counter
+    finally:
+        connection_created.disconnect(counter.watch_new_connections)
 
 
 # --- project --------------------------------------------------------------------------------------
@@ -114,7 +128,12 @@ def _project_compost(as_of: datetime, options: dict[str, Any]) -> Outcome:
     return Outcome(
         wallets=run.wallets_done,
         amount=run.amount_done,
-        info={"run_id": run.pk, "chunks": run.chunks_done, "outcome": run.outcome},
+        info={
+            "run_id": run.pk,
+            "chunks": run.chunks_done,
+            "outcome": run.outcome,
+            "workers": get_settings().run_workers,
+        },
     )
 
 
@@ -130,6 +149,7 @@ def _project_redistribution(as_of: datetime, options: dict[str, Any]) -> Outcome
             "eligible": run.eligible_wallets,
             "per_wallet": run.per_wallet,
             "pot": run.pot,
+            "workers": get_settings().run_workers,
         },
     )
 

@@ -209,6 +209,9 @@ SAKA_REDISTRIBUTION_RATE = "0.05"
 SAKA_REDISTRIBUTION_MIN_HARVESTED = 1
 SAKA_REDISTRIBUTION_ACTIVE_DAYS = 90
 SAKA_TIME_ZONE = "UTC"
+# Threads doing a compost or redistribution run's chunks on PostgreSQL (each holds one database
+# connection while the run lasts): 2 suits 2 cores; SQLite always runs one chunk at a time.
+SAKA_RUN_WORKERS = int(os.environ.get("SAKA_RUN_WORKERS", "2"))
 
 # EUR wallets (spec section 4); validated at start-up. Without a webhook secret the payment
 # webhook refuses every event.

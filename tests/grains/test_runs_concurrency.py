@@ -259,7 +259,10 @@ def test_compost_while_members_harvest_and_plant():
     # when the compost runs in chunks of 50 while they act
     runner = Worker(
         lambda: compost_run_start(
-            as_of=A, chunk_size=CHUNK, progress=interleaving(members, scripted, at_chunk=10)
+            as_of=A,
+            chunk_size=CHUNK,
+            workers=1,
+            progress=interleaving(members, scripted, at_chunk=10),
         ),
         "compost",
     )
@@ -349,7 +352,10 @@ def test_redistribution_while_members_harvest_and_plant(staff_user):
     # when the redistribution runs in chunks of 50 while they act
     runner = Worker(
         lambda: redistribution_run_start(
-            as_of=A, chunk_size=CHUNK, progress=interleaving(members, scripted, at_chunk=5)
+            as_of=A,
+            chunk_size=CHUNK,
+            workers=1,
+            progress=interleaving(members, scripted, at_chunk=5),
         ),
         "redistribution",
     )
@@ -421,7 +427,7 @@ def test_compost_and_redistribution_at_once_compost_the_current_balance():
 
         def go() -> Run:
             try:
-                return fn(as_of=A, chunk_size=CHUNK, progress=progress)
+                return fn(as_of=A, chunk_size=CHUNK, workers=1, progress=progress)
             finally:
                 with step:
                     done[kind] = True
@@ -632,7 +638,9 @@ def test_a_member_holding_the_wallet_when_the_compost_arrives_keeps_its_grains(m
         },
     )
     # when the compost runs in chunks of 50 and they act right before chunk k
-    run = compost_run_start(as_of=A, chunk_size=CHUNK, progress=_after_chunk(k, held.start))
+    run = compost_run_start(
+        as_of=A, chunk_size=CHUNK, workers=1, progress=_after_chunk(k, held.start)
+    )
     held.finish()
     # then both keep their grains (they were active when their row was locked), the rest of
     # the chunk composts, and every amount is the model's
@@ -678,7 +686,9 @@ def test_a_member_holding_the_wallet_when_the_credit_arrives_changes_nothing(mon
         held.start()
 
     # when the redistribution runs in chunks of 50 and they act right before chunk k
-    run = redistribution_run_start(as_of=A, chunk_size=CHUNK, progress=_after_chunk(k, act))
+    run = redistribution_run_start(
+        as_of=A, chunk_size=CHUNK, workers=1, progress=_after_chunk(k, act)
+    )
     held.finish()
     # then the credited set is the counted one: the active member in, the idle one out
     credited = run_postings(run.pk)
@@ -688,3 +698,51 @@ def test_a_member_holding_the_wallet_when_the_credit_arrives_changes_nothing(mon
     assert run.wallets_done == run.eligible_wallets == len(plan.eligible)
     report = reconcile()
     assert report.ok, [d.message for d in report.discrepancies]
+
+
+# --- parallel workers while members act --------------------------------------------------------
+
+
+def test_parallel_workers_compost_and_credit_exactly_while_members_act():
+    # given the seeded population, and member threads acting the whole time
+    seed_population(wallets=N, as_of=A)
+    seeded = accounts_by_seed()
+    after_seed = SakaEntry.objects.aggregate(m=Max("id"))["m"]
+    plan = compost_plan(seed_model(), CompostRules(), A)
+    member_of = dict(seeded.values())
+    members = Members(
+        member_ids=sorted(member_of.values()), favourites=[member_of[a] for a in plan]
+    )
+    members.start()
+    # when the compost, then the redistribution run with 4 workers on chunks of 50
+    try:
+        run = compost_run_start(
+            as_of=A, chunk_size=CHUNK, workers=4, progress=lambda r: members.wait_for_more(1)
+        )
+        credit = redistribution_run_start(as_of=A, chunk_size=CHUNK, workers=4)
+    finally:
+        members.finish()
+    # then the books hold, every chunk was done once, ...
+    report = reconcile()
+    assert report.ok, [d.message for d in report.discrepancies]
+    assert run.chunks_done == credit.chunks_done == -(-run.max_id // CHUNK)
+    history = History(after_seed)
+    composted = {
+        acc: -p[1] for acc in member_of if (p := history.run_posting(acc, run.pk)) is not None
+    }
+    # ... only eligible wallets composted, each once, never after one of its member's
+    # operations, by floor(balance just before x 10%); an eligible wallet kept its grains only
+    # if its member acted
+    assert set(composted) <= set(plan)
+    for acc, amount in composted.items():
+        posting = history.run_posting(acc, run.pk)
+        assert all(act[0] > posting[0] for act in history.acts(acc)), acc
+        assert amount == share(history.balance_before(acc, posting[0]), "0.10") == plan[acc]
+    for acc in set(plan) - set(composted):
+        assert history.acts(acc), f"eligible wallet {acc} was skipped although nobody acted"
+    assert (run.wallets_done, run.amount_done) == (len(composted), sum(composted.values()))
+    # ... and the redistribution credited its counted set once, with one share each
+    credited = run_postings(credit.pk)
+    assert len(credited) == credit.eligible_wallets == credit.wallets_done
+    assert set(credited.values()) == {credit.per_wallet}
+    assert system_balance(AccountKind.POOL) == 0

@@ -34,7 +34,16 @@ from django.db import connection
 
 from saka.grains import runs
 from saka.grains.lock_objects import system_account_id
-from saka.grains.models import AccountKind, Run, RunKind, RunStatus, SakaAccount
+from saka.grains.models import (
+    AccountKind,
+    Run,
+    RunChunk,
+    RunChunkStep,
+    RunKind,
+    RunStatus,
+    RunTarget,
+    SakaAccount,
+)
 from saka.grains.runs import compost_run_start, redistribution_run_start
 from saka.grains.seed import expected_compost, seed_balance, seed_idle_days, seed_population
 from saka.grains.selectors import run_summary
@@ -135,6 +144,28 @@ def chunk_of(account_id: int, chunk_size: int) -> int:
     return (account_id - 1) // chunk_size
 
 
+def done_chunks(run: Run) -> set[int]:
+    """The chunk numbers the run recorded as applied (parallel workers finish them in any
+    order), after checking that the run row's progress says the same."""
+    his = list(
+        RunChunk.objects.filter(run_id=run.pk, step=RunChunkStep.APPLY).values_list("hi", flat=True)
+    )
+    run.refresh_from_db()
+    assert run.chunks_done == len(his)
+    assert run.cursor == max(his, default=0)
+    return {math.ceil(hi / run.chunk_size) - 1 for hi in his}
+
+
+def assert_interrupted_cleanly(run: Run, expected: dict[int, int], crashed: int | None) -> None:
+    """After a crash: the crashed chunk left nothing, and the run's postings are exactly the
+    expected postings of the chunks it recorded as done."""
+    done = done_chunks(run)
+    assert crashed not in done
+    assert run_postings(run.pk) == {
+        acc: amount for acc, amount in expected.items() if chunk_of(acc, run.chunk_size) in done
+    }
+
+
 # --- simulated crashes (any database) ---------------------------------------------------------
 
 N_SMALL = 300
@@ -145,6 +176,11 @@ CHUNK_SMALL = 25
 ids_from_one = pytest.mark.django_db(transaction=True, reset_sequences=True)
 
 
+def parallel_runs() -> bool:
+    """Whether runs here take chunks in parallel (PostgreSQL, outside a test transaction)."""
+    return connection.vendor == "postgresql" and not connection.in_atomic_block
+
+
 @pytest.fixture
 def seeded():
     seed_population(wallets=N_SMALL, as_of=A)
@@ -152,18 +188,18 @@ def seeded():
 
 
 def _crash_in_chunk(monkeypatch, name: str, k: int, *, after_work: bool = True) -> None:
-    """Make ``runs.<name>`` raise ``Killed`` in its k-th call, after doing the chunk's work
-    (inside the chunk's transaction, so the work is rolled back) or before it."""
+    """Make ``runs.<name>`` raise ``Killed`` in chunk k (0-based), after doing the chunk's
+    work (inside the chunk's transaction, so the work is rolled back) or before it."""
     real = getattr(runs, name)
-    calls = {"n": 0}
 
-    def chunk(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == k + 1 and not after_work:
+    def chunk(run, lo, *args, **kwargs):
+        # the k-th chunk by key range, whichever worker takes it
+        if lo == k * run.chunk_size and not after_work:
             raise Killed
-        real(*args, **kwargs)
-        if calls["n"] == k + 1:
+        done = real(run, lo, *args, **kwargs)
+        if lo == k * run.chunk_size:
             raise Killed
+        return done
 
     monkeypatch.setattr(runs, name, chunk)
 
@@ -185,16 +221,13 @@ def test_compost_crashed_inside_a_chunk_resumes_and_composts_each_wallet_once(
     with pytest.raises(Killed):
         compost_run_start(as_of=A, chunk_size=CHUNK_SMALL)
     run = Run.objects.get(kind=RunKind.COMPOST, dry_run=False)
-    # then the crashed chunk left nothing behind; the run is interrupted at its start
-    assert (run.status, run.cursor, run.chunks_done) == (
-        RunStatus.INTERRUPTED,
-        k * CHUNK_SMALL,
-        k,
-    )
+    # then the crashed chunk left nothing behind, the chunks done are booked, the run is
+    # interrupted (one worker: exactly the chunks before k are done)
+    assert run.status == RunStatus.INTERRUPTED
     assert "Killed" in run.error
-    assert set(run_postings(run.pk)) == {
-        acc for acc in expected_compost_postings(seeded) if chunk_of(acc, CHUNK_SMALL) < k
-    }
+    assert_interrupted_cleanly(run, expected_compost_postings(seeded), k)
+    if not parallel_runs():
+        assert done_chunks(run) == set(range(k))
     # when it is started again
     monkeypatch.undo()
     resumed = compost_run_start(as_of=A, chunk_size=CHUNK_SMALL)
@@ -214,7 +247,11 @@ def test_compost_crashed_between_chunks_resumes_after_the_last_committed_chunk(s
     with pytest.raises(Killed):
         compost_run_start(as_of=A, chunk_size=CHUNK_SMALL, progress=die_after_five)
     run = Run.objects.get(kind=RunKind.COMPOST, dry_run=False)
-    assert (run.status, run.cursor) == (RunStatus.INTERRUPTED, 5 * CHUNK_SMALL)
+    assert run.status == RunStatus.INTERRUPTED
+    assert_interrupted_cleanly(run, expected_compost_postings(seeded), None)
+    assert run.chunks_done >= 5  # (parallel workers: the others finish their current chunk)
+    if not parallel_runs():
+        assert done_chunks(run) == set(range(5))
     # when it is started again (twice: the second call returns the finished run)
     resumed = compost_run_start(as_of=A)
     again = compost_run_start(as_of=A)
@@ -242,8 +279,10 @@ def test_redistribution_crashed_inside_a_chunk_credits_the_counted_set_once(
     with pytest.raises(Killed):
         redistribution_run_start(as_of=A, chunk_size=CHUNK_SMALL)
     run = Run.objects.get(kind=RunKind.REDISTRIBUTION, dry_run=False)
-    # then the plan is frozen and the pot waits in the pool
+    # then the plan is frozen, the chunks done are paid and the rest of the pot waits in the pool
     assert run.status == RunStatus.INTERRUPTED
+    plan = redistribution_plan(seed_model(seeded), silo, RedistributionRules(), A)
+    assert_interrupted_cleanly(run, dict.fromkeys(plan.eligible, plan.per_wallet), k)
     assert system_balance(AccountKind.POOL) == run.per_wallet * run.eligible_wallets - sum(
         run_postings(run.pk).values()
     )
@@ -251,6 +290,41 @@ def test_redistribution_crashed_inside_a_chunk_credits_the_counted_set_once(
     monkeypatch.undo()
     resumed = redistribution_run_start(as_of=A, chunk_size=CHUNK_SMALL)
     # then the counted set is credited exactly once
+    assert (resumed.pk, resumed.attempts) == (run.pk, 2)
+    assert_redistribution_exactly_once(resumed, seeded, silo)
+
+
+@ids_from_one
+@pytest.mark.parametrize("where", ["first", "middle", "last"])
+def test_redistribution_crashed_while_freezing_its_set_resumes_and_counts_it_once(
+    seeded, monkeypatch, where
+):
+    # given a silo, and a redistribution that dies inside a freeze chunk's transaction
+    silo = _fill_silo()
+    k = _chunks_to_crash(max(seed_accounts().values()))[where]
+    _crash_in_chunk(monkeypatch, "_freeze_chunk", k)
+    with pytest.raises(Killed):
+        redistribution_run_start(as_of=A, chunk_size=CHUNK_SMALL)
+    run = Run.objects.get(kind=RunKind.REDISTRIBUTION, dry_run=False)
+    # then nothing is planned nor moved, and the targets are exactly the eligible wallets of
+    # the chunks recorded as frozen (never chunk k)
+    assert (run.status, run.per_wallet, run.chunks_done) == (RunStatus.INTERRUPTED, None, 0)
+    assert system_balance(AccountKind.SILO) == silo
+    frozen = {
+        lo // CHUNK_SMALL: wallets
+        for lo, wallets in RunChunk.objects.filter(
+            run_id=run.pk, step=RunChunkStep.FREEZE
+        ).values_list("lo", "wallets")
+    }
+    assert k not in frozen
+    plan = redistribution_plan(seed_model(seeded), silo, RedistributionRules(), A)
+    targets = set(RunTarget.objects.filter(run_id=run.pk).values_list("account_id", flat=True))
+    assert targets == {a for a in plan.eligible if chunk_of(a, CHUNK_SMALL) in frozen}
+    assert sum(frozen.values()) == len(targets)
+    # when it is started again
+    monkeypatch.undo()
+    resumed = redistribution_run_start(as_of=A, chunk_size=CHUNK_SMALL)
+    # then the whole set is counted once and credited once
     assert (resumed.pk, resumed.attempts) == (run.pk, 2)
     assert_redistribution_exactly_once(resumed, seeded, silo)
 
@@ -264,7 +338,12 @@ def test_redistribution_crashed_after_its_plan_resumes_with_the_same_plan(seeded
         redistribution_run_start(as_of=A, chunk_size=CHUNK_SMALL)
     run = Run.objects.get(kind=RunKind.REDISTRIBUTION, dry_run=False)
     assert run.per_wallet is not None
-    assert system_balance(AccountKind.POOL) == run.per_wallet * run.eligible_wallets
+    # (one worker: nothing paid yet; parallel workers finished the chunks they had taken)
+    assert system_balance(AccountKind.POOL) == run.per_wallet * run.eligible_wallets - sum(
+        run_postings(run.pk).values()
+    )
+    if not parallel_runs():
+        assert run_postings(run.pk) == {}
     # when it is started again
     monkeypatch.undo()
     resumed = redistribution_run_start(as_of=A)
@@ -414,16 +493,22 @@ def _wait_until_gone(backend_pid: int) -> None:
         time.sleep(0.05)
 
 
-def _kill_while_blocked_on(kind: str, account_id: int) -> None:
-    """Start the command, hold a row lock on ``account_id`` until the command's statement
-    waits on it (mid-transaction), SIGKILL the command, then let the lock go."""
+def _kill_while_blocked_on(kind: str, account_id: int | None) -> None:
+    """Start the command, hold a row lock on ``account_id`` (``None``: a lock on the targets
+    table, which blocks the freeze) until the command's statement waits on it
+    (mid-transaction), SIGKILL the command, then let the lock go."""
     locker = _pg_connect()
     try:
         with locker.cursor() as cursor:
             cursor.execute("SELECT pg_backend_pid()")
             (locker_pid,) = cursor.fetchone()
-            cursor.execute("SELECT id FROM grains_account WHERE id = %s FOR UPDATE", [account_id])
-            assert cursor.fetchone() == (account_id,)
+            if account_id is None:
+                cursor.execute("LOCK TABLE grains_run_target IN SHARE MODE")
+            else:
+                cursor.execute(
+                    "SELECT id FROM grains_account WHERE id = %s FOR UPDATE", [account_id]
+                )
+                assert cursor.fetchone() == (account_id,)
         child = _run_command(kind)
         backend = _wait_until_blocked(child, locker_pid)
         os.kill(child.pid, signal.SIGKILL)
@@ -469,15 +554,11 @@ def test_sigkill_mid_compost_chunk_then_resume(where):
     last_chunk = math.ceil((N_KILL + 1) / CHUNK_KILL) - 1
     assert (k == last_chunk) == (where == "last")
     _kill_while_blocked_on("compost", locked)
-    # then the run stayed "running" with the chunks before k committed, and nothing of k
+    # then the run stayed "running": nothing of chunk k, and exactly the chunks it recorded as
+    # done booked (its other worker went on with other chunks until the kill)
     run = Run.objects.get(kind=RunKind.COMPOST, dry_run=False)
-    assert (run.status, run.cursor, run.chunks_done, run.attempts) == (
-        RunStatus.RUNNING,
-        k * CHUNK_KILL,
-        k,
-        1,
-    )
-    assert set(run_postings(run.pk)) == {a for a in expected if chunk_of(a, CHUNK_KILL) < k}
+    assert (run.status, run.attempts) == (RunStatus.RUNNING, 1)
+    assert_interrupted_cleanly(run, expected, k)
     # when the command is run again
     summary = _run_to_completion("compost")
     # then the same run finished: every eligible wallet composted exactly once
@@ -488,7 +569,7 @@ def test_sigkill_mid_compost_chunk_then_resume(where):
     assert_compost_exactly_once(Run.objects.get(pk=run.pk), N_KILL)
 
 
-@pytest.mark.parametrize("where", ["plan", "first", "middle", "last"])
+@pytest.mark.parametrize("where", ["freeze", "plan", "first", "middle", "last"])
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, reset_sequences=True)
 def test_sigkill_mid_redistribution_then_resume(where):
@@ -498,7 +579,9 @@ def test_sigkill_mid_redistribution_then_resume(where):
     compost_run_start(as_of=A)
     silo = system_balance(AccountKind.SILO)
     plan = redistribution_plan(seed_model(N_KILL), silo, RedistributionRules(), A)
-    if where == "plan":
+    if where == "freeze":
+        k, locked = None, None
+    elif where == "plan":
         k, locked = None, system_account_id(AccountKind.SILO)
     else:
         k, locked = _target(set(plan.eligible), where)
@@ -506,16 +589,18 @@ def test_sigkill_mid_redistribution_then_resume(where):
     run = Run.objects.get(kind=RunKind.REDISTRIBUTION, dry_run=False)
     assert (run.status, run.attempts) == (RunStatus.RUNNING, 1)
     if k is None:
-        # then nothing was planned nor moved
+        # then nothing was planned nor moved (and, killed while freezing, nothing frozen)
         assert (run.per_wallet, run.chunks_done) == (None, 0)
         assert system_balance(AccountKind.SILO) == silo
+        frozen = RunChunk.objects.filter(run_id=run.pk, step=RunChunkStep.FREEZE).count()
+        assert frozen == (0 if where == "freeze" else run.chunks_total)
     else:
-        # then the plan is frozen, the chunks before k are paid and the rest waits in the pool
-        assert (run.per_wallet, run.cursor) == (plan.per_wallet, k * CHUNK_KILL)
-        paid = {a for a in plan.eligible if chunk_of(a, CHUNK_KILL) < k}
-        assert run_postings(run.pk) == dict.fromkeys(paid, plan.per_wallet)
+        # then the plan is frozen, the chunks recorded as done are paid (never chunk k) and
+        # the rest waits in the pool
+        assert run.per_wallet == plan.per_wallet
+        assert_interrupted_cleanly(run, dict.fromkeys(plan.eligible, plan.per_wallet), k)
         assert system_balance(AccountKind.POOL) == plan.per_wallet * (
-            len(plan.eligible) - len(paid)
+            len(plan.eligible) - len(run_postings(run.pk))
         )
     # when the command is run again
     summary = _run_to_completion("redistribute")

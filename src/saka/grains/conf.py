@@ -47,6 +47,7 @@ class SakaSettings:
     redistribution_active_days: int
     time_zone: ZoneInfo
     boost_cost: int
+    run_workers: int
 
 
 def _int(name: str, default: int, low: int, high: int) -> int:
@@ -84,6 +85,8 @@ def load_settings() -> SakaSettings:
         redistribution_active_days=_int("SAKA_REDISTRIBUTION_ACTIVE_DAYS", 90, 0, 3650),
         time_zone=tz,
         boost_cost=_int("SAKA_BOOST_COST", 10, 1, 10**9),
+        # threads (one database connection each) doing a run's chunks on PostgreSQL
+        run_workers=_int("SAKA_RUN_WORKERS", 2, 1, 32),
     )
 
 

@@ -160,7 +160,17 @@ class SakaPosting(LedgerPosting):
 
     class Meta:
         db_table = "grains_posting"
-        indexes = [models.Index(fields=["account", "id"], name="grains_posting_account_id")]
+        # Each posting row pays for every index it enters, and a run writes one per wallet.
+        # A run's wallet postings enter only the (run, wallet) key, which also finds them for
+        # a wallet's history (one probe per run, see selectors.wallet_history); every other
+        # posting enters the (account, id) index.
+        indexes = [
+            models.Index(
+                fields=["account", "id"],
+                condition=Q(run_id__isnull=True),
+                name="grains_posting_account_direct",
+            )
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["run_id", "account"],
@@ -211,7 +221,7 @@ class RunTrigger(models.TextChoices):
 
 
 class Run(models.Model):
-    """A compost or redistribution run: its parameters, progress (key-range cursor) and outcome.
+    """A compost or redistribution run: its parameters, progress (chunks done) and outcome.
 
     At most one live run per kind and period (ISO week for compost, month for
     redistribution); dry runs are recorded too and write nothing else.
@@ -230,7 +240,11 @@ class Run(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     chunk_size = models.IntegerField(default=10_000)
-    cursor = models.BigIntegerField(default=0, help_text="Last account id processed.")
+    cursor = models.BigIntegerField(
+        default=0,
+        help_text="Highest account id done. Chunks run in parallel, so a range below it may "
+        "still be pending: grains_run_chunk lists the chunks done.",
+    )
     max_id = models.BigIntegerField(default=0, help_text="Highest account id in scope.")
     chunks_done = models.IntegerField(default=0)
     wallets_done = models.BigIntegerField(default=0, help_text="Wallets composted or credited.")
@@ -262,6 +276,37 @@ class Run(models.Model):
     def __str__(self) -> str:
         dry = " (dry)" if self.dry_run else ""
         return f"{self.kind} {self.period}{dry}: {self.status}"
+
+    @property
+    def chunks_total(self) -> int:
+        """Key-range chunks of the run's scope, ``(0, max_id]``."""
+        return -(-self.max_id // self.chunk_size) if self.chunk_size > 0 else 0
+
+
+class RunChunkStep(models.IntegerChoices):
+    APPLY = 0, "apply"  # compost or credit the chunk's wallets
+    FREEZE = 1, "freeze"  # redistribution: write the chunk's eligible wallets as targets
+
+
+class RunChunk(models.Model):
+    """A key range a live run has done, written in the transaction that does it: the primary
+    key makes a chunk happen at most once whichever worker takes it, and a resumed run (or a
+    second worker) skips it. Chunks are done in any order, by parallel workers."""
+
+    pk = models.CompositePrimaryKey("run_id", "step", "lo")
+    run_id = models.BigIntegerField()
+    step = models.SmallIntegerField(choices=RunChunkStep.choices)
+    lo = models.BigIntegerField(help_text="Exclusive lower account id.")
+    hi = models.BigIntegerField(help_text="Inclusive upper account id.")
+    wallets = models.BigIntegerField()
+    amount = models.BigIntegerField()
+    done_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "grains_run_chunk"
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} {self.get_step_display()} ({self.lo}, {self.hi}]"
 
 
 class RunTarget(models.Model):

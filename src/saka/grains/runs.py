@@ -2,17 +2,22 @@
 
 A run is a row (:class:`~saka.grains.models.Run`). Live runs are unique per kind and period
 (ISO week for compost, month for redistribution). The work goes by primary-key range in
-chunks, each chunk one short transaction that also advances the run's cursor, so a run that
-is killed resumes where it stopped; the unique (run, wallet) key on postings makes a second
-application to a wallet impossible. No lock is held across chunks.
+chunks, each chunk one short transaction that also records the chunk as done
+(:class:`~saka.grains.models.RunChunk`, whose primary key makes a chunk happen at most once),
+so a run that is killed resumes with the chunks still pending; the unique (run, wallet) key on
+postings makes a second application to a wallet impossible. No lock is held across chunks.
 
-PostgreSQL does each chunk in one statement (``sql/``); SQLite does the same work with a few
-simple statements inside its exclusive write transaction (correct, not fast).
+On PostgreSQL each chunk is one statement (``sql/``) and ``workers`` threads, each with its
+own connection, take chunks in parallel (disjoint key ranges never wait on each other's
+rows). SQLite does the same work one chunk at a time with a few simple statements inside its
+exclusive write transaction (correct, not fast).
 """
 
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,8 +26,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Max
+from django.db import IntegrityError, connection, connections, transaction
+from django.db.models import Count, F, Max, Sum
+from django.db.models.functions import Greatest
 
 from saka.core.clock import check_instant_range, ensure_aware, now
 from saka.core.errors import ValidationError
@@ -36,6 +42,8 @@ from saka.grains.models import (
     AccountKind,
     EntryKind,
     Run,
+    RunChunk,
+    RunChunkStep,
     RunKind,
     RunStatus,
     RunTrigger,
@@ -49,7 +57,10 @@ from saka.ledger.transactions import durable, lock_rows
 logger = logging.getLogger("saka.runs")
 
 DEFAULT_CHUNK_SIZE = 10_000
+MAX_WORKERS = 32
 Progress = Callable[[Run], None]
+# A chunk's work: (lo, hi] -> (wallets, grains); it runs inside the chunk's transaction.
+ChunkWork = Callable[[int, int], tuple[int, int]]
 
 
 # --- periods and parameters -----------------------------------------------------------------
@@ -157,7 +168,13 @@ def _claim(
             status=RunStatus.RUNNING, attempts=F("attempts") + 1, updated_at=now()
         )
         existing.refresh_from_db()
-        logger.info("run %s %s resumes at cursor %s", kind, period, existing.cursor)
+        logger.info(
+            "run %s %s resumes: %s of %s chunks done",
+            kind,
+            period,
+            existing.chunks_done,
+            existing.chunks_total,
+        )
         return existing, False
     cfg = get_settings()
     max_id = SakaAccount.objects.filter(kind=AccountKind.WALLET).aggregate(m=Max("id"))["m"] or 0
@@ -184,17 +201,19 @@ def _claim(
     return run, False
 
 
-def _validate(as_of: datetime | None, chunk_size: int) -> datetime:
+def _check_int(value: Any, name: str, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
+        raise ValidationError(f"{name} must be an integer in 1..{high}.", field=name)
+
+
+def _validate(as_of: datetime | None, chunk_size: int, workers: int | None) -> datetime:
     if not get_settings().enabled:
         raise SakaDisabled()
     if as_of is not None:
         check_instant_range(ensure_aware(as_of))
-    if (
-        isinstance(chunk_size, bool)
-        or not isinstance(chunk_size, int)
-        or not 1 <= chunk_size <= 1_000_000
-    ):
-        raise ValidationError("chunk_size must be an integer in 1..1000000.", field="chunk_size")
+    _check_int(chunk_size, "chunk_size", 1_000_000)
+    if workers is not None:
+        _check_int(workers, "workers", MAX_WORKERS)
     return ensure_aware(as_of or now())
 
 
@@ -234,35 +253,156 @@ def _interrupted(run: Run, exc: BaseException, started: float) -> None:
 
 
 def _async_commit() -> None:
-    """A chunk need not wait for its WAL flush: it commits together with its cursor, so a chunk
-    lost in a server crash is lost with its cursor advance and done again on resume; any later
+    """A chunk need not wait for its WAL flush: it commits together with its chunk record, so a
+    chunk lost in a server crash is lost with its record and done again on resume; any later
     synchronous commit (a member's) flushes it first. Saves one fsync per chunk."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
-def _chunks(run: Run, progress: Progress | None, do_chunk: Callable[[int, int], None]) -> None:
-    lo = run.cursor
-    while lo < run.max_id:
+# --- chunks: pending, done, in parallel ---------------------------------------------------------
+
+
+def _pending(run: Run, step: int) -> list[tuple[int, int]]:
+    """The key ranges ``(lo, hi]`` of ``step`` not done yet, in key order."""
+    done = set(RunChunk.objects.filter(run_id=run.pk, step=step).values_list("lo", flat=True))
+    # a run begun before chunks were recorded advanced only its cursor, in key order
+    legacy = run.cursor if step == RunChunkStep.APPLY and not done else 0
+    ranges = []
+    for lo in range(0, run.max_id, run.chunk_size):
         hi = min(lo + run.chunk_size, run.max_id)
+        if lo not in done and hi > legacy:
+            ranges.append((lo, hi))
+    return ranges
+
+
+def _in_parallel(
+    ranges: list[tuple[int, int]],
+    one: Callable[[int, int], tuple[int, int]],
+    workers: int,
+    on_done: Callable[[int, int, int], None],
+) -> None:
+    """``one`` over ``ranges`` in ``workers`` threads (each its own database connection).
+    ``on_done(hi, wallets, grains)`` runs in the calling thread. The first error stops the
+    other workers after their current chunk (it rolls back, or commits whole) and is raised."""
+    todo: queue.SimpleQueue[tuple[int, int]] = queue.SimpleQueue()
+    for key_range in ranges:
+        todo.put(key_range)
+    results: queue.SimpleQueue[tuple[int, int, int] | BaseException | None] = queue.SimpleQueue()
+    stop = threading.Event()
+
+    def worker() -> None:
+        try:
+            while not stop.is_set():
+                try:
+                    lo, hi = todo.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    wallets, grains = one(lo, hi)
+                except BaseException as exc:  # handed to the calling thread, raised there
+                    stop.set()
+                    results.put(exc)
+                    return
+                results.put((hi, wallets, grains))
+        finally:
+            connections.close_all()  # this thread's connections
+            results.put(None)
+
+    threads = [
+        threading.Thread(target=worker, name=f"saka-run-worker-{i}", daemon=True)
+        for i in range(min(workers, len(ranges)))
+    ]
+    for thread in threads:
+        thread.start()
+    alive, error = len(threads), None
+    try:
+        while alive:
+            result = results.get()
+            if result is None:
+                alive -= 1
+            elif isinstance(result, BaseException):
+                error = error or result
+            else:
+                on_done(*result)
+    except BaseException:
+        stop.set()
+        for thread in threads:
+            thread.join()
+        raise
+    if error is not None:
+        raise error
+
+
+def _chunks(
+    run: Run,
+    step: int,
+    work: ChunkWork,
+    *,
+    workers: int,
+    progress: Progress | None = None,
+) -> None:
+    """Do the pending chunks of ``step``, each in its own transaction; in parallel on
+    PostgreSQL when ``workers`` > 1 (never inside a caller's transaction, whose data other
+    connections could not see)."""
+    ranges = _pending(run, step)
+
+    def one(lo: int, hi: int) -> tuple[int, int]:
         t0 = time.monotonic()
         # durable: a run is never part of a caller's transaction (each chunk commits alone)
         with durable():
             _async_commit()
-            do_chunk(lo, hi)
-        run.refresh_from_db(fields=["cursor", "chunks_done", "wallets_done", "amount_done"])
+            wallets, grains = work(lo, hi)
         logger.debug(
-            "run %s chunk (%s, %s]: %.1f ms, %s wallets so far",
+            "run %s %s chunk (%s, %s]: %.1f ms, %s wallets",
             run.pk,
+            RunChunkStep(step).label,
             lo,
             hi,
             (time.monotonic() - t0) * 1000,
-            run.wallets_done,
+            wallets,
         )
+        return wallets, grains
+
+    def on_done(hi: int, wallets: int, grains: int) -> None:
+        if step != RunChunkStep.APPLY:
+            return
+        # the row holds the same totals (each chunk adds to it); no read back per chunk
+        run.cursor = max(run.cursor, hi)
+        run.chunks_done += 1
+        run.wallets_done += wallets
+        run.amount_done += grains
         if progress is not None:
             progress(run)
-        lo = hi
+
+    parallel = (
+        workers > 1
+        and len(ranges) > 1
+        and connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+    )
+    if parallel:
+        _in_parallel(ranges, one, workers, on_done)
+    else:
+        for lo, hi in ranges:
+            on_done(hi, *one(lo, hi))
+    run.refresh_from_db()
+
+
+def _record_chunk(run: Run, step: int, lo: int, hi: int, wallets: int, grains: int) -> None:
+    """Portable path: the chunk's record and, for the apply step, the run's totals."""
+    RunChunk.objects.create(
+        run_id=run.pk, step=step, lo=lo, hi=hi, wallets=wallets, amount=grains, done_at=now()
+    )
+    if step == RunChunkStep.APPLY:
+        Run.objects.filter(pk=run.pk).update(
+            cursor=Greatest(F("cursor"), hi),
+            chunks_done=F("chunks_done") + 1,
+            wallets_done=F("wallets_done") + wallets,
+            amount_done=F("amount_done") + grains,
+            updated_at=now(),
+        )
 
 
 def _run_live(
@@ -297,11 +437,11 @@ def _run_live(
 # --- compost ----------------------------------------------------------------------------------
 
 
-def _compost_chunk(run: Run, lo: int, hi: int, silo_id: int) -> None:
+def _compost_chunk(run: Run, lo: int, hi: int, silo_id: int) -> tuple[int, int]:
     params = {**_compost_params(run), "lo": lo, "hi": hi, "silo": silo_id, "now": _db_time(now())}
     if connection.vendor == "postgresql":
-        _fetch(sql.COMPOST_CHUNK_PG, params)
-        return
+        wallets, grains = _fetch(sql.COMPOST_CHUNK_PG, params)[0]
+        return int(wallets), int(grains)
     rate = params["rate"]
     rows = [
         (acc_id, floor_share(int(balance), rate))
@@ -328,13 +468,8 @@ def _compost_chunk(run: Run, lo: int, hi: int, silo_id: int) -> None:
                 [(x, x, x, params["as_of"], a) for a, x in rows],
             )
         SakaAccount.objects.filter(pk=silo_id).update(balance=F("balance") + total)
-    Run.objects.filter(pk=run.pk).update(
-        cursor=hi,
-        chunks_done=F("chunks_done") + 1,
-        wallets_done=F("wallets_done") + len(rows),
-        amount_done=F("amount_done") + total,
-        updated_at=now(),
-    )
+    _record_chunk(run, RunChunkStep.APPLY, lo, hi, len(rows), total)
+    return len(rows), total
 
 
 def _compost_dry(run: Run) -> tuple[int, int]:
@@ -354,20 +489,29 @@ def compost_run_start(
     trigger: str = RunTrigger.PYTHON,
     triggered_by_id: int | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    workers: int | None = None,
     progress: Progress | None = None,
 ) -> Run:
     """Run (or resume, or return the finished) compost of ``as_of``'s ISO week.
 
     A dry run computes exactly what a live run at the same ``as_of`` would do and writes
     only its run record. Raises ``RunInProgress`` when another process executes the run.
+    ``workers`` (default ``SAKA_RUN_WORKERS``) threads do the chunks on PostgreSQL.
     """
-    at = _validate(as_of, chunk_size)
+    at = _validate(as_of, chunk_size, workers)
     if dry_run:
         return _dry_run(RunKind.COMPOST, at, trigger, triggered_by_id, chunk_size)
+    n_workers = workers or get_settings().run_workers
 
     def work(run: Run) -> str:
         silo_id = system_account_id(AccountKind.SILO)
-        _chunks(run, progress, lambda lo, hi: _compost_chunk(run, lo, hi, silo_id))
+        _chunks(
+            run,
+            RunChunkStep.APPLY,
+            lambda lo, hi: _compost_chunk(run, lo, hi, silo_id),
+            workers=n_workers,
+            progress=progress,
+        )
         return "completed" if run.wallets_done else "nothing_to_compost"
 
     return _run_live(RunKind.COMPOST, at, trigger, triggered_by_id, chunk_size, work)
@@ -400,20 +544,10 @@ def _reason(*, pot: int, eligible: int, per_wallet: int) -> str:
     return ""
 
 
-def _plan(run: Run, silo_balance: int, *, freeze: bool) -> RedistributionPlan:
-    """pot, count and share at ``run.as_of``. With ``freeze`` (live runs, inside the prepare
-    transaction) the counted wallets are written as the run's targets: the count *is* the
-    number of rows frozen, and chunks credit exactly those rows."""
+def _plan(run: Run, silo_balance: int, count: int) -> RedistributionPlan:
+    """pot and share at ``run.as_of`` for ``count`` eligible wallets."""
     rate = Decimal(run.parameters["rate"])
     pot = floor_share(silo_balance, rate)
-    params = {**_redistribution_params(run), "lo": 0, "hi": run.max_id}
-    cond = _activity_condition(run)
-    if freeze and pot > 0:
-        with connection.cursor() as cursor:
-            cursor.execute(sql.redistribution_freeze(activity_condition=cond), params)
-            count = int(cursor.rowcount)
-    else:
-        count = int(_fetch(sql.redistribution_count(activity_condition=cond), params)[0][0])
     per = pot // count if count else 0
     return RedistributionPlan(
         silo_before=silo_balance,
@@ -436,13 +570,38 @@ def _stored_plan(run: Run) -> RedistributionPlan:
     )
 
 
+def _freeze_chunk(run: Run, lo: int, hi: int) -> tuple[int, int]:
+    """Write the chunk's eligible wallets as the run's targets, and the chunk as frozen."""
+    params = {**_redistribution_params(run), "lo": lo, "hi": hi, "now": _db_time(now())}
+    cond = _activity_condition(run)
+    if connection.vendor == "postgresql":
+        (frozen,) = _fetch(sql.redistribution_freeze(activity_condition=cond), params)[0]
+        return int(frozen), 0
+    with connection.cursor() as cursor:
+        cursor.execute(sql.redistribution_freeze_portable(activity_condition=cond), params)
+        frozen = int(cursor.rowcount)
+    _record_chunk(run, RunChunkStep.FREEZE, lo, hi, frozen, 0)
+    return frozen, 0
+
+
+def _frozen_count(run: Run) -> int:
+    """The targets of a completely frozen run (each freeze chunk recorded its count in the
+    transaction that wrote its targets)."""
+    chunks = RunChunk.objects.filter(run_id=run.pk, step=RunChunkStep.FREEZE)
+    agg = chunks.aggregate(n=Count("lo"), wallets=Sum("wallets"))
+    if agg["n"] != run.chunks_total:  # never: prepare runs after every freeze chunk
+        raise RuntimeError(f"run {run.pk}: {agg['n']} of {run.chunks_total} chunks frozen")
+    return int(agg["wallets"] or 0)
+
+
 def _redistribution_prepare(run: Run) -> RedistributionPlan:
-    """Once per run: freeze the plan and move the pot from the silo to the pool."""
+    """Once per run, after the freeze: count the targets, fix the share and move the pot from
+    the silo to the pool."""
     silo_id = system_account_id(AccountKind.SILO)
     pool_id = system_account_id(AccountKind.POOL)
     with durable():
         (silo,) = lock_rows(SakaAccount.objects.filter(pk=silo_id))
-        plan = _plan(run, silo.balance, freeze=True)
+        plan = _plan(run, silo.balance, _frozen_count(run))
         fields: dict[str, Any] = {
             "silo_before": plan.silo_before,
             "pot": plan.pot,
@@ -467,7 +626,7 @@ def _redistribution_prepare(run: Run) -> RedistributionPlan:
     return plan
 
 
-def _redistribution_chunk(run: Run, lo: int, hi: int, pool_id: int) -> None:
+def _redistribution_chunk(run: Run, lo: int, hi: int, pool_id: int) -> tuple[int, int]:
     per = int(run.per_wallet or 0)
     params = {
         "run": run.pk,
@@ -479,8 +638,8 @@ def _redistribution_chunk(run: Run, lo: int, hi: int, pool_id: int) -> None:
         "now": _db_time(now()),
     }
     if connection.vendor == "postgresql":
-        _fetch(sql.REDISTRIBUTION_CHUNK_PG, params)
-        return
+        wallets, grains = _fetch(sql.REDISTRIBUTION_CHUNK_PG, params)[0]
+        return int(wallets), int(grains)
     ids = [row[0] for row in _fetch(sql.REDISTRIBUTION_TARGETS, params)]
     total = per * len(ids)
     if ids:
@@ -495,13 +654,8 @@ def _redistribution_chunk(run: Run, lo: int, hi: int, pool_id: int) -> None:
             balance=F("balance") + per, lifetime_redistributed=F("lifetime_redistributed") + per
         )
         SakaAccount.objects.filter(pk=pool_id).update(balance=F("balance") - total)
-    Run.objects.filter(pk=run.pk).update(
-        cursor=hi,
-        chunks_done=F("chunks_done") + 1,
-        wallets_done=F("wallets_done") + len(ids),
-        amount_done=F("amount_done") + total,
-        updated_at=now(),
-    )
+    _record_chunk(run, RunChunkStep.APPLY, lo, hi, len(ids), total)
+    return len(ids), total
 
 
 def _redistribution_settle(run: Run) -> str:
@@ -541,25 +695,42 @@ def redistribution_run_start(
     trigger: str = RunTrigger.PYTHON,
     triggered_by_id: int | None = None,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
+    workers: int | None = None,
     progress: Progress | None = None,
 ) -> Run:
     """Run (or resume, or return the finished) redistribution of ``as_of``'s month.
 
-    pot = floor(silo x rate); the eligible set is frozen at ``as_of``; each eligible wallet
-    gets pot // count, the remainder stays in the silo. ``Run.outcome`` names why nothing
-    happened when nothing did.
+    pot = floor(silo x rate); the eligible set is frozen at ``as_of`` (chunk by chunk, in
+    parallel like the credits); each eligible wallet gets pot // count, the remainder stays in
+    the silo. ``Run.outcome`` names why nothing happened when nothing did.
     """
-    at = _validate(as_of, chunk_size)
+    at = _validate(as_of, chunk_size, workers)
     if dry_run:
         return _dry_run(RunKind.REDISTRIBUTION, at, trigger, triggered_by_id, chunk_size)
+    n_workers = workers or get_settings().run_workers
 
     def work(run: Run) -> str:
-        # the plan is frozen once; a resumed run keeps it, including "nothing to do"
-        plan = _redistribution_prepare(run) if run.per_wallet is None else _stored_plan(run)
+        # the plan is fixed once; a resumed run keeps it, including "nothing to do"
+        if run.per_wallet is None:
+            _chunks(
+                run,
+                RunChunkStep.FREEZE,
+                lambda lo, hi: _freeze_chunk(run, lo, hi),
+                workers=n_workers,
+            )
+            plan = _redistribution_prepare(run)
+        else:
+            plan = _stored_plan(run)
         if plan.reason:
             return plan.reason
         pool_id = system_account_id(AccountKind.POOL)
-        _chunks(run, progress, lambda lo, hi: _redistribution_chunk(run, lo, hi, pool_id))
+        _chunks(
+            run,
+            RunChunkStep.APPLY,
+            lambda lo, hi: _redistribution_chunk(run, lo, hi, pool_id),
+            workers=n_workers,
+            progress=progress,
+        )
         return _redistribution_settle(run)
 
     return _run_live(RunKind.REDISTRIBUTION, at, trigger, triggered_by_id, chunk_size, work)
@@ -597,7 +768,9 @@ def _dry_run(
     silo = (
         SakaAccount.objects.filter(kind=AccountKind.SILO).values_list("balance", flat=True).first()
     )
-    plan = _plan(run, int(silo or 0), freeze=False)
+    params = {**_redistribution_params(run), "lo": 0, "hi": run.max_id}
+    sql_count = sql.redistribution_count(activity_condition=_activity_condition(run))
+    plan = _plan(run, int(silo or 0), int(_fetch(sql_count, params)[0][0]))
     credited = 0 if plan.reason else plan.eligible
     return _finish(
         run,

@@ -62,11 +62,21 @@ def wallet_history(*, member_id: int, kind: str | None = None) -> QuerySet[SakaP
     """The member's postings, newest first, with their entry; optionally of one entry kind."""
     if kind is not None and kind not in EntryKind.values:
         raise ValidationError(f"kind must be one of {', '.join(EntryKind.values)}.", field="kind")
-    account_ids = SakaAccount.objects.filter(kind=AccountKind.WALLET, member_id=member_id).values(
-        "id"
+    wallet_id = (
+        SakaAccount.objects.filter(kind=AccountKind.WALLET, member_id=member_id)
+        .values_list("id", flat=True)
+        .first()
     )
+    if wallet_id is None:
+        return SakaPosting.objects.none()
+    # Two index paths, one per kind of posting (see SakaPosting.Meta): the member's own
+    # postings by (account, id), and a run's by its (run, wallet) key, one probe per live run.
+    run_ids = list(Run.objects.filter(dry_run=False).values_list("id", flat=True))
     qs = (
-        SakaPosting.objects.filter(account_id__in=account_ids)
+        SakaPosting.objects.filter(
+            Q(account_id=wallet_id, run_id__isnull=True)
+            | Q(account_id=wallet_id, run_id__in=run_ids)
+        )
         .select_related("entry")
         .order_by("-id")
     )

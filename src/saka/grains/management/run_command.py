@@ -27,9 +27,14 @@ class RunCommand(BaseCommand):
         parser.add_argument("--as-of", help="ISO 8601 instant with offset (default: now)")
         parser.add_argument("--json", action="store_true", help="print one JSON object")
         parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE)
+        parser.add_argument(
+            "--workers",
+            type=int,
+            help="parallel chunk workers on PostgreSQL (default: SAKA_RUN_WORKERS)",
+        )
 
     def _progress(self, run: Run) -> None:
-        done = run.cursor / run.max_id if run.max_id else 1.0
+        done = run.chunks_done / run.chunks_total if run.chunks_total else 1.0
         bar = "#" * int(done * 30)
         self.stderr.write(
             f"\r{self.noun} [{bar:<30}] {done:6.1%}  {run.wallets_done} wallets", ending=""
@@ -46,6 +51,7 @@ class RunCommand(BaseCommand):
                 dry_run=options["dry_run"],
                 trigger=RunTrigger.COMMAND,
                 chunk_size=options["chunk_size"],
+                workers=options["workers"],
                 progress=self._progress if show_progress else None,
             )
         except DomainError as exc:

@@ -48,8 +48,11 @@ WITH upd AS (
 ), silo AS (
     UPDATE grains_account SET balance = grains_account.balance + tot.s
     FROM tot WHERE grains_account.id = %(silo)s AND tot.n > 0
+), chunk AS (
+    INSERT INTO grains_run_chunk (run_id, step, lo, hi, wallets, amount, done_at)
+    SELECT %(run)s, 0, %(lo)s, %(hi)s, tot.n, tot.s, %(now)s FROM tot
 ), run AS (
-    UPDATE grains_run SET cursor = %(hi)s, chunks_done = chunks_done + 1,
+    UPDATE grains_run SET cursor = GREATEST(cursor, %(hi)s), chunks_done = chunks_done + 1,
         wallets_done = wallets_done + tot.n, amount_done = amount_done + tot.s,
         updated_at = %(now)s
     FROM tot WHERE grains_run.id = %(run)s
@@ -104,13 +107,40 @@ def redistribution_count(*, activity_condition: bool) -> str:
 
 
 def redistribution_freeze(*, activity_condition: bool) -> str:
-    """Insert the eligible wallets as the run's targets (in the transaction that counts them
-    and moves the pot): the frozen set every chunk credits."""
+    """PostgreSQL: one chunk of the freeze. Insert the chunk's eligible wallets as the run's
+    targets and record the chunk, in one statement: the frozen set every credit chunk credits.
+    The count is taken from the targets once every chunk is frozen, in the transaction that
+    moves the pot."""
+    return (
+        """
+WITH tgt AS (
+    INSERT INTO grains_run_target (run_id, account_id) SELECT %(run)s, id
+    FROM grains_account WHERE """
+        + redistribution_eligible(activity_condition=activity_condition)
+        + """
+    RETURNING 1
+), tot AS (
+    SELECT count(*) AS n FROM tgt
+), chunk AS (
+    INSERT INTO grains_run_chunk (run_id, step, lo, hi, wallets, amount, done_at)
+    SELECT %(run)s, 1, %(lo)s, %(hi)s, tot.n, 0, %(now)s FROM tot
+)
+SELECT n FROM tot
+"""
+    )
+
+
+def redistribution_freeze_portable(*, activity_condition: bool) -> str:
+    """Any backend: insert the eligible wallets of a key range as the run's targets."""
     return (
         "INSERT INTO grains_run_target (run_id, account_id) SELECT %(run)s, id "
         "FROM grains_account WHERE "
         + redistribution_eligible(activity_condition=activity_condition)
     )
+
+
+# The frozen count (in the transaction that moves the pot).
+REDISTRIBUTION_FROZEN_COUNT = "SELECT count(*) FROM grains_run_target WHERE run_id = %(run)s"
 
 
 # Portable: the chunk's frozen targets.
@@ -144,11 +174,14 @@ WITH upd AS (
 ), pool AS (
     UPDATE grains_account SET balance = grains_account.balance - tot.n * %(per)s
     FROM tot WHERE grains_account.id = %(pool)s AND tot.n > 0
+), chunk AS (
+    INSERT INTO grains_run_chunk (run_id, step, lo, hi, wallets, amount, done_at)
+    SELECT %(run)s, 0, %(lo)s, %(hi)s, tot.n, tot.n * %(per)s, %(now)s FROM tot
 ), run AS (
-    UPDATE grains_run SET cursor = %(hi)s, chunks_done = chunks_done + 1,
+    UPDATE grains_run SET cursor = GREATEST(cursor, %(hi)s), chunks_done = chunks_done + 1,
         wallets_done = wallets_done + tot.n, amount_done = amount_done + tot.n * %(per)s,
         updated_at = %(now)s
     FROM tot WHERE grains_run.id = %(run)s
 )
-SELECT n FROM tot
+SELECT n, n * %(per)s FROM tot
 """
