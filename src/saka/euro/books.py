@@ -21,7 +21,7 @@ from saka.euro.models import (
     WebhookEventStatus,
 )
 from saka.ledger.books import Book, register_book
-from saka.ledger.reconcile import Discrepancy, fetch, table
+from saka.ledger.reconcile import Discrepancy, fetch, fetch_first, table
 
 BOOK = "eur"
 
@@ -187,21 +187,22 @@ def deposits_match_events(limit: int) -> Iterable[Discrepancy]:
         table(EuroPosting),
         table(WebhookEvent),
     )
-    rows = fetch(
-        f"SELECT w.id, w.event_id, w.amount_cents, e.id, e.kind, e.amount, COALESCE(pp.total, 0) "
+    rows = fetch_first(
+        f"SELECT w.id AS webhook_id, w.event_id, w.amount_cents, e.id AS booked_entry_id, e.kind, "
+        f"e.amount, COALESCE(pp.total, 0) AS provider_total "
         f"FROM {ev} w LEFT JOIN {ent} e ON e.id = w.entry_id LEFT JOIN ("
         f"  SELECT s.entry_id, SUM(s.amount) AS total FROM {pst} s "
         f"  JOIN {acc} a ON a.id = s.account_id WHERE a.kind = %s GROUP BY s.entry_id"
         f") pp ON pp.entry_id = w.entry_id "
         f"WHERE w.status = %s AND (e.id IS NULL OR e.kind <> %s OR w.amount_cents IS NULL "
-        f"OR e.amount <> w.amount_cents OR COALESCE(pp.total, 0) <> -w.amount_cents) "
-        f"ORDER BY w.id LIMIT %s",
+        f"OR e.amount <> w.amount_cents OR COALESCE(pp.total, 0) <> -w.amount_cents)",
         [
             AccountKind.PROVIDER.value,
             WebhookEventStatus.BOOKED.value,
             EntryKind.DEPOSIT.value,
-            limit,
         ],
+        order_by="webhook_id",
+        limit=limit,
     )
     for r in rows:
         yield Discrepancy(

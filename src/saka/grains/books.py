@@ -6,17 +6,18 @@ from collections.abc import Iterable
 
 from saka.grains.models import EXTERNAL_KINDS, AccountKind, SakaAccount, SakaEntry, SakaPosting
 from saka.ledger.books import Book, register_book
-from saka.ledger.reconcile import Discrepancy, fetch, table
+from saka.ledger.reconcile import Discrepancy, fetch, fetch_first, table
 from saka.projects.models import Project
 
 
 def wallet_counters_match_postings(limit: int) -> Iterable[Discrepancy]:
     """lifetime_harvested/planted/composted/redistributed equal the wallet's postings by kind."""
     acc, ent, pst = table(SakaAccount), table(SakaEntry), table(SakaPosting)
-    rows = fetch(
+    rows = fetch_first(
         f"""
-        SELECT a.id, a.lifetime_harvested, COALESCE(s.h, 0), a.lifetime_planted, COALESCE(s.pl, 0),
-               a.lifetime_composted, COALESCE(s.c, 0), a.lifetime_redistributed, COALESCE(s.r, 0)
+        SELECT a.id, a.lifetime_harvested, COALESCE(s.h, 0) AS h, a.lifetime_planted,
+               COALESCE(s.pl, 0) AS pl, a.lifetime_composted, COALESCE(s.c, 0) AS c,
+               a.lifetime_redistributed, COALESCE(s.r, 0) AS r
         FROM {acc} a LEFT JOIN (
             SELECT p.account_id,
                    SUM(CASE WHEN e.kind = 'harvest' THEN p.amount ELSE 0 END) AS h,
@@ -28,9 +29,10 @@ def wallet_counters_match_postings(limit: int) -> Iterable[Discrepancy]:
         WHERE a.kind = %s AND (a.lifetime_harvested <> COALESCE(s.h, 0)
             OR a.lifetime_planted <> COALESCE(s.pl, 0) OR a.lifetime_composted <> COALESCE(s.c, 0)
             OR a.lifetime_redistributed <> COALESCE(s.r, 0))
-        ORDER BY a.id LIMIT %s
         """,
-        [AccountKind.WALLET.value, limit],
+        [AccountKind.WALLET.value],
+        order_by="id",
+        limit=limit,
     )
     names = (
         "lifetime_harvested",
@@ -97,16 +99,17 @@ def silo_matches_flows(limit: int) -> Iterable[Discrepancy]:
 def project_scores_match_plants(limit: int) -> Iterable[Discrepancy]:
     """A project's SAKA score and distinct supporters equal its plant entries."""
     prj, ent = table(Project), table(SakaEntry)
-    rows = fetch(
-        f"SELECT pr.id, pr.saka_score, COALESCE(s.score, 0), pr.saka_supporters, "
-        f"COALESCE(s.supporters, 0) FROM {prj} pr LEFT JOIN ("
+    rows = fetch_first(
+        f"SELECT pr.id, pr.saka_score, COALESCE(s.score, 0) AS score, pr.saka_supporters, "
+        f"COALESCE(s.supporters, 0) AS supporters FROM {prj} pr LEFT JOIN ("
         f"  SELECT project_id, SUM(amount) AS score, COUNT(DISTINCT member_id) AS supporters "
         f"  FROM {ent} WHERE kind = 'plant' AND project_id IS NOT NULL GROUP BY project_id"
         f") s ON s.project_id = pr.id "
         f"WHERE pr.saka_score <> COALESCE(s.score, 0) "
-        f"OR pr.saka_supporters <> COALESCE(s.supporters, 0) "
-        f"ORDER BY pr.id LIMIT %s",
-        [limit],
+        f"OR pr.saka_supporters <> COALESCE(s.supporters, 0)",
+        [],
+        order_by="id",
+        limit=limit,
     )
     for r in rows:
         yield Discrepancy(
