@@ -124,7 +124,9 @@ def _measured() -> Iterator[QueryCounter]:
 
 
 def _project_compost(as_of: datetime, options: dict[str, Any]) -> Outcome:
-    run = runs.compost_run_start(as_of=as_of, chunk_size=options.get("chunk_size", 10_000))
+    run = runs.compost_run_start(
+        as_of=as_of, chunk_size=options.get("chunk_size", runs.DEFAULT_CHUNK_SIZE)
+    )
     return Outcome(
         wallets=run.wallets_done,
         amount=run.amount_done,
@@ -138,7 +140,9 @@ def _project_compost(as_of: datetime, options: dict[str, Any]) -> Outcome:
 
 
 def _project_redistribution(as_of: datetime, options: dict[str, Any]) -> Outcome:
-    run = runs.redistribution_run_start(as_of=as_of, chunk_size=options.get("chunk_size", 10_000))
+    run = runs.redistribution_run_start(
+        as_of=as_of, chunk_size=options.get("chunk_size", runs.DEFAULT_CHUNK_SIZE)
+    )
     return Outcome(
         wallets=run.wallets_done,
         amount=run.amount_done,

@@ -32,6 +32,7 @@ from bench import checks
 from bench.contenders import CONTENDERS
 from bench.dbs import PREFIX, BenchError, Server, check_name
 from saka.grains.conf import get_settings
+from saka.grains.runs import DEFAULT_CHUNK_SIZE
 
 DEFAULT_AS_OF = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)  # a Monday, 03:00 UTC
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
@@ -57,7 +58,7 @@ class BenchOptions:
     prefix: str = PREFIX
     naive_max: int = 100_000
     repeat: int = 1
-    chunk_size: int = 10_000
+    chunk_size: int = DEFAULT_CHUNK_SIZE
     floor_variant: str = "column"  # bench.floor.DEFAULT_VARIANT
     reconcile_max: int = 100_000  # saka_reconcile after contenders on sizes up to this
     latency: bool = True

@@ -23,6 +23,7 @@ from bench.floor import DEFAULT_VARIANT, VARIANTS
 from bench.harness import DEFAULT_ORDER, DEFAULT_SIZES, QUICK_SIZES, BenchOptions, run_bench
 from saka.core.clock import parse_instant
 from saka.core.errors import DomainError
+from saka.grains.runs import DEFAULT_CHUNK_SIZE
 
 RESULTS_DIR = Path(settings.BASE_DIR) / "bench" / "results"
 
@@ -71,7 +72,9 @@ class Command(BaseCommand):
         )
         parser.add_argument("--as-of", help="instant of the population (default 2026-11-23T03:00Z)")
         parser.add_argument("--repeat", type=int, default=1, help="runs per contender (median)")
-        parser.add_argument("--chunk-size", type=int, default=10_000, help="project runs' chunk")
+        parser.add_argument(
+            "--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, help="project runs' chunk"
+        )
         parser.add_argument("--naive-max", type=int, default=100_000)
         parser.add_argument("--floor-variant", choices=VARIANTS, default=DEFAULT_VARIANT)
         parser.add_argument("--no-latency", action="store_true", help="skip the latency probe")

@@ -18,6 +18,7 @@ from bench.dbs import PREFIX
 from bench.floor import DEFAULT_VARIANT, VARIANTS
 from saka.core.clock import parse_instant
 from saka.core.errors import DomainError
+from saka.grains.runs import DEFAULT_CHUNK_SIZE
 
 
 class Command(BaseCommand):
@@ -27,7 +28,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--contender", required=True, choices=[*CONTENDERS, "latency_worker"])
         parser.add_argument("--as-of", required=True, help="the population's as_of (ISO 8601)")
-        parser.add_argument("--chunk-size", type=int, default=10_000)
+        parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE)
         parser.add_argument("--floor-variant", choices=VARIANTS, default=DEFAULT_VARIANT)
         parser.add_argument("--seconds", type=float, default=10.0)
         parser.add_argument("--max-ops", type=int, default=2000)

@@ -239,7 +239,7 @@ class Run(models.Model):
     triggered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    chunk_size = models.IntegerField(default=10_000)
+    chunk_size = models.IntegerField(default=5_000)
     cursor = models.BigIntegerField(
         default=0,
         help_text="Highest account id done. Chunks run in parallel, so a range below it may "
@@ -279,7 +279,7 @@ class Run(models.Model):
 
     @property
     def chunks_total(self) -> int:
-        """Key-range chunks of the run's scope, ``(0, max_id]``."""
+        """Key-range chunks of the run's scope, ``(0, max_id]`` (the apply step's)."""
         return -(-self.max_id // self.chunk_size) if self.chunk_size > 0 else 0
 
 

@@ -56,7 +56,15 @@ from saka.ledger.transactions import durable, lock_rows
 
 logger = logging.getLogger("saka.runs")
 
-DEFAULT_CHUNK_SIZE = 10_000
+# A chunk's statement holds its wallets' row locks until it commits: 5,000 ids (about 15 ms
+# at 1M wallets) keeps a member who meets a chunk waiting briefly; 10,000 measured a member p99
+# of 50-94 ms during a 1M compost with two workers, 5,000 about 35-40 ms, at the same speed.
+DEFAULT_CHUNK_SIZE = 5_000
+# The redistribution's freeze locks no row (it reads wallets and writes targets), so its
+# chunks are this many times larger: fewer statements, the same resumability. Part of every
+# run's chunk geometry: changed while a redistribution is interrupted, its resume would
+# freeze a range again and fail on the targets' key (an error, nothing booked twice).
+FREEZE_CHUNK_FACTOR = 10
 MAX_WORKERS = 32
 Progress = Callable[[Run], None]
 # A chunk's work: (lo, hi] -> (wallets, grains); it runs inside the chunk's transaction.
@@ -264,17 +272,20 @@ def _async_commit() -> None:
 # --- chunks: pending, done, in parallel ---------------------------------------------------------
 
 
+def chunk_ranges(run: Run, step: int) -> list[tuple[int, int]]:
+    """Every key range ``(lo, hi]`` of ``step``, in key order: ``(0, size]``, ``(size,
+    2 size]``, ... up to ``max_id`` (size: the run's chunk size, times ``FREEZE_CHUNK_FACTOR``
+    for the freeze)."""
+    size = run.chunk_size * (FREEZE_CHUNK_FACTOR if step == RunChunkStep.FREEZE else 1)
+    return [(lo, min(lo + size, run.max_id)) for lo in range(0, run.max_id, size)]
+
+
 def _pending(run: Run, step: int) -> list[tuple[int, int]]:
-    """The key ranges ``(lo, hi]`` of ``step`` not done yet, in key order."""
+    """The key ranges of ``step`` not done yet, in key order."""
     done = set(RunChunk.objects.filter(run_id=run.pk, step=step).values_list("lo", flat=True))
     # a run begun before chunks were recorded advanced only its cursor, in key order
     legacy = run.cursor if step == RunChunkStep.APPLY and not done else 0
-    ranges = []
-    for lo in range(0, run.max_id, run.chunk_size):
-        hi = min(lo + run.chunk_size, run.max_id)
-        if lo not in done and hi > legacy:
-            ranges.append((lo, hi))
-    return ranges
+    return [(lo, hi) for lo, hi in chunk_ranges(run, step) if lo not in done and hi > legacy]
 
 
 def _in_parallel(
@@ -589,8 +600,9 @@ def _frozen_count(run: Run) -> int:
     transaction that wrote its targets)."""
     chunks = RunChunk.objects.filter(run_id=run.pk, step=RunChunkStep.FREEZE)
     agg = chunks.aggregate(n=Count("lo"), wallets=Sum("wallets"))
-    if agg["n"] != run.chunks_total:  # never: prepare runs after every freeze chunk
-        raise RuntimeError(f"run {run.pk}: {agg['n']} of {run.chunks_total} chunks frozen")
+    total = len(chunk_ranges(run, RunChunkStep.FREEZE))
+    if agg["n"] != total:  # never: prepare runs after every freeze chunk
+        raise RuntimeError(f"run {run.pk}: {agg['n']} of {total} chunks frozen")
     return int(agg["wallets"] or 0)
 
 

@@ -28,6 +28,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AlterField(
             model_name='run',
+            name='chunk_size',
+            field=models.IntegerField(default=5000),
+        ),
+        migrations.AlterField(
+            model_name='run',
             name='cursor',
             field=models.BigIntegerField(default=0, help_text='Highest account id done. Chunks run in parallel, so a range below it may still be pending: grains_run_chunk lists the chunks done.'),
         ),
