@@ -9,7 +9,7 @@ import resource
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -63,10 +63,8 @@ class QueryCounter:
     ) -> Any:
         n = 1
         if many:
-            try:
+            with suppress(TypeError):
                 n = len(params)
-            except TypeError:
-                n = 1
         with self._lock:
             self.count += n
         return execute(sql, params, many, context)

@@ -351,13 +351,14 @@ def _chunks(
     step: int,
     work: ChunkWork,
     *,
-    workers: int,
+    workers: int | None,
     progress: Progress | None = None,
 ) -> None:
     """Do the pending chunks of ``step``, each in its own transaction; in parallel on
-    PostgreSQL when ``workers`` > 1 (never inside a caller's transaction, whose data other
-    connections could not see)."""
+    PostgreSQL when ``workers`` (default ``SAKA_RUN_WORKERS``) > 1, never inside a caller's
+    transaction, whose data other connections could not see."""
     ranges = _pending(run, step)
+    workers = workers or get_settings().run_workers
 
     def one(lo: int, hi: int) -> tuple[int, int]:
         t0 = time.monotonic()
@@ -512,7 +513,6 @@ def compost_run_start(
     at = _validate(as_of, chunk_size, workers)
     if dry_run:
         return _dry_run(RunKind.COMPOST, at, trigger, triggered_by_id, chunk_size)
-    n_workers = workers or get_settings().run_workers
 
     def work(run: Run) -> str:
         silo_id = system_account_id(AccountKind.SILO)
@@ -520,7 +520,7 @@ def compost_run_start(
             run,
             RunChunkStep.APPLY,
             lambda lo, hi: _compost_chunk(run, lo, hi, silo_id),
-            workers=n_workers,
+            workers=workers,
             progress=progress,
         )
         return "completed" if run.wallets_done else "nothing_to_compost"
@@ -719,7 +719,6 @@ def redistribution_run_start(
     at = _validate(as_of, chunk_size, workers)
     if dry_run:
         return _dry_run(RunKind.REDISTRIBUTION, at, trigger, triggered_by_id, chunk_size)
-    n_workers = workers or get_settings().run_workers
 
     def work(run: Run) -> str:
         # the plan is fixed once; a resumed run keeps it, including "nothing to do"
@@ -728,7 +727,7 @@ def redistribution_run_start(
                 run,
                 RunChunkStep.FREEZE,
                 lambda lo, hi: _freeze_chunk(run, lo, hi),
-                workers=n_workers,
+                workers=workers,
             )
             plan = _redistribution_prepare(run)
         else:
@@ -740,7 +739,7 @@ def redistribution_run_start(
             run,
             RunChunkStep.APPLY,
             lambda lo, hi: _redistribution_chunk(run, lo, hi, pool_id),
-            workers=n_workers,
+            workers=workers,
             progress=progress,
         )
         return _redistribution_settle(run)
