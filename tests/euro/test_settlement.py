@@ -13,6 +13,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Sum
 
+from saka.core.clock import now
 from saka.core.errors import ValidationError
 from saka.euro import selectors, services, settlement, signals
 from saka.euro.errors import CampaignNotClosed, CampaignNotFound
@@ -174,7 +175,7 @@ def test_a_pledge_settled_by_another_operation_in_the_meantime_is_skipped(
             services.pledges_exit(
                 pledges=real_lock(pledge_ids=[raced]),
                 outcome=PledgeStatus.REFUNDED,
-                at=services.now(),
+                at=now(),
             )
         return real_lock(pledge_ids=pledge_ids)
 

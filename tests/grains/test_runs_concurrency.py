@@ -28,6 +28,7 @@ from django.db import connection
 from django.db.models import Max
 from django.test import override_settings
 
+from saka.core.db import AdvisoryNamespace, advisory_key
 from saka.core.errors import LockTimeout
 from saka.grains import services
 from saka.grains.errors import DailyLimitReached, RunInProgress
@@ -492,7 +493,9 @@ def test_a_run_another_process_executes_is_refused_and_a_dry_run_is_not():
     other = _pg_connect()
     (other_pid,) = other.execute("SELECT pg_backend_pid()").fetchone()
     try:
-        other.execute("SELECT pg_advisory_lock(5211, 1)")
+        other.execute(
+            "SELECT pg_advisory_lock(%s)", [advisory_key(AdvisoryNamespace.GRAINS_RUN_KIND, 1)]
+        )
         # when this process asks for the live run, then it is refused, and nothing is booked
         with pytest.raises(RunInProgress):
             compost_run_start(as_of=A)

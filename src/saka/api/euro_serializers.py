@@ -9,21 +9,23 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from saka.api.fields import IdField
-from saka.core.money import format_cents, parse_cents
+from saka.core.money import (
+    MONEY_PATTERN,
+    PERCENT_PATTERN,
+    format_cents,
+    format_percentage,
+    parse_cents,
+    parse_percentage,
+)
 from saka.euro.conf import MAX_DEPOSIT_CENTS, MAX_PLEDGE_CENTS, MAX_SETTLEMENT_BATCH
 from saka.euro.models import CampaignStatus, EuroPosting, Pledge, PledgeKind, PledgeStatus
-from saka.euro.services import DIRECTIONS, parse_percentage
+from saka.euro.services import DIRECTIONS
 
-MONEY_PATTERN = r"^(0|[1-9][0-9]{0,14})(\.[0-9]{1,2})?$"
 MONEY_OUT_PATTERN = r"^-?(0|[1-9][0-9]*)\.[0-9]{2}$"
 
 
 def cents(value: int) -> str:
     return format_cents(int(value))
-
-
-def percent(bp: int) -> str:
-    return f"{bp // 100}.{bp % 100:02d}"
 
 
 @extend_schema_field(
@@ -55,9 +57,7 @@ class MoneyIn(serializers.Field):
         return cents(value)
 
 
-@extend_schema_field(
-    {"type": "string", "pattern": r"^(0|[1-9][0-9]{0,2})(\.[0-9]{1,2})?$", "example": "12.50"}
-)
+@extend_schema_field({"type": "string", "pattern": PERCENT_PATTERN, "example": "12.50"})
 class PercentageIn(serializers.Field):
     """A percentage from "0" to "100" with at most two decimals."""
 
@@ -84,7 +84,7 @@ class PocketSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
     def get_percentage(self, obj: Any) -> str:
-        return percent(obj.percentage_bp)
+        return format_percentage(obj.percentage_bp)
 
 
 class EuroWalletSerializer(serializers.Serializer):
@@ -97,7 +97,7 @@ class EuroWalletSerializer(serializers.Serializer):
     pockets = PocketSerializer(many=True)
 
     def get_allocated(self, obj: Any) -> str:
-        return percent(obj.allocated_bp)
+        return format_percentage(obj.allocated_bp)
 
 
 class PocketCreateInSerializer(serializers.Serializer):
@@ -123,10 +123,10 @@ class PocketResultSerializer(serializers.Serializer):
     allocated = serializers.SerializerMethodField(help_text="Σ of the pockets' percentages")
 
     def get_percentage(self, obj: Any) -> str:
-        return percent(obj.percentage_bp)
+        return format_percentage(obj.percentage_bp)
 
     def get_allocated(self, obj: Any) -> str:
-        return percent(obj.allocated_bp)
+        return format_percentage(obj.allocated_bp)
 
 
 class TransferInSerializer(serializers.Serializer):

@@ -22,7 +22,11 @@ INSTANT_MAX = datetime(3000, 1, 1, tzinfo=UTC)
 
 
 def check_instant_range(value: datetime, *, field: str = "as_of") -> datetime:
-    if not INSTANT_MIN <= value < INSTANT_MAX:
+    try:
+        in_range = INSTANT_MIN <= value < INSTANT_MAX
+    except OverflowError:  # an offset that pushes the instant out of datetime's range
+        in_range = False
+    if not in_range:
         raise ValidationError(f"{field} must be between 2000 and 2999.", field=field)
     return value
 
@@ -31,6 +35,19 @@ def ensure_aware(value: datetime, *, field: str = "as_of") -> datetime:
     if timezone.is_naive(value):
         raise ValidationError(f"{field} must be timezone-aware.", field=field)
     return value
+
+
+def check_instant(value: datetime, *, field: str = "as_of") -> datetime:
+    """``value`` if it is an aware instant in 2000..2999; ``ValidationError`` otherwise. The
+    one check of every instant a caller passes in (services, commands, API fields)."""
+    if not isinstance(value, datetime):
+        raise ValidationError(f"{field} must be a datetime.", field=field)
+    return check_instant_range(ensure_aware(value, field=field), field=field)
+
+
+def as_of_or_now(as_of: datetime | None) -> datetime:
+    """A service's ``as_of``, checked (:func:`check_instant`), or now when it is ``None``."""
+    return now() if as_of is None else check_instant(as_of)
 
 
 def day_bounds(as_of: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:

@@ -88,7 +88,9 @@ def format_cents(cents: int) -> str:
     return f"{sign}{whole}.{frac:02d}"
 
 
-_CENTS_RE = re.compile(r"(0|[1-9][0-9]{0,14})(?:\.([0-9]{1,2}))?")
+# A EUR amount as clients write it: digits, at most two decimals (the API schema's pattern).
+MONEY_PATTERN = r"^(0|[1-9][0-9]{0,14})(\.[0-9]{1,2})?$"
+_CENTS_RE = re.compile(MONEY_PATTERN)
 
 
 def parse_cents(
@@ -111,7 +113,7 @@ def parse_cents(
     match = _CENTS_RE.fullmatch(value)
     if match is None:
         raise InvalidAmount(f"{field} must be {example}.", field=field)
-    whole, frac = match.group(1), (match.group(2) or "").ljust(2, "0")
+    whole, frac = match.group(1), (match.group(2) or ".")[1:].ljust(2, "0")
     cents = int(whole) * 100 + int(frac)
     if cents == 0 and not allow_zero:
         raise InvalidAmount(f"{field} must be greater than zero.", field=field)
@@ -122,3 +124,44 @@ def parse_cents(
             maximum=format_cents(maximum),
         )
     return cents
+
+
+# --- percentages ------------------------------------------------------------------------------
+
+FULL_BP = 10_000  # 100.00 % in hundredths of a percent ("basis points" of a percent)
+# A percentage as clients write it: 0 to 100, at most two decimals (the API schema's pattern).
+PERCENT_PATTERN = r"^(0|[1-9][0-9]{0,2})(\.[0-9]{1,2})?$"
+_PERCENT_RE = re.compile(PERCENT_PATTERN)
+
+
+def parse_percentage(value: Any, *, field: str = "percentage") -> int:
+    """A percentage in 0..100 with at most two decimals, as hundredths of a percent.
+
+    Accepts ``"12.5"``, ``"12.50"``, ``"100"``, ints and ``Decimal``; refuses floats, bools,
+    signs, exponents and more decimals. ``parse_percentage("12.5") == 1250``.
+    """
+    message = f'{field} must be a decimal from 0 to 100 with at most two decimals, e.g. "12.50".'
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        raise ValidationError(message, field=field)
+    if isinstance(value, int):
+        if not 0 <= value <= 100:
+            raise ValidationError(message, field=field)
+        return value * 100
+    if isinstance(value, Decimal):
+        if not value.is_finite() or value != value.quantize(Decimal("0.01")):
+            raise ValidationError(message, field=field)
+        value = f"{value:.2f}"
+    if not isinstance(value, str):
+        raise ValidationError(message, field=field)
+    match = _PERCENT_RE.fullmatch(value)
+    if match is None:
+        raise ValidationError(message, field=field)
+    bp = int(match.group(1)) * 100 + int((match.group(2) or ".")[1:].ljust(2, "0"))
+    if bp > FULL_BP:
+        raise ValidationError(message, field=field)
+    return bp
+
+
+def format_percentage(bp: int) -> str:
+    """Hundredths of a percent as a decimal string with two places: 1250 -> '12.50'."""
+    return f"{bp // 100}.{bp % 100:02d}"

@@ -20,10 +20,10 @@ from collections.abc import Sequence
 
 from django.db import IntegrityError, connection
 
+from saka.core.db import require_atomic
 from saka.euro.lock_objects import accounts_lock
 from saka.euro.models import EuroAccount, EuroEntry, EuroPosting
 from saka.ledger.errors import InsufficientBalance, UnbalancedEntry
-from saka.ledger.transactions import require_atomic
 
 Line = tuple[int, int, int | None]  # (account_id, signed amount, pledge_id)
 

@@ -1,4 +1,4 @@
-"""Row locks of the EUR book. Exclusive locks go through ``saka.ledger.transactions.lock_rows``.
+"""Row locks of the EUR book. Exclusive locks go through ``saka.core.db.lock_rows``.
 
 Lock order (no cycle, so no deadlock between EUR operations):
 
@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db import OperationalError, connection
+from django.db import connection
 
-from saka.core.errors import LockTimeout
+from saka.core.db import lock_errors_typed, lock_rows, require_atomic
 from saka.euro.models import (
     SYSTEM_KINDS,
     AccountKind,
@@ -31,7 +31,6 @@ from saka.euro.models import (
     EuroAccount,
     Pledge,
 )
-from saka.ledger.transactions import is_lock_error, lock_rows, require_atomic
 
 
 def wallet_lock(*, member_id: int) -> EuroAccount | None:
@@ -100,12 +99,8 @@ def accounts_ensure(*, project_id: int | None = None) -> None:
 
 def _share_locked(sql: str, params: list[object]) -> Campaign | None:
     require_atomic()
-    try:
+    with lock_errors_typed():
         rows = list(Campaign.objects.raw(sql, params))
-    except OperationalError as exc:
-        if is_lock_error(exc):
-            raise LockTimeout(reason=type(exc.__cause__).__name__) from exc
-        raise
     return rows[0] if rows else None
 
 

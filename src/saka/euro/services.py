@@ -10,7 +10,6 @@ transaction (``deposit_book``, ``pledges_exit``) say so and check it. Side effec
 from __future__ import annotations
 
 import logging
-import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -22,9 +21,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Sum
 from django.db.models.functions import Coalesce
 
-from saka.core.clock import check_instant_range, ensure_aware, now
+from saka.core.clock import as_of_or_now, check_instant
+from saka.core.db import durable, require_atomic
 from saka.core.errors import ValidationError
-from saka.core.money import MAX_AMOUNT, parse_amount
+from saka.core.money import MAX_AMOUNT, format_percentage, parse_amount, parse_percentage
 from saka.euro import signals
 from saka.euro.booking import Line, entry_post_lines
 from saka.euro.books import EURO_BOOK
@@ -71,44 +71,14 @@ from saka.euro.splits import PaymentSplit, commission_of, pocket_split, rate_rat
 from saka.ledger.errors import InsufficientBalance
 from saka.ledger.idempotency import idempotency_claim, idempotency_store
 from saka.ledger.services import entry_post
-from saka.ledger.transactions import durable, require_atomic
 from saka.projects.selectors import project_get
 
 logger = logging.getLogger("saka.euro")
 
-_PERCENT_RE = re.compile(r"(0|[1-9][0-9]{0,2})(?:\.([0-9]{1,2}))?")
 POCKET_NAME_MAX = 60
 
 
 # --- input rules --------------------------------------------------------------------------------
-
-
-def parse_percentage(value: Any, *, field: str = "percentage") -> int:
-    """A percentage in 0..100 with at most two decimals, as hundredths of a percent.
-
-    Accepts ``"12.5"``, ``"12.50"``, ``"100"``, ints and ``Decimal``; refuses floats, bools,
-    signs, exponents and more decimals. ``parse_percentage("12.5") == 1250``.
-    """
-    message = f'{field} must be a decimal from 0 to 100 with at most two decimals, e.g. "12.50".'
-    if isinstance(value, bool) or value is None or isinstance(value, float):
-        raise ValidationError(message, field=field)
-    if isinstance(value, int):
-        if not 0 <= value <= 100:
-            raise ValidationError(message, field=field)
-        return value * 100
-    if isinstance(value, Decimal):
-        if not value.is_finite() or value != value.quantize(Decimal("0.01")):
-            raise ValidationError(message, field=field)
-        value = f"{value:.2f}"
-    if not isinstance(value, str):
-        raise ValidationError(message, field=field)
-    match = _PERCENT_RE.fullmatch(value)
-    if match is None:
-        raise ValidationError(message, field=field)
-    bp = int(match.group(1)) * 100 + int((match.group(2) or "").ljust(2, "0"))
-    if bp > 10_000:
-        raise ValidationError(message, field=field)
-    return bp
 
 
 def _pocket_name(name: Any) -> str:
@@ -126,12 +96,6 @@ def require_member(member_id: Any) -> int:
     if not get_user_model().objects.filter(pk=member_id, is_active=True).exists():
         raise MemberNotFound(member_id=member_id)
     return member_id
-
-
-def _at(as_of: datetime | None) -> datetime:
-    if as_of is None:
-        return now()
-    return check_instant_range(ensure_aware(as_of))
 
 
 def _id(value: Any, error: type[Exception], **data: Any) -> int:
@@ -271,14 +235,10 @@ def _allocated(member_id: int, *, exclude: int | None = None) -> tuple[int, int]
 def _check_allocation(current_bp: int, requested_bp: int) -> None:
     if current_bp + requested_bp > 10_000:
         raise AllocationExceeded(
-            allocated=_pct(current_bp),
-            requested=_pct(requested_bp),
-            available=_pct(10_000 - current_bp),
+            allocated=format_percentage(current_bp),
+            requested=format_percentage(requested_bp),
+            available=format_percentage(10_000 - current_bp),
         )
-
-
-def _pct(bp: int) -> str:
-    return f"{bp // 100}.{bp % 100:02d}"
 
 
 def pocket_create(
@@ -399,7 +359,7 @@ def pocket_transfer(
     Raises ``InvalidAmount``, ``ValidationError`` (direction), ``PocketNotFound``,
     ``InsufficientBalance``, ``IdempotencyConflict``, ``LockTimeout``.
     """
-    at = _at(as_of)
+    at = as_of_or_now(as_of)
     cents = parse_amount(amount, maximum=MAX_AMOUNT)
     if direction not in DIRECTIONS:
         raise ValidationError(f"direction is one of {', '.join(DIRECTIONS)}.", field="direction")
@@ -431,7 +391,7 @@ def pocket_close(
     *, member_id: int, pocket_id: int, as_of: datetime | None = None
 ) -> TransferResult:
     """Close a pocket: its balance goes back to the main balance (booked), its percentage to 0."""
-    at = _at(as_of)
+    at = as_of_or_now(as_of)
     with durable():
         wallet = wallet_lock(member_id=member_id)
         if wallet is None:
@@ -467,11 +427,9 @@ def campaign_create(
     as_of: datetime | None = None,
 ) -> Campaign:
     """Open a campaign for a project (at most one open per project)."""
-    at = _at(as_of)
+    at = as_of_or_now(as_of)
     cents = parse_amount(goal, field="goal", maximum=MAX_AMOUNT)
-    if not isinstance(deadline, datetime):
-        raise ValidationError("deadline must be a datetime.", field="deadline")
-    check_instant_range(ensure_aware(deadline, field="deadline"), field="deadline")
+    check_instant(deadline, field="deadline")
     if deadline <= at:
         raise ValidationError("deadline must be in the future.", field="deadline")
     project = project_get(project_id=project_id)
@@ -503,7 +461,7 @@ def campaign_set_status(
     pledge sees the campaign closed. Setting the status it already has is a no-op; any other
     change of a closed campaign raises ``CampaignNotOpen``.
     """
-    at = _at(as_of)
+    at = as_of_or_now(as_of)
     if status not in CLOSED_STATUSES:
         raise ValidationError(f"status is one of {', '.join(CLOSED_STATUSES)}.", field="status")
     cid = _id(campaign_id, CampaignNotFound, campaign_id=str(campaign_id)[:64])
@@ -527,7 +485,7 @@ def member_kyc_set(
     *, member_id: int, verified: bool, as_of: datetime | None = None
 ) -> MemberProfile:
     """Record whether a member passed KYC (staff, through the admin or a KYC provider hook)."""
-    at = _at(as_of)
+    at = as_of_or_now(as_of)
     member_id = require_member(member_id)
     if not isinstance(verified, bool):
         raise ValidationError("verified must be true or false.", field="verified")
@@ -573,7 +531,7 @@ def pledge_create(
     (none open, or past its deadline), ``EquityPledgesDisabled``, ``KycRequired``,
     ``InsufficientBalance``, ``IdempotencyConflict``, ``LockTimeout``.
     """
-    at = _at(as_of)
+    at = as_of_or_now(as_of)
     cents = parse_amount(amount, maximum=MAX_PLEDGE_CENTS)
     if kind not in PledgeKind.values:
         raise ValidationError(f"kind is one of {', '.join(PledgeKind.values)}.", field="kind")
@@ -796,7 +754,7 @@ def pledge_cancel(*, member_id: int, pledge_id: int, as_of: datetime | None = No
 
     Raises ``PledgeNotFound`` (not theirs), ``CampaignNotOpen``, ``PledgeNotHeld``.
     """
-    at = _at(as_of)
+    at = as_of_or_now(as_of)
     with durable():
         return _exit_one(
             pledge_id=pledge_id, member_id=member_id, outcome=PledgeStatus.CANCELLED, at=at
@@ -808,6 +766,6 @@ def pledge_refund(*, pledge_id: int, as_of: datetime | None = None) -> PledgeRes
     dispute, a chargeback). Races with a settlement safely: whoever locks the pledge first
     settles it, the other sees it is no longer held (``PledgeNotHeld`` here; the
     settlement skips it)."""
-    at = _at(as_of)
+    at = as_of_or_now(as_of)
     with durable():
         return _exit_one(pledge_id=pledge_id, member_id=None, outcome=PledgeStatus.REFUNDED, at=at)

@@ -29,15 +29,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from decimal import Decimal
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
 
 from saka.core.clock import now
+from saka.core.db import AdvisoryNamespace, advisory_lease, durable
 from saka.core.errors import ValidationError
 from saka.euro.conf import MAX_SETTLEMENT_BATCH, get_settings
 from saka.euro.errors import CampaignNotClosed, SettlementInProgress
@@ -54,38 +55,21 @@ from saka.euro.models import (
 )
 from saka.euro.selectors import campaign_get
 from saka.euro.services import notify, pledges_exit
-from saka.ledger.transactions import durable
 
 logger = logging.getLogger("saka.euro.settlement")
 
 Progress = Callable[[SettlementRun], None]
 
-_ADVISORY_NAMESPACE = 5212  # SAKA grains runs use 5211 (two-int keys); this is a bigint key
 
-
-def _lease_key(campaign_id: int) -> int:
-    return (_ADVISORY_NAMESPACE << 40) | (campaign_id & ((1 << 40) - 1))
-
-
-@contextmanager
-def _campaign_lease(campaign_id: int) -> Iterator[None]:
+def _campaign_lease(campaign_id: int) -> AbstractContextManager[None]:
     """One executing settlement per campaign across processes (released on exit, or by the
     server when the process dies). SQLite settlements are single-process; the status
     re-check under the row lock keeps even concurrent ones exact."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    key = _lease_key(campaign_id)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
-        (acquired,) = cursor.fetchone()
-    if not acquired:
-        raise SettlementInProgress(campaign_id=campaign_id)
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+    return advisory_lease(
+        AdvisoryNamespace.EURO_SETTLEMENT,
+        campaign_id,
+        busy=lambda: SettlementInProgress(campaign_id=campaign_id),
+    )
 
 
 def _validate_batch_size(batch_size: int | None) -> int:

@@ -16,9 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from saka.core.money import split_largest_remainder
-
-FULL_BP = 10_000  # 100.00 % in hundredths of a percent
+from saka.core.money import FULL_BP, split_largest_remainder
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from saka.core.clock import ensure_aware, now
+from saka.core.db import durable
 from saka.core.money import format_cents
 from saka.euro.conf import MAX_DEPOSIT_CENTS, get_settings
 from saka.euro.errors import (
@@ -67,7 +68,6 @@ from saka.euro.models import WebhookEvent, WebhookEventStatus
 from saka.euro.services import DepositResult, deposit_book, require_member
 from saka.euro.splits import PaymentSplit, payment_split
 from saka.ledger.idempotency import request_hash
-from saka.ledger.transactions import durable
 from saka.projects.selectors import project_get
 
 SIGNATURE_HEADER = "Stripe-Signature"

@@ -1,9 +1,9 @@
-"""Row locks of the SAKA book. Every lock goes through ``saka.ledger.transactions.lock_rows``."""
+"""Row locks of the SAKA book. Every lock goes through ``saka.core.db.lock_rows``."""
 
 from __future__ import annotations
 
+from saka.core.db import lock_rows, require_atomic
 from saka.grains.models import AccountKind, SakaAccount
-from saka.ledger.transactions import lock_rows, require_atomic
 
 
 def wallet_lock(*, member_id: int) -> SakaAccount | None:

@@ -19,8 +19,8 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -30,7 +30,8 @@ from django.db import IntegrityError, connection, connections, transaction
 from django.db.models import Count, F, Max, Sum
 from django.db.models.functions import Greatest
 
-from saka.core.clock import check_instant_range, ensure_aware, now
+from saka.core.clock import as_of_or_now, ensure_aware, now
+from saka.core.db import AdvisoryNamespace, advisory_lease, durable, lock_rows
 from saka.core.errors import ValidationError
 from saka.core.money import floor_share
 from saka.grains import sql
@@ -52,7 +53,6 @@ from saka.grains.models import (
     SakaPosting,
 )
 from saka.ledger.services import entry_post
-from saka.ledger.transactions import durable, lock_rows
 
 logger = logging.getLogger("saka.runs")
 
@@ -139,28 +139,17 @@ def _fetch(query: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
 
 # --- claiming a run ---------------------------------------------------------------------------
 
-_ADVISORY_NAMESPACE = 52_11  # fixed namespace of SAKA's advisory locks
 _KIND_KEYS = {RunKind.COMPOST: 1, RunKind.REDISTRIBUTION: 2}
 
 
-@contextmanager
-def _kind_lease(kind: str) -> Iterator[None]:
-    """One executing live run per kind across processes (PostgreSQL session advisory lock,
-    released on exit or when the process dies). SQLite runs are single-process."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    key = _KIND_KEYS[RunKind(kind)]
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_ADVISORY_NAMESPACE, key])
-        (acquired,) = cursor.fetchone()
-    if not acquired:
-        raise RunInProgress(kind=kind)
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_ADVISORY_NAMESPACE, key])
+def _kind_lease(kind: str) -> AbstractContextManager[None]:
+    """One executing live run per kind across processes (released on exit or when the
+    process dies)."""
+    return advisory_lease(
+        AdvisoryNamespace.GRAINS_RUN_KIND,
+        _KIND_KEYS[RunKind(kind)],
+        busy=lambda: RunInProgress(kind=kind),
+    )
 
 
 def _claim(
@@ -217,12 +206,11 @@ def _check_int(value: Any, name: str, high: int) -> None:
 def _validate(as_of: datetime | None, chunk_size: int, workers: int | None) -> datetime:
     if not get_settings().enabled:
         raise SakaDisabled()
-    if as_of is not None:
-        check_instant_range(ensure_aware(as_of))
+    at = as_of_or_now(as_of)
     _check_int(chunk_size, "chunk_size", 1_000_000)
     if workers is not None:
         _check_int(workers, "workers", MAX_WORKERS)
-    return ensure_aware(as_of or now())
+    return at
 
 
 def _finish(run: Run, *, outcome: str, started: float, **fields: Any) -> Run:

@@ -17,7 +17,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import F, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 
-from saka.core.clock import check_instant_range, day_bounds, ensure_aware, now
+from saka.core.clock import check_instant, day_bounds, now
+from saka.core.db import durable
 from saka.core.errors import InvalidAmount, ValidationError
 from saka.core.money import parse_amount
 from saka.grains.books import SAKA_BOOK
@@ -42,7 +43,6 @@ from saka.grains.models import AccountKind, EntryKind, ProjectSupporter, SakaEnt
 from saka.ledger.errors import InsufficientBalance
 from saka.ledger.idempotency import idempotency_claim, idempotency_store
 from saka.ledger.services import entry_post
-from saka.ledger.transactions import durable
 from saka.projects.models import Project
 from saka.projects.selectors import project_get
 
@@ -72,11 +72,6 @@ class PlantResult:
     project_id: int | None
     project_score: int | None
     project_supporters: int | None
-
-
-def _check_as_of(as_of: datetime | None) -> None:
-    if as_of is not None:
-        check_instant_range(ensure_aware(as_of))
 
 
 def _require_enabled() -> None:
@@ -160,7 +155,8 @@ def wallet_harvest(
     ``MemberNotFound``, ``IdempotencyConflict``, ``LockTimeout``, ``SakaDisabled``.
     """
     _require_enabled()
-    _check_as_of(as_of)
+    if as_of is not None:
+        check_instant(as_of)
     grant = _harvest_amount(reason=reason, amount=amount, granted_by_id=granted_by_id)
     member_id = _require_member(member_id)
     # System accounts are created (once) outside the member's transaction: a first harvest
@@ -228,7 +224,8 @@ def wallet_plant(
     ``ValidationError`` (reason), ``IdempotencyConflict``, ``LockTimeout``, ``SakaDisabled``.
     """
     _require_enabled()
-    _check_as_of(as_of)
+    if as_of is not None:
+        check_instant(as_of)
     grains = parse_amount(amount)
     if not isinstance(reason, str) or not PLANT_REASON_RE.match(reason):
         raise ValidationError("reason is 1 to 32 lowercase letters, digits or _.", field="reason")

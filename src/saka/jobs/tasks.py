@@ -14,15 +14,15 @@ from datetime import datetime
 from typing import Any
 
 from celery import shared_task
-from django.db import OperationalError, transaction
+from django.db import transaction
 
 from saka.core.clock import parse_instant
+from saka.core.db import lock_errors_typed
 from saka.core.errors import LockTimeout, ValidationError
 from saka.grains.errors import RunInProgress
 from saka.grains.models import Run, RunKind, RunTrigger
 from saka.grains.runs import compost_run_start, redistribution_run_start
 from saka.grains.selectors import run_summary
-from saka.ledger.transactions import is_lock_error
 
 logger = logging.getLogger("saka.jobs")
 
@@ -60,18 +60,14 @@ def _run(
         raise ValidationError("dry_run must be a boolean.", field="dry_run")
     if as_of is not None and not isinstance(as_of, str):
         raise ValidationError("as_of must be an ISO 8601 string.", field="as_of")
-    try:
+    # A row lock not granted within lock_timeout in a chunk statement: retryable.
+    with lock_errors_typed():
         run = start(
             as_of=None if as_of is None else parse_instant(as_of),
             dry_run=dry_run,
             trigger=trigger,
             triggered_by_id=triggered_by_id,
         )
-    except OperationalError as exc:
-        # A row lock not granted within lock_timeout in a chunk statement: retryable.
-        if is_lock_error(exc):
-            raise LockTimeout(reason=type(exc.__cause__).__name__) from exc
-        raise
     return run_summary(run)
 
 

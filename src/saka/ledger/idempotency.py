@@ -22,9 +22,9 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from saka.core.db import require_atomic
 from saka.ledger.errors import IdempotencyConflict, InvalidIdempotencyKey
 from saka.ledger.models import IdempotencyRecord
-from saka.ledger.transactions import require_atomic
 
 MAX_KEY_LENGTH = 200
 

@@ -14,9 +14,9 @@ from typing import Any
 from django.db import IntegrityError
 from django.db.models import F, Model
 
+from saka.core.db import require_atomic
 from saka.ledger.books import Book
 from saka.ledger.errors import InsufficientBalance, UnbalancedEntry
-from saka.ledger.transactions import require_atomic
 
 
 def entry_post(

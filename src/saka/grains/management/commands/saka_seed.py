@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from saka.core.clock import check_instant_range, now, parse_instant
+from saka.core.clock import check_instant, now, parse_instant
 from saka.core.errors import DomainError
 from saka.grains.seed import expected_compost, seed_population
 
@@ -25,7 +25,7 @@ class Command(BaseCommand):
         try:
             as_of = now()
             if options["as_of"] is not None:
-                as_of = check_instant_range(parse_instant(options["as_of"]))
+                as_of = check_instant(parse_instant(options["as_of"]))
             result = seed_population(wallets=options["wallets"], as_of=as_of, log=log)
         except DomainError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from exc
