@@ -21,7 +21,7 @@ from saka.grains import services
 from saka.grains.books import SAKA_BOOK
 from saka.grains.lock_objects import system_account_id
 from saka.grains.models import AccountKind, EntryKind, SakaAccount, SakaEntry, SakaPosting
-from saka.ledger.services import entry_post
+from saka.ledger.posting import entry_post
 
 DAY = timedelta(days=1)
 GRANT_MAX = 500  # manual_adjust: at most 500 per grant ...

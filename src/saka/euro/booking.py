@@ -1,7 +1,7 @@
 """Booking entries that touch many accounts at once: deposits (up to 100 pockets) and pledge
 exits (settlement batches, cancellations, refunds).
 
-Same contract as :func:`saka.ledger.services.entry_post` (balanced, no zero posting,
+Same contract as :func:`saka.ledger.posting.entry_post` (balanced, no zero posting,
 balances changed only by atomic SQL, a CHECK violation becomes ``InsufficientBalance``),
 plus:
 

@@ -231,6 +231,7 @@ EURO_BOOK = Book(
     entry_model=EuroEntry,
     posting_model=EuroPosting,
     external_kinds=EXTERNAL_KINDS,
+    posting_tag="pledge_id",
     extra_checks=(
         escrows_match_pledges,
         pockets_within_limits,

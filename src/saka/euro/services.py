@@ -70,7 +70,7 @@ from saka.euro.models import (
 from saka.euro.splits import PaymentSplit, commission_of, pocket_split, rate_ratio
 from saka.ledger.errors import InsufficientBalance
 from saka.ledger.idempotency import idempotency_claim, idempotency_store
-from saka.ledger.services import entry_post
+from saka.ledger.posting import entry_post
 from saka.projects.selectors import project_get
 
 logger = logging.getLogger("saka.euro")

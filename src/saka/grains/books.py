@@ -132,6 +132,7 @@ SAKA_BOOK = Book(
     entry_model=SakaEntry,
     posting_model=SakaPosting,
     external_kinds=EXTERNAL_KINDS,
+    posting_tag="run_id",
     extra_checks=(
         wallet_counters_match_postings,
         global_identity,

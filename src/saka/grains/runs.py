@@ -52,7 +52,7 @@ from saka.grains.models import (
     SakaEntry,
     SakaPosting,
 )
-from saka.ledger.services import entry_post
+from saka.ledger.posting import entry_post
 
 logger = logging.getLogger("saka.runs")
 

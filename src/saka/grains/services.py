@@ -42,7 +42,7 @@ from saka.grains.lock_objects import system_account_id, wallet_lock, wallet_lock
 from saka.grains.models import AccountKind, EntryKind, ProjectSupporter, SakaEntry
 from saka.ledger.errors import InsufficientBalance
 from saka.ledger.idempotency import idempotency_claim, idempotency_store
-from saka.ledger.services import entry_post
+from saka.ledger.posting import entry_post
 from saka.projects.models import Project
 from saka.projects.selectors import project_get
 

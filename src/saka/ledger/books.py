@@ -19,6 +19,7 @@ class Book:
     ``external_kinds``: accounts with no cached balance (value enters/leaves the system there;
     never a hot row). ``negative_ok_kinds``: accounts whose balance may go below zero.
     ``extra_checks``: domain invariants reconcile runs after the generic ones.
+    ``posting_tag``: the posting column a posting's tag fills (``entry_post``), if any.
     """
 
     name: str
@@ -28,6 +29,7 @@ class Book:
     external_kinds: frozenset[str]
     negative_ok_kinds: frozenset[str] = frozenset()
     extra_checks: tuple[Callable[[int], Iterable[Discrepancy]], ...] = field(default=())
+    posting_tag: str | None = None
 
 
 _BOOKS: dict[str, Book] = {}

@@ -1,24 +1,28 @@
 """Idempotency keys scoped to the caller.
 
-Usage, inside the service's transaction and before anything is booked::
+Every idempotent service books through :func:`idempotent`, inside its own transaction and
+before anything is booked::
 
-    replay = idempotency_claim(scope=..., key=key, payload={...})
-    if replay is not None:
-        return Result(**replay)
-    ...book...
-    idempotency_store(scope=..., key=key, result=asdict(result))
+    with durable():
+        return idempotent(
+            scope=f"saka.plant:{member_id}", key=idempotency_key, payload={...},
+            result_type=PlantResult, book=lambda: _plant(...),
+        )
 
-A replay with the same payload returns the stored result; the same key with another payload
-raises :class:`IdempotencyConflict`. The record is written in the booking's transaction, so a
-failed booking leaves no key behind and a concurrent duplicate waits on the unique index, then
-replays.
+A replay with the same payload returns the stored result (``result_type(**stored)``); the
+same key with another payload raises :class:`IdempotencyConflict`; no key books every time.
+The record is written in the booking's transaction, so a failed booking leaves no key behind
+and a concurrent duplicate waits on the unique index, then replays.
+:func:`idempotency_claim` and :func:`idempotency_store` are its two halves.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any, Protocol, TypeVar
 
 from django.db import IntegrityError, transaction
 
@@ -71,3 +75,33 @@ def idempotency_claim(*, scope: str, key: str, payload: dict[str, Any]) -> dict[
 def idempotency_store(*, scope: str, key: str, result: dict[str, Any]) -> None:
     require_atomic()
     IdempotencyRecord.objects.filter(scope=scope, key=key).update(result=result)
+
+
+class _Result(Protocol):
+    """A frozen dataclass a service returns (stored with ``asdict``, replayed with ``**``)."""
+
+    __dataclass_fields__: dict[str, Any]
+
+
+R = TypeVar("R", bound=_Result)
+
+
+def idempotent(
+    *,
+    scope: str,
+    key: str | None,
+    payload: dict[str, Any],
+    result_type: type[R],
+    book: Callable[[], R],
+) -> R:
+    """``book()`` once per ``(scope, key)``: a replay returns the first result rebuilt as
+    ``result_type``; ``key=None`` books every time. Runs inside the caller's transaction."""
+    require_atomic()
+    if key is None:
+        return book()
+    replay = idempotency_claim(scope=scope, key=key, payload=payload)
+    if replay is not None:
+        return result_type(**replay)
+    result = book()
+    idempotency_store(scope=scope, key=key, result=asdict(result))  # type: ignore[call-overload]
+    return result

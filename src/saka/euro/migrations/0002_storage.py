@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from saka.ledger.sql import append_only_operation
+from saka.ledger.append_only import append_only_operation
 
 
 class Migration(migrations.Migration):

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db import migrations
 
-from saka.ledger.sql import append_only_operation
+from saka.ledger.append_only import append_only_operation
 
 
 def fillfactor(apps: Any, schema_editor: Any) -> None:

@@ -1,4 +1,4 @@
-"""SQL for migrations: append-only guards on ledger tables.
+"""Append-only guards on ledger tables, installed by the migrations.
 
 PostgreSQL refuses UPDATE and DELETE of ledger rows with a trigger (TRUNCATE, used only by
 test teardown and operators, stays possible). SQLite refuses UPDATE.
