@@ -78,7 +78,9 @@ def _database(url: str) -> dict[str, Any]:
         # Every lock wait is bounded; the ledger maps a timeout to a typed LockTimeout error.
         # JIT off: it compiles each short chunk statement again (tens of ms, no gain).
         db.setdefault("OPTIONS", {})["options"] = f"-c lock_timeout={LOCK_TIMEOUT_MS} -c jit=off"
-        db.setdefault("TEST", {})["NAME"] = os.environ.get("SAKA_TEST_DB_NAME", "test_saka")
+        db.setdefault("TEST", {})["NAME"] = os.environ.get(
+            "SAKA_TEST_DB_NAME", f"test_{db['NAME']}"
+        )
     elif db["ENGINE"] == "django.db.backends.sqlite3":
         db.setdefault("OPTIONS", {}).update(
             {

@@ -100,3 +100,9 @@ class LockTimeout(DomainError):
     code = ErrorCode.LOCK_TIMEOUT
     http_status = 503
     default_message = "The resource is busy, try again."
+
+
+class MemberNotFound(DomainError):
+    code = ErrorCode.MEMBER_NOT_FOUND
+    http_status = 404
+    default_message = "No such active member."
