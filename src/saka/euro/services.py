@@ -26,8 +26,8 @@ from saka.core.db import durable, require_atomic
 from saka.core.errors import ValidationError
 from saka.core.money import MAX_AMOUNT, format_percentage, parse_amount, parse_percentage
 from saka.euro import signals
+from saka.euro.accounts import EURO_BOOK, project_account_id, system_account_id
 from saka.euro.booking import Line, entry_post_lines
-from saka.euro.books import EURO_BOOK
 from saka.euro.conf import MAX_DEPOSIT_CENTS, MAX_PLEDGE_CENTS, MAX_POCKETS, get_settings
 from saka.euro.errors import (
     AllocationExceeded,
@@ -48,8 +48,6 @@ from saka.euro.lock_objects import (
     campaign_share_lock,
     open_campaign_share_lock,
     pledges_lock,
-    project_account_id,
-    system_account_id,
     wallet_lock,
     wallet_lock_or_create,
 )

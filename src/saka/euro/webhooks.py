@@ -55,6 +55,7 @@ from django.db import IntegrityError, transaction
 from saka.core.clock import ensure_aware, now
 from saka.core.db import durable
 from saka.core.money import format_cents
+from saka.euro.accounts import accounts_ensure
 from saka.euro.conf import MAX_DEPOSIT_CENTS, get_settings
 from saka.euro.errors import (
     EventConflict,
@@ -63,7 +64,6 @@ from saka.euro.errors import (
     UnsupportedCurrency,
     WebhookNotConfigured,
 )
-from saka.euro.lock_objects import accounts_ensure
 from saka.euro.models import WebhookEvent, WebhookEventStatus
 from saka.euro.services import DepositResult, deposit_book, require_member
 from saka.euro.splits import PaymentSplit, payment_split
