@@ -55,7 +55,8 @@ from saka.euro.models import (
     Trigger,
 )
 from saka.euro.selectors import campaign_get
-from saka.euro.services import notify, pledges_exit
+from saka.euro.services.escrow import pledges_exit
+from saka.euro.services.notifications import notify
 
 logger = logging.getLogger("saka.euro.settlement")
 
