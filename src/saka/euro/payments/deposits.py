@@ -9,10 +9,8 @@ from datetime import datetime
 from django.db import transaction
 
 from saka.core.db import require_atomic
-from saka.core.errors import ValidationError
 from saka.euro.accounts import project_account_id, system_account_id
 from saka.euro.booking import Line, entry_post_lines
-from saka.euro.conf import MAX_DEPOSIT_CENTS
 from saka.euro.lock_objects import wallet_lock_or_create
 from saka.euro.models import AccountKind, EntryKind, EuroEntry, Pocket
 from saka.euro.services.notifications import notify
@@ -48,10 +46,11 @@ def deposit_book(
     net part is split across the member's pockets by percentage (largest remainder, exact),
     the rest to the main balance; the donation's net part to the project's account and the
     tip's net part to the platform. Locks the member's wallet (created on first deposit).
+
+    The payment's rules are checked once, where it is parsed (``webhooks``): at most
+    ``MAX_DEPOSIT_CENTS``, and a donation names its project (``project_id``).
     """
     require_atomic()
-    if split.amount > MAX_DEPOSIT_CENTS:
-        raise ValidationError("The payment is too large.", field="amount")
     wallet = wallet_lock_or_create(member_id=member_id)
     pockets = list(
         Pocket.objects.filter(member_id=member_id, closed_at__isnull=True, percentage_bp__gt=0)
@@ -68,8 +67,7 @@ def deposit_book(
         lines.append((wallet.pk, main, None))
     lines += [(acc, part, None) for (_, acc, _), part in zip(pockets, parts, strict=True) if part]
     if split.donation_net:
-        if project_id is None:
-            raise ValidationError("A donation needs a project.", field="project_id")
+        assert project_id is not None  # noqa: S101 - the parser refuses a donation without one
         lines.append((project_account_id(project_id=project_id), split.donation_net, None))
     if split.tip_net:
         lines.append((system_account_id(AccountKind.COMMISSION), split.tip_net, None))
