@@ -16,8 +16,9 @@ from drf_spectacular.validation import validate_schema
 from rest_framework.test import APIClient
 
 from saka.core.clock import now
-from saka.euro import services
 from saka.euro.models import CampaignStatus, Pledge, PledgeStatus
+from saka.euro.services.pledges import pledge_create, pledge_refund
+from saka.euro.services.pockets import pocket_create, pocket_transfer
 from tests.euro.helpers import (
     SECRET,
     balance,
@@ -62,12 +63,12 @@ def patch_json(client: APIClient, url: str, data: Any) -> Any:
 
 def test_wallet_shows_money_as_strings_with_two_places(api: Any, rich: Any, project: Any) -> None:
     # given 1000.00, a pocket holding 10.50 and a pledge of 0.05
-    pocket = services.pocket_create(member_id=rich.pk, name="Rent", percentage="12.5")
-    services.pocket_transfer(
+    pocket = pocket_create(member_id=rich.pk, name="Rent", percentage="12.5")
+    pocket_transfer(
         member_id=rich.pk, pocket_id=pocket.pocket_id, direction="to_pocket", amount=1_050
     )
     open_campaign(project)
-    services.pledge_create(member_id=rich.pk, project_id=project.pk, amount=5)
+    pledge_create(member_id=rich.pk, project_id=project.pk, amount=5)
     # when the member reads their wallet
     response = api(rich).get(f"{V1}/me/euro/wallet/")
     # then
@@ -155,10 +156,10 @@ def test_pockets_crud_and_transfers(api: Any, rich: Any, assert_error: AssertErr
 def test_history_costs_the_same_queries_whatever_its_length(
     api: Any, rich: Any, django_assert_max_num_queries: Any
 ) -> None:
-    pockets = [services.pocket_create(member_id=rich.pk, name=f"P{i}") for i in range(5)]
+    pockets = [pocket_create(member_id=rich.pk, name=f"P{i}") for i in range(5)]
     for pocket in pockets:
         for _ in range(4):
-            services.pocket_transfer(
+            pocket_transfer(
                 member_id=rich.pk, pocket_id=pocket.pocket_id, direction="to_pocket", amount=1
             )
     with django_assert_max_num_queries(6):
@@ -171,8 +172,8 @@ def test_wallet_and_pledge_list_queries_are_bounded(
 ) -> None:
     open_campaign(project)
     for i in range(10):
-        services.pocket_create(member_id=rich.pk, name=f"P{i}", percentage="1")
-        services.pledge_create(member_id=rich.pk, project_id=project.pk, amount=100 + i)
+        pocket_create(member_id=rich.pk, name=f"P{i}", percentage="1")
+        pledge_create(member_id=rich.pk, project_id=project.pk, amount=100 + i)
     client = api(rich)
     with django_assert_max_num_queries(4):
         assert len(client.get(f"{V1}/me/euro/wallet/").json()["pockets"]) == 10
@@ -189,8 +190,8 @@ def test_history_is_mine_newest_first_with_cursor_pages(
     api: Any, rich: Any, other_member: Any
 ) -> None:
     # given a deposit, a pocket transfer, and another member's deposit
-    pocket = services.pocket_create(member_id=rich.pk, name="P")
-    services.pocket_transfer(
+    pocket = pocket_create(member_id=rich.pk, name="P")
+    pocket_transfer(
         member_id=rich.pk, pocket_id=pocket.pocket_id, direction="to_pocket", amount=250
     )
     deposit(other_member, 777)
@@ -306,7 +307,7 @@ def test_staff_campaign_lifecycle_and_settlement(
     assert created.status_code == 201, created.content
     campaign_id = created.json()["id"]
     assert (created.json()["status"], created.json()["goal"]) == ("open", "500.00")
-    services.pledge_create(member_id=rich.pk, project_id=project.pk, amount=10_000)
+    pledge_create(member_id=rich.pk, project_id=project.pk, amount=10_000)
     settle_url = f"{V1}/staff/euro/campaigns/{campaign_id}/settlement/"
     assert_error(staff.get(settle_url), 404, "settlement_not_found")
     assert_error(post_json(staff, settle_url, {}), 409, "campaign_not_closed")
@@ -335,7 +336,7 @@ def test_staff_campaign_lifecycle_and_settlement(
 
 def test_staff_refund_of_one_pledge(api: Any, staff_user: Any, rich: Any, project: Any) -> None:
     open_campaign(project)
-    made = services.pledge_create(member_id=rich.pk, project_id=project.pk, amount=300)
+    made = pledge_create(member_id=rich.pk, project_id=project.pk, amount=300)
     response = api(staff_user).post(f"{V1}/staff/euro/pledges/{made.pledge_id}/refund/")
     assert response.status_code == 200
     assert (response.json()["status"], response.json()["available"]) == ("refunded", "1000.00")
@@ -481,9 +482,9 @@ def test_members_only_reach_their_own_things(
     api: Any, rich: Any, other_member: Any, project: Any, assert_error: AssertError
 ) -> None:
     # given the rich member's pocket and pledge
-    pocket = services.pocket_create(member_id=rich.pk, name="Mine")
+    pocket = pocket_create(member_id=rich.pk, name="Mine")
     open_campaign(project)
-    made = services.pledge_create(member_id=rich.pk, project_id=project.pk, amount=100)
+    made = pledge_create(member_id=rich.pk, project_id=project.pk, amount=100)
     intruder = api(other_member)
     before = snapshot()
     # when another member aims at them, then they do not exist for them
@@ -657,7 +658,7 @@ def test_member_bad_input_is_a_4xx_with_a_code(
     status: int,
     code: str,
 ) -> None:
-    pocket = services.pocket_create(member_id=rich.pk, name="P")
+    pocket = pocket_create(member_id=rich.pk, name="P")
     open_campaign(project)
 
     def fill(value: Any) -> Any:
@@ -824,9 +825,9 @@ def test_settlement_of_a_settled_pledge_refund_is_409(
     api: Any, staff_user: Any, rich: Any, project: Any, assert_error: AssertError
 ) -> None:
     campaign = open_campaign(project)
-    made = services.pledge_create(member_id=rich.pk, project_id=project.pk, amount=100)
+    made = pledge_create(member_id=rich.pk, project_id=project.pk, amount=100)
     close(campaign, CampaignStatus.FAILED)
-    services.pledge_refund(pledge_id=made.pledge_id)
+    pledge_refund(pledge_id=made.pledge_id)
     assert Pledge.objects.get(pk=made.pledge_id).status == PledgeStatus.REFUNDED
     assert_error(
         api(staff_user).post(f"{V1}/staff/euro/pledges/{made.pledge_id}/refund/"),

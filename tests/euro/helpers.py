@@ -12,7 +12,6 @@ from typing import Any
 from django.db.models import Sum
 
 from saka.core.clock import now
-from saka.euro import services
 from saka.euro.models import (
     AccountKind,
     Campaign,
@@ -24,8 +23,9 @@ from saka.euro.models import (
     SettlementRun,
     WebhookEvent,
 )
-from saka.euro.webhooks import PAYMENT_SUCCEEDED, WebhookOutcome, payment_webhook_handle
-from saka.euro.webhooks import signature_header as _signature_header
+from saka.euro.payments.webhooks import PAYMENT_SUCCEEDED, WebhookOutcome, payment_webhook_handle
+from saka.euro.payments.webhooks import signature_header as _signature_header
+from saka.euro.services.campaigns import campaign_create, campaign_set_status
 from saka.ledger.models import IdempotencyRecord
 
 SECRET = "whsec_test_0123456789abcdef"
@@ -91,13 +91,11 @@ def deposit(member: Any, amount: int, **kwargs: Any) -> WebhookOutcome:
 
 
 def open_campaign(project: Any, *, goal: int = 100_000, days: int = 30) -> Campaign:
-    return services.campaign_create(
-        project_id=project.pk, goal=goal, deadline=now() + timedelta(days=days)
-    )
+    return campaign_create(project_id=project.pk, goal=goal, deadline=now() + timedelta(days=days))
 
 
 def close(campaign: Campaign, status: str = CampaignStatus.SUCCEEDED) -> Campaign:
-    return services.campaign_set_status(campaign_id=campaign.pk, status=status)
+    return campaign_set_status(campaign_id=campaign.pk, status=status)
 
 
 def balance(member: Any) -> int:

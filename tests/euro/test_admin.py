@@ -9,8 +9,9 @@ import pytest
 from django.test import Client
 
 from saka.core.clock import now
-from saka.euro import services
 from saka.euro.models import Campaign, CampaignStatus, Pledge, PledgeStatus, SettlementRun
+from saka.euro.services.pledges import pledge_create
+from saka.euro.services.pockets import pocket_create
 from tests.euro.helpers import deposit, open_campaign
 
 pytestmark = pytest.mark.django_db
@@ -38,9 +39,9 @@ def admin_client_(django_user_model: Any) -> Client:
 def some_books(make_user: Any, project: Any) -> Any:
     member = make_user()
     deposit(member, 5_000, fee=50)
-    services.pocket_create(member_id=member.pk, name="P", percentage="10")
+    pocket_create(member_id=member.pk, name="P", percentage="10")
     campaign = open_campaign(project)
-    services.pledge_create(member_id=member.pk, project_id=project.pk, amount=1_000)
+    pledge_create(member_id=member.pk, project_id=project.pk, amount=1_000)
     return campaign
 
 

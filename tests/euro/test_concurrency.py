@@ -21,7 +21,7 @@ from django.db import connection
 from django.db.models import Sum
 
 from saka.core.errors import DomainError
-from saka.euro import services, settlement
+from saka.euro import settlement
 from saka.euro.errors import CampaignNotOpen, PledgeNotHeld, SettlementInProgress
 from saka.euro.models import (
     AccountKind,
@@ -32,6 +32,7 @@ from saka.euro.models import (
     Pocket,
     SettlementRun,
 )
+from saka.euro.services import pledges, pockets
 from saka.ledger.errors import InsufficientBalance
 from saka.projects.services import project_create
 from tests.euro.helpers import (
@@ -155,7 +156,7 @@ def test_the_same_pledge_sent_eight_times_at_once_is_booked_once(funded: Any, pr
     start = threading.Barrier(8)
     workers = [
         Worker(
-            lambda: services.pledge_create(
+            lambda: pledges.pledge_create(
                 member_id=member.pk, project_id=project.pk, amount=6_000, idempotency_key="same"
             ),
             name=f"p{i}",
@@ -167,7 +168,7 @@ def test_the_same_pledge_sent_eight_times_at_once_is_booked_once(funded: Any, pr
     run_all(workers)
     # then every request got the one booked pledge, booked once
     outcomes = [w.outcome for w in workers]
-    assert all(isinstance(o, services.PledgeResult) for o in outcomes), outcomes
+    assert all(isinstance(o, pledges.PledgeResult) for o in outcomes), outcomes
     assert len({o.pledge_id for o in outcomes}) == 1
     assert Pledge.objects.filter(member=member).count() == 1
     assert balance(member) == 4_000
@@ -180,7 +181,7 @@ def test_concurrent_pledges_never_overdraw(funded: Any, project: Any) -> None:
     start = threading.Barrier(10)
     workers = [
         Worker(
-            lambda i=i: services.pledge_create(
+            lambda i=i: pledges.pledge_create(
                 member_id=member.pk,
                 project_id=project.pk,
                 amount=3_000,
@@ -212,9 +213,9 @@ def test_closing_a_campaign_waits_for_pledges_in_flight(
     # given a pledge paused inside its transaction (it holds the campaign FOR SHARE)
     member = funded(10_000)
     campaign = open_campaign(project)
-    with paused(monkeypatch, services, "entry_post") as (booked, release):
+    with paused(monkeypatch, pledges, "entry_post") as (booked, release):
         pledging = Worker(
-            lambda: services.pledge_create(member_id=member.pk, project_id=project.pk, amount=100),
+            lambda: pledges.pledge_create(member_id=member.pk, project_id=project.pk, amount=100),
             name="paused",
         )
         pledging.start()
@@ -228,7 +229,7 @@ def test_closing_a_campaign_waits_for_pledges_in_flight(
         result_of(closing)
     # then a later pledge is refused, and the settlement releases the one in flight
     with pytest.raises(CampaignNotOpen):
-        services.pledge_create(member_id=member.pk, project_id=project.pk, amount=100)
+        pledges.pledge_create(member_id=member.pk, project_id=project.pk, amount=100)
     run = settlement.settlement_start(campaign_id=campaign.pk)
     assert run.pledges_done == 1
     assert Pledge.objects.get(pk=made.pledge_id).status == PledgeStatus.RELEASED
@@ -243,7 +244,7 @@ def test_pledges_racing_the_close_are_all_settled(make_user: Any, project: Any) 
     start = threading.Barrier(13)
     workers = [
         Worker(
-            lambda m=m: services.pledge_create(member_id=m.pk, project_id=project.pk, amount=500),
+            lambda m=m: pledges.pledge_create(member_id=m.pk, project_id=project.pk, amount=500),
             name=f"p{m.pk}",
             barrier=start,
         )
@@ -252,7 +253,7 @@ def test_pledges_racing_the_close_are_all_settled(make_user: Any, project: Any) 
     run_all(workers)
     # then each pledge was either booked before the close or refused after it
     for w in workers[:-1]:
-        assert isinstance(w.outcome, services.PledgeResult | CampaignNotOpen), w.outcome
+        assert isinstance(w.outcome, pledges.PledgeResult | CampaignNotOpen), w.outcome
     # and the settlement refunds every booked pledge: none stays held
     run = settlement.settlement_start(campaign_id=campaign.pk, batch_size=3)
     booked = [w for w in workers[:-1] if not w.error]
@@ -267,8 +268,8 @@ def test_pledges_racing_the_close_are_all_settled(make_user: Any, project: Any) 
 def test_concurrent_deposits_to_one_wallet_lose_nothing(make_user: Any, project: Any) -> None:
     # given a wallet with pockets at 12.5 % and 33.33 %
     member = make_user()
-    a = services.pocket_create(member_id=member.pk, name="A", percentage="12.5")
-    b = services.pocket_create(member_id=member.pk, name="B", percentage="33.33")
+    a = pockets.pocket_create(member_id=member.pk, name="A", percentage="12.5")
+    b = pockets.pocket_create(member_id=member.pk, name="B", percentage="33.33")
     amounts = [1_001 + 97 * i for i in range(12)]
     start = threading.Barrier(len(amounts))
     # when 12 deposits (with fees, tips and donations) arrive at once
@@ -320,7 +321,7 @@ def test_concurrent_pocket_percentages_never_exceed_100(member: Any) -> None:
     workers = run_all(
         [
             Worker(
-                lambda i=i: services.pocket_create(
+                lambda i=i: pockets.pocket_create(
                     member_id=member.pk, name=f"p{i}", percentage="30"
                 ),
                 name=f"k{i}",
@@ -355,8 +356,8 @@ def test_a_refund_holding_a_pledge_makes_the_settlement_skip_it(
     campaign, _, ids = big_campaign
     close(campaign, CampaignStatus.SUCCEEDED)
     target = ids[149]
-    with paused(monkeypatch, services, "pledges_exit") as (booked, release):
-        refunding = Worker(lambda: services.pledge_refund(pledge_id=target), name="paused")
+    with paused(monkeypatch, pledges, "pledges_exit") as (booked, release):
+        refunding = Worker(lambda: pledges.pledge_refund(pledge_id=target), name="paused")
         refunding.start()
         assert booked.wait(JOIN_SECONDS)
         # when the settlement reaches that pledge's batch, it waits on its row lock
@@ -391,7 +392,7 @@ def test_a_settlement_holding_a_pledge_makes_the_refund_fail_cleanly(
         settling.start()
         assert booked.wait(JOIN_SECONDS)
         # when staff refund a pledge of that batch, the refund waits on the row lock
-        refunding = Worker(lambda: services.pledge_refund(pledge_id=ids[10]), name="refund")
+        refunding = Worker(lambda: pledges.pledge_refund(pledge_id=ids[10]), name="refund")
         refunding.start()
         wait_for_lock_waiters(1)
         release.set()
@@ -475,11 +476,11 @@ def test_members_keep_pledging_and_depositing_while_a_settlement_runs(
         seen: Counter[str] = Counter()
         while not stop.is_set():
             try:
-                services.pledge_create(member_id=m.pk, project_id=other.pk, amount=10)
+                pledges.pledge_create(member_id=m.pk, project_id=other.pk, amount=10)
                 seen["pledged"] += 1
                 deposit(m, 7)
                 seen["deposited"] += 1
-                services.pledge_create(member_id=m.pk, project_id=campaign_a.project_id, amount=1)
+                pledges.pledge_create(member_id=m.pk, project_id=campaign_a.project_id, amount=1)
             except CampaignNotOpen:
                 seen["refused"] += 1
             except InsufficientBalance:

@@ -14,8 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from saka.core.errors import InvalidAmount, ValidationError
-from saka.core.money import format_cents, parse_cents
-from saka.euro.services import parse_percentage
+from saka.core.money import format_cents, parse_cents, parse_percentage
 from saka.euro.splits import commission_of, payment_split, pocket_split
 
 # --- parse_cents --------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import pytest
 
 from saka.core.clock import now
 from saka.core.errors import InvalidAmount, ValidationError
-from saka.euro import selectors, services
+from saka.euro import selectors
 from saka.euro.errors import (
     CampaignAlreadyOpen,
     CampaignNotFound,
@@ -30,6 +30,10 @@ from saka.euro.models import (
     Pledge,
     PledgeStatus,
 )
+from saka.euro.services.campaigns import campaign_create, campaign_set_status
+from saka.euro.services.members import member_kyc_set
+from saka.euro.services.pledges import PledgeResult, pledge_cancel, pledge_create, pledge_refund
+from saka.euro.services.pockets import pocket_create, pocket_transfer
 from saka.ledger.errors import IdempotencyConflict, InsufficientBalance
 from saka.projects.errors import ProjectNotFound
 from tests.euro.helpers import balance, close, open_campaign, snapshot
@@ -37,10 +41,8 @@ from tests.euro.helpers import balance, close, open_campaign, snapshot
 pytestmark = pytest.mark.django_db
 
 
-def pledge(member: Any, project: Any, amount: int, **kwargs: Any) -> services.PledgeResult:
-    return services.pledge_create(
-        member_id=member.pk, project_id=project.pk, amount=amount, **kwargs
-    )
+def pledge(member: Any, project: Any, amount: int, **kwargs: Any) -> PledgeResult:
+    return pledge_create(member_id=member.pk, project_id=project.pk, amount=amount, **kwargs)
 
 
 def test_a_pledge_moves_money_into_its_own_escrow(funded: Any, project: Any) -> None:
@@ -63,8 +65,8 @@ def test_pledges_come_from_the_available_balance_only(funded: Any, project: Any)
     # given 10.00 available and 5.00 moved to a pocket
     member = funded(1_000)
     open_campaign(project)
-    pocket = services.pocket_create(member_id=member.pk, name="Savings")
-    services.pocket_transfer(
+    pocket = pocket_create(member_id=member.pk, name="Savings")
+    pocket_transfer(
         member_id=member.pk, pocket_id=pocket.pocket_id, direction="to_pocket", amount=500
     )
     before = snapshot()
@@ -113,13 +115,13 @@ def test_pledges_need_an_open_campaign_before_its_deadline(funded: Any, project:
     with pytest.raises(CampaignNotOpen):
         pledge(member, project, 100)
     # an open one past its deadline
-    services.campaign_create(project_id=project.pk, goal=1_000, deadline=now() + timedelta(days=1))
+    campaign_create(project_id=project.pk, goal=1_000, deadline=now() + timedelta(days=1))
     with pytest.raises(CampaignNotOpen) as late:
         pledge(member, project, 100, as_of=now() + timedelta(days=2))
     assert "deadline" in late.value.data
     # an unknown project
     with pytest.raises(ProjectNotFound):
-        services.pledge_create(member_id=member.pk, project_id=10**9, amount=100)
+        pledge_create(member_id=member.pk, project_id=10**9, amount=100)
     assert snapshot().entries == before.entries
 
 
@@ -157,7 +159,7 @@ def test_a_refused_pledge_leaves_its_key_free(funded: Any, project: Any) -> None
 def test_equity_pledges_are_off_by_default(funded: Any, project: Any) -> None:
     member = funded(1_000)
     open_campaign(project)
-    services.member_kyc_set(member_id=member.pk, verified=True)
+    member_kyc_set(member_id=member.pk, verified=True)
     with pytest.raises(EquityPledgesDisabled):
         pledge(member, project, 100, kind="equity")
 
@@ -171,9 +173,9 @@ def test_equity_pledges_need_kyc(funded: Any, project: Any, settings: Any) -> No
     with pytest.raises(KycRequired):
         pledge(member, project, 100, kind="equity")
     # once verified it is accepted; a revoked KYC refuses again
-    services.member_kyc_set(member_id=member.pk, verified=True)
+    member_kyc_set(member_id=member.pk, verified=True)
     assert pledge(member, project, 100, kind="equity").kind == "equity"
-    services.member_kyc_set(member_id=member.pk, verified=False)
+    member_kyc_set(member_id=member.pk, verified=False)
     with pytest.raises(KycRequired):
         pledge(member, project, 100, kind="equity")
 
@@ -195,7 +197,7 @@ def test_a_member_cancels_a_held_pledge_while_the_campaign_is_open(
     open_campaign(project)
     made = pledge(member, project, 400)
     # when the member cancels it
-    cancelled = services.pledge_cancel(member_id=member.pk, pledge_id=made.pledge_id)
+    cancelled = pledge_cancel(member_id=member.pk, pledge_id=made.pledge_id)
     # then the money is back, the escrow empty, and it cannot be cancelled twice
     assert (cancelled.status, cancelled.available) == ("cancelled", 1_000)
     assert balance(member) == 1_000
@@ -204,7 +206,7 @@ def test_a_member_cancels_a_held_pledge_while_the_campaign_is_open(
     assert row.settled_at is not None
     assert EuroEntry.objects.filter(kind=EntryKind.CANCEL).count() == 1
     with pytest.raises(PledgeNotHeld):
-        services.pledge_cancel(member_id=member.pk, pledge_id=made.pledge_id)
+        pledge_cancel(member_id=member.pk, pledge_id=made.pledge_id)
 
 
 def test_cancel_is_refused_once_the_campaign_is_closed(funded: Any, project: Any) -> None:
@@ -213,7 +215,7 @@ def test_cancel_is_refused_once_the_campaign_is_closed(funded: Any, project: Any
     made = pledge(member, project, 400)
     close(campaign, CampaignStatus.SUCCEEDED)
     with pytest.raises(CampaignNotOpen):
-        services.pledge_cancel(member_id=member.pk, pledge_id=made.pledge_id)
+        pledge_cancel(member_id=member.pk, pledge_id=made.pledge_id)
     assert Pledge.objects.get(pk=made.pledge_id).status == PledgeStatus.HELD
 
 
@@ -223,7 +225,7 @@ def test_members_only_cancel_their_own_pledges(funded: Any, project: Any) -> Non
     made = pledge(member, project, 400)
     for pledge_id in (made.pledge_id, 10**9, 2**70, "1", None, True):
         with pytest.raises(PledgeNotFound):
-            services.pledge_cancel(member_id=intruder.pk, pledge_id=pledge_id)
+            pledge_cancel(member_id=intruder.pk, pledge_id=pledge_id)
     assert Pledge.objects.get(pk=made.pledge_id).status == PledgeStatus.HELD
 
 
@@ -232,12 +234,12 @@ def test_staff_refund_a_pledge_whatever_the_campaign(funded: Any, project: Any) 
     campaign = open_campaign(project)
     made = pledge(member, project, 400)
     close(campaign, CampaignStatus.SUCCEEDED)
-    refunded = services.pledge_refund(pledge_id=made.pledge_id)
+    refunded = pledge_refund(pledge_id=made.pledge_id)
     assert (refunded.status, refunded.available) == ("refunded", 1_000)
     with pytest.raises(PledgeNotHeld):
-        services.pledge_refund(pledge_id=made.pledge_id)
+        pledge_refund(pledge_id=made.pledge_id)
     with pytest.raises(PledgeNotFound):
-        services.pledge_refund(pledge_id=10**9)
+        pledge_refund(pledge_id=10**9)
 
 
 # --- campaigns ----------------------------------------------------------------------------------
@@ -253,17 +255,17 @@ def test_one_open_campaign_per_project(project: Any) -> None:
 
 def test_campaign_input_rules(project: Any) -> None:
     with pytest.raises(ValidationError):
-        services.campaign_create(project_id=project.pk, goal=100, deadline=now() - timedelta(1))
+        campaign_create(project_id=project.pk, goal=100, deadline=now() - timedelta(1))
     with pytest.raises(InvalidAmount):
-        services.campaign_create(project_id=project.pk, goal=0, deadline=now() + timedelta(1))
+        campaign_create(project_id=project.pk, goal=0, deadline=now() + timedelta(1))
     with pytest.raises(ProjectNotFound):
-        services.campaign_create(project_id=10**9, goal=100, deadline=now() + timedelta(1))
+        campaign_create(project_id=10**9, goal=100, deadline=now() + timedelta(1))
 
 
 def test_campaign_status_transitions(project: Any) -> None:
     campaign = open_campaign(project)
     with pytest.raises(ValidationError):
-        services.campaign_set_status(campaign_id=campaign.pk, status="open")
+        campaign_set_status(campaign_id=campaign.pk, status="open")
     closed = close(campaign, CampaignStatus.SUCCEEDED)
     assert closed.closed_at is not None
     # the same status again is a no-op; another one is refused
@@ -272,7 +274,7 @@ def test_campaign_status_transitions(project: Any) -> None:
         close(campaign, CampaignStatus.FAILED)
     for campaign_id in (10**9, 2**70, "1", None):
         with pytest.raises(CampaignNotFound):
-            services.campaign_set_status(campaign_id=campaign_id, status="failed")
+            campaign_set_status(campaign_id=campaign_id, status="failed")
 
 
 def test_campaign_view_totals(funded: Any, project: Any) -> None:
@@ -280,7 +282,7 @@ def test_campaign_view_totals(funded: Any, project: Any) -> None:
     campaign = open_campaign(project, goal=5_000)
     pledge(a, project, 300)
     pledge(b, project, 200)
-    services.pledge_cancel(member_id=b.pk, pledge_id=pledge(b, project, 100).pledge_id)
+    pledge_cancel(member_id=b.pk, pledge_id=pledge(b, project, 100).pledge_id)
     view = selectors.campaign_view(campaign_id=campaign.pk)
     assert (view.totals["held_count"], view.totals["held_cents"]) == (2, 500)
     assert (view.totals["cancelled_count"], view.totals["cancelled_cents"]) == (1, 100)

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 
 from saka.core.errors import InvalidAmount, ValidationError
-from saka.euro import selectors, services
+from saka.euro import selectors
 from saka.euro.errors import AllocationExceeded, PocketLimitReached, PocketNotFound
 from saka.euro.models import AccountKind, EuroAccount, Pocket
+from saka.euro.services.pockets import pocket_close, pocket_create, pocket_transfer, pocket_update
 from saka.ledger.errors import IdempotencyConflict, InsufficientBalance
 from tests.euro.helpers import balance, deposit, snapshot
 
@@ -24,9 +25,9 @@ def pocket_balance(pocket_id: int) -> int:
 def test_create_rename_and_set_percentages(member: Any) -> None:
     # given a member
     # when they open two pockets and change one
-    holidays = services.pocket_create(member_id=member.pk, name="  Holidays ", percentage="12.5")
-    rent = services.pocket_create(member_id=member.pk, name="Rent", percentage="40")
-    updated = services.pocket_update(
+    holidays = pocket_create(member_id=member.pk, name="  Holidays ", percentage="12.5")
+    rent = pocket_create(member_id=member.pk, name="Rent", percentage="40")
+    updated = pocket_update(
         member_id=member.pk, pocket_id=holidays.pocket_id, name="Trips", percentage="20.25"
     )
     # then the wallet shows them with their percentages and the total allocated
@@ -40,62 +41,58 @@ def test_create_rename_and_set_percentages(member: Any) -> None:
 
 def test_percentages_of_a_wallet_never_exceed_100(member: Any) -> None:
     # given pockets at 60 % and 40 %
-    a = services.pocket_create(member_id=member.pk, name="A", percentage="60")
-    services.pocket_create(member_id=member.pk, name="B", percentage="40")
+    a = pocket_create(member_id=member.pk, name="A", percentage="60")
+    pocket_create(member_id=member.pk, name="B", percentage="40")
     before = snapshot()
     # when a third pocket or a raise asks for more
     with pytest.raises(AllocationExceeded) as too_much:
-        services.pocket_create(member_id=member.pk, name="C", percentage="0.01")
+        pocket_create(member_id=member.pk, name="C", percentage="0.01")
     with pytest.raises(AllocationExceeded):
-        services.pocket_update(member_id=member.pk, pocket_id=a.pocket_id, percentage="60.01")
+        pocket_update(member_id=member.pk, pocket_id=a.pocket_id, percentage="60.01")
     # then it is refused and nothing changes; a pocket at 0 % is still fine
     assert too_much.value.data == {"allocated": "100.00", "requested": "0.01", "available": "0.00"}
     assert snapshot() == before
-    assert services.pocket_create(member_id=member.pk, name="C").percentage_bp == 0
+    assert pocket_create(member_id=member.pk, name="C").percentage_bp == 0
     # lowering one frees room for another
-    services.pocket_update(member_id=member.pk, pocket_id=a.pocket_id, percentage="50")
-    services.pocket_create(member_id=member.pk, name="D", percentage="10")
+    pocket_update(member_id=member.pk, pocket_id=a.pocket_id, percentage="50")
+    pocket_create(member_id=member.pk, name="D", percentage="10")
 
 
 def test_at_most_100_open_pockets(member: Any) -> None:
     # given 100 pockets
-    ids = [services.pocket_create(member_id=member.pk, name=f"p{i}").pocket_id for i in range(100)]
+    ids = [pocket_create(member_id=member.pk, name=f"p{i}").pocket_id for i in range(100)]
     # when a 101st is opened, then it is refused
     with pytest.raises(PocketLimitReached):
-        services.pocket_create(member_id=member.pk, name="one too many")
+        pocket_create(member_id=member.pk, name="one too many")
     # a closed pocket frees its place
-    services.pocket_close(member_id=member.pk, pocket_id=ids[0])
-    services.pocket_create(member_id=member.pk, name="again")
+    pocket_close(member_id=member.pk, pocket_id=ids[0])
+    pocket_create(member_id=member.pk, name="again")
 
 
 @pytest.mark.parametrize("name", ["", "   ", "x" * 61, "tab\there", 42, None])
 def test_bad_pocket_names_are_refused(member: Any, name: Any) -> None:
     with pytest.raises(ValidationError):
-        services.pocket_create(member_id=member.pk, name=name)
+        pocket_create(member_id=member.pk, name=name)
 
 
 def test_creating_a_pocket_with_a_key_is_done_once(member: Any) -> None:
-    first = services.pocket_create(
-        member_id=member.pk, name="A", percentage="10", idempotency_key="pk-1"
-    )
-    again = services.pocket_create(
-        member_id=member.pk, name="A", percentage="10", idempotency_key="pk-1"
-    )
+    first = pocket_create(member_id=member.pk, name="A", percentage="10", idempotency_key="pk-1")
+    again = pocket_create(member_id=member.pk, name="A", percentage="10", idempotency_key="pk-1")
     assert again == first
     assert Pocket.objects.filter(member=member).count() == 1
     with pytest.raises(IdempotencyConflict):
-        services.pocket_create(member_id=member.pk, name="B", idempotency_key="pk-1")
+        pocket_create(member_id=member.pk, name="B", idempotency_key="pk-1")
 
 
 def test_transfers_between_wallet_and_pocket(funded: Any) -> None:
     # given 100.00 in the main balance and an empty pocket
     member = funded(10_000)
-    pocket = services.pocket_create(member_id=member.pk, name="Savings")
+    pocket = pocket_create(member_id=member.pk, name="Savings")
     # when 30.00 goes to the pocket and 10.00 comes back
-    to_pocket = services.pocket_transfer(
+    to_pocket = pocket_transfer(
         member_id=member.pk, pocket_id=pocket.pocket_id, direction="to_pocket", amount=3_000
     )
-    back = services.pocket_transfer(
+    back = pocket_transfer(
         member_id=member.pk, pocket_id=pocket.pocket_id, direction="to_wallet", amount=1_000
     )
     # then both balances follow, exactly
@@ -107,14 +104,14 @@ def test_transfers_between_wallet_and_pocket(funded: Any) -> None:
 
 def test_a_transfer_never_overdraws(funded: Any) -> None:
     member = funded(1_000)
-    pocket = services.pocket_create(member_id=member.pk, name="Savings")
+    pocket = pocket_create(member_id=member.pk, name="Savings")
     before = snapshot()
     with pytest.raises(InsufficientBalance):
-        services.pocket_transfer(
+        pocket_transfer(
             member_id=member.pk, pocket_id=pocket.pocket_id, direction="to_pocket", amount=1_001
         )
     with pytest.raises(InsufficientBalance):
-        services.pocket_transfer(
+        pocket_transfer(
             member_id=member.pk, pocket_id=pocket.pocket_id, direction="to_wallet", amount=1
         )
     assert snapshot() == before
@@ -122,24 +119,24 @@ def test_a_transfer_never_overdraws(funded: Any) -> None:
 
 def test_transfer_bad_input(funded: Any, other_member: Any) -> None:
     member = funded(1_000)
-    pocket = services.pocket_create(member_id=member.pk, name="Savings")
-    theirs = services.pocket_create(member_id=other_member.pk, name="Theirs")
+    pocket = pocket_create(member_id=member.pk, name="Savings")
+    theirs = pocket_create(member_id=other_member.pk, name="Theirs")
     before = snapshot()
     for amount in (0, -1, 1.5, "1.00", True, None):
         with pytest.raises(InvalidAmount):
-            services.pocket_transfer(
+            pocket_transfer(
                 member_id=member.pk,
                 pocket_id=pocket.pocket_id,
                 direction="to_pocket",
                 amount=amount,
             )
     with pytest.raises(ValidationError):
-        services.pocket_transfer(
+        pocket_transfer(
             member_id=member.pk, pocket_id=pocket.pocket_id, direction="sideways", amount=1
         )
     for pocket_id in (theirs.pocket_id, 10**9, 2**64, -1, "1", None):
         with pytest.raises(PocketNotFound):
-            services.pocket_transfer(
+            pocket_transfer(
                 member_id=member.pk, pocket_id=pocket_id, direction="to_pocket", amount=1
             )
     assert snapshot() == before
@@ -147,25 +144,25 @@ def test_transfer_bad_input(funded: Any, other_member: Any) -> None:
 
 def test_a_transfer_with_a_key_is_booked_once(funded: Any) -> None:
     member = funded(5_000)
-    pocket = services.pocket_create(member_id=member.pk, name="Savings")
+    pocket = pocket_create(member_id=member.pk, name="Savings")
     args = {"member_id": member.pk, "pocket_id": pocket.pocket_id, "direction": "to_pocket"}
-    first = services.pocket_transfer(**args, amount=1_000, idempotency_key="t-1")
-    again = services.pocket_transfer(**args, amount=1_000, idempotency_key="t-1")
+    first = pocket_transfer(**args, amount=1_000, idempotency_key="t-1")
+    again = pocket_transfer(**args, amount=1_000, idempotency_key="t-1")
     assert again == first
     assert balance(member) == 4_000
     with pytest.raises(IdempotencyConflict):
-        services.pocket_transfer(**args, amount=2_000, idempotency_key="t-1")
+        pocket_transfer(**args, amount=2_000, idempotency_key="t-1")
 
 
 def test_closing_a_pocket_returns_its_money(funded: Any) -> None:
     # given a pocket holding 12.34
     member = funded(5_000)
-    pocket = services.pocket_create(member_id=member.pk, name="Savings", percentage="50")
-    services.pocket_transfer(
+    pocket = pocket_create(member_id=member.pk, name="Savings", percentage="50")
+    pocket_transfer(
         member_id=member.pk, pocket_id=pocket.pocket_id, direction="to_pocket", amount=1_234
     )
     # when it is closed
-    result = services.pocket_close(member_id=member.pk, pocket_id=pocket.pocket_id)
+    result = pocket_close(member_id=member.pk, pocket_id=pocket.pocket_id)
     # then the money is back in the main balance, the pocket is gone from the wallet
     assert (result.amount, result.wallet_balance, result.pocket_balance) == (1_234, 5_000, 0)
     assert balance(member) == 5_000
@@ -175,16 +172,16 @@ def test_closing_a_pocket_returns_its_money(funded: Any) -> None:
     assert closed.percentage_bp == 0
     # and it cannot be used any more
     with pytest.raises(PocketNotFound):
-        services.pocket_close(member_id=member.pk, pocket_id=pocket.pocket_id)
+        pocket_close(member_id=member.pk, pocket_id=pocket.pocket_id)
 
 
 def test_a_deposit_is_split_across_pockets_exactly(member: Any) -> None:
     # given pockets at 33.33 %, 33.33 % and 10 %, and one closed pocket
-    a = services.pocket_create(member_id=member.pk, name="A", percentage="33.33")
-    b = services.pocket_create(member_id=member.pk, name="B", percentage="33.33")
-    c = services.pocket_create(member_id=member.pk, name="C", percentage="10")
-    gone = services.pocket_create(member_id=member.pk, name="Gone", percentage="5")
-    services.pocket_close(member_id=member.pk, pocket_id=gone.pocket_id)
+    a = pocket_create(member_id=member.pk, name="A", percentage="33.33")
+    b = pocket_create(member_id=member.pk, name="B", percentage="33.33")
+    c = pocket_create(member_id=member.pk, name="C", percentage="10")
+    gone = pocket_create(member_id=member.pk, name="Gone", percentage="5")
+    pocket_close(member_id=member.pk, pocket_id=gone.pocket_id)
     # when 10.01 arrives net of fees (10.31 - 0.30)
     body = deposit(member, 1_031, fee=30).body
     # then 33.33 % of 10.01 = 3.336333 -> 3.34 (largest remainder), 3.33, 1.00, rest 2.34
@@ -203,7 +200,7 @@ def test_a_deposit_books_in_the_same_queries_whatever_the_pockets(
     deposit(plain, 100)
     deposit(rich, 100)
     for i in range(100):
-        services.pocket_create(member_id=rich.pk, name=f"p{i}", percentage="1")
+        pocket_create(member_id=rich.pk, name=f"p{i}", percentage="1")
     # when each receives a deposit, then both cost the same number of queries
     counts = []
     for user in (plain, rich):

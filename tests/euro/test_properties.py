@@ -20,8 +20,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from saka.core.errors import DomainError
-from saka.euro import selectors, services, settlement
+from saka.euro import selectors, settlement
 from saka.euro.models import AccountKind, CampaignStatus, Pledge, PledgeStatus
+from saka.euro.services.pledges import pledge_cancel, pledge_create
+from saka.euro.services.pockets import pocket_create, pocket_transfer
 from saka.euro.splits import commission_of, payment_split, pocket_split
 from saka.ledger.reconcile import reconcile
 from saka.projects.services import project_create
@@ -154,9 +156,9 @@ def test_no_cent_is_created_or_lost(
             percentage = f"{op.bp // 100}.{op.bp % 100:02d}"
             if sum(w.bps) + op.bp > 10_000:
                 with pytest.raises(DomainError):
-                    services.pocket_create(member_id=user.pk, name="p", percentage=percentage)
+                    pocket_create(member_id=user.pk, name="p", percentage=percentage)
                 continue
-            made = services.pocket_create(member_id=user.pk, name="p", percentage=percentage)
+            made = pocket_create(member_id=user.pk, name="p", percentage=percentage)
             pockets[op.member].append(made.pocket_id)
             w.pockets.append(0)
             w.bps.append(op.bp)
@@ -165,7 +167,7 @@ def test_no_cent_is_created_or_lost(
                 continue
             source = w.main if op.to_pocket else w.pockets[-1]
             call = functools.partial(
-                services.pocket_transfer,
+                pocket_transfer,
                 member_id=user.pk,
                 pocket_id=pockets[op.member][-1],
                 direction="to_pocket" if op.to_pocket else "to_wallet",
@@ -181,7 +183,7 @@ def test_no_cent_is_created_or_lost(
             w.pockets[-1] += sign * op.amount
         elif isinstance(op, MakePledge):
             call = functools.partial(
-                services.pledge_create, member_id=user.pk, project_id=project.pk, amount=op.amount
+                pledge_create, member_id=user.pk, project_id=project.pk, amount=op.amount
             )
             if w.main < op.amount:
                 with pytest.raises(DomainError):
@@ -193,7 +195,7 @@ def test_no_cent_is_created_or_lost(
         elif isinstance(op, Cancel):
             if not pledge_ids[op.member]:
                 continue
-            services.pledge_cancel(member_id=user.pk, pledge_id=pledge_ids[op.member].pop())
+            pledge_cancel(member_id=user.pk, pledge_id=pledge_ids[op.member].pop())
             w.main += w.pledges.pop()
 
     # then every member's wallet, pockets and escrow are what the model says

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.db.models import F
 
-from saka.euro import services, settlement
+from saka.euro import settlement
 from saka.euro.models import (
     AccountKind,
     CampaignStatus,
@@ -19,6 +19,8 @@ from saka.euro.models import (
     SettlementRun,
     WebhookEvent,
 )
+from saka.euro.services.pledges import pledge_create
+from saka.euro.services.pockets import pocket_create
 from saka.ledger.reconcile import reconcile
 from tests.euro.helpers import close, deposit, open_campaign
 
@@ -33,8 +35,8 @@ def checks_failing() -> set[str]:
 def settled(funded: Any, project: Any) -> tuple[Any, Any]:
     member = funded(10_000)
     campaign = open_campaign(project)
-    kept = services.pledge_create(member_id=member.pk, project_id=project.pk, amount=1_000)
-    services.pledge_create(member_id=member.pk, project_id=project.pk, amount=2_000)
+    kept = pledge_create(member_id=member.pk, project_id=project.pk, amount=1_000)
+    pledge_create(member_id=member.pk, project_id=project.pk, amount=2_000)
     close(campaign, CampaignStatus.SUCCEEDED)
     run = settlement.settlement_start(campaign_id=campaign.pk)
     return member, (run, kept)
@@ -65,7 +67,7 @@ def test_a_run_reporting_more_than_it_booked_is_found(settled: Any) -> None:
 def test_a_held_pledge_whose_escrow_differs_is_found(funded: Any, project: Any) -> None:
     member = funded(1_000)
     open_campaign(project)
-    made = services.pledge_create(member_id=member.pk, project_id=project.pk, amount=500)
+    made = pledge_create(member_id=member.pk, project_id=project.pk, amount=500)
     Pledge.objects.filter(pk=made.pledge_id).update(amount_cents=499)
     assert checks_failing() == {"escrows_match_pledges"}
 
@@ -80,8 +82,8 @@ def test_a_released_pledge_with_money_left_in_escrow_is_found(settled: Any) -> N
 
 @pytest.mark.corrupts_books
 def test_pockets_over_100_percent_are_found(member: Any) -> None:
-    a = services.pocket_create(member_id=member.pk, name="A", percentage="60")
-    services.pocket_create(member_id=member.pk, name="B", percentage="40")
+    a = pocket_create(member_id=member.pk, name="A", percentage="60")
+    pocket_create(member_id=member.pk, name="B", percentage="40")
     Pocket.objects.filter(pk=a.pocket_id).update(percentage_bp=6001)
     assert checks_failing() == {"pockets_within_limits"}
 

@@ -15,7 +15,7 @@ from django.db.models import Sum
 
 from saka.core.clock import now
 from saka.core.errors import ValidationError
-from saka.euro import selectors, services, settlement, signals
+from saka.euro import selectors, settlement, signals
 from saka.euro.errors import CampaignNotClosed, CampaignNotFound
 from saka.euro.models import (
     AccountKind,
@@ -28,6 +28,8 @@ from saka.euro.models import (
     SettlementRun,
     SettlementStatus,
 )
+from saka.euro.services.escrow import pledges_exit
+from saka.euro.services.pledges import pledge_cancel, pledge_create, pledge_refund
 from saka.euro.splits import commission_of
 from tests.euro.helpers import account_balance, balance, close, deposit, open_campaign, snapshot
 
@@ -44,9 +46,7 @@ def pledged(make_user: Any, project: Any) -> Any:
         deposit(m, 200_000)
     campaign = open_campaign(project)
     ids = [
-        services.pledge_create(
-            member_id=members[i % 3].pk, project_id=project.pk, amount=a
-        ).pledge_id
+        pledge_create(member_id=members[i % 3].pk, project_id=project.pk, amount=a).pledge_id
         for i, a in enumerate(AMOUNTS)
     ]
     return campaign, members, ids
@@ -146,9 +146,9 @@ def test_a_campaign_without_pledges_settles_to_nothing(project: Any) -> None:
 def test_only_held_pledges_are_settled(pledged: Any, project: Any) -> None:
     # given pledges cancelled (by their members) and refunded (by staff) before the close
     campaign, members, ids = pledged
-    services.pledge_cancel(member_id=members[0].pk, pledge_id=ids[0])
-    services.pledge_cancel(member_id=members[1].pk, pledge_id=ids[4])
-    services.pledge_refund(pledge_id=ids[8])
+    pledge_cancel(member_id=members[0].pk, pledge_id=ids[0])
+    pledge_cancel(member_id=members[1].pk, pledge_id=ids[4])
+    pledge_refund(pledge_id=ids[8])
     close(campaign, CampaignStatus.SUCCEEDED)
     # when the campaign is settled
     run = settle(campaign, batch_size=3)
@@ -172,7 +172,7 @@ def test_a_pledge_settled_by_another_operation_in_the_meantime_is_skipped(
 
     def lock_after_a_refund(*, pledge_ids: list[int]) -> list[Pledge]:
         if raced in pledge_ids and Pledge.objects.get(pk=raced).status == PledgeStatus.HELD:
-            services.pledges_exit(
+            pledges_exit(
                 pledges=real_lock(pledge_ids=[raced]),
                 outcome=PledgeStatus.REFUNDED,
                 at=now(),

@@ -25,9 +25,9 @@ from saka.euro.errors import (
     WebhookNotConfigured,
 )
 from saka.euro.models import AccountKind, EntryKind, EuroEntry, WebhookEvent, WebhookEventStatus
-from saka.euro.services import deposit_book
+from saka.euro.payments.deposits import deposit_book
+from saka.euro.payments.webhooks import payment_webhook_handle, signature_header, signature_verify
 from saka.euro.splits import payment_split
-from saka.euro.webhooks import payment_webhook_handle, signature_header, signature_verify
 from saka.projects.errors import ProjectNotFound
 from tests.euro.helpers import (
     SECRET,

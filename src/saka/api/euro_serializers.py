@@ -19,7 +19,7 @@ from saka.core.money import (
 )
 from saka.euro.conf import MAX_DEPOSIT_CENTS, MAX_PLEDGE_CENTS, MAX_SETTLEMENT_BATCH
 from saka.euro.models import CampaignStatus, EuroPosting, Pledge, PledgeKind, PledgeStatus
-from saka.euro.services import DIRECTIONS
+from saka.euro.services.pockets import DIRECTIONS
 
 MONEY_OUT_PATTERN = r"^-?(0|[1-9][0-9]*)\.[0-9]{2}$"
 

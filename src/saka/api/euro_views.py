@@ -33,9 +33,11 @@ from saka.api.base import (
 from saka.api.permissions import IsMember
 from saka.api.serializers import ErrorSerializer, validated
 from saka.api.throttling import MemberThrottle
-from saka.euro import selectors, services, settlement, webhooks
+from saka.euro import selectors, settlement
 from saka.euro.errors import InvalidEvent
 from saka.euro.models import Trigger
+from saka.euro.payments import webhooks
+from saka.euro.services import campaigns, pledges, pockets
 
 MEMBER_TAG = ["EUR (member)"]
 STAFF_TAG = ["EUR (staff)"]
@@ -99,7 +101,7 @@ class PocketListView(MemberView):
     )
     def post(self, request: Request) -> Response:
         data = validated(s.PocketCreateInSerializer, request.data)
-        result = services.pocket_create(
+        result = pockets.pocket_create(
             member_id=member_id_of(request), idempotency_key=idempotency_key_of(request), **data
         )
         return Response(s.PocketResultSerializer(result).data, status=status.HTTP_201_CREATED)
@@ -125,9 +127,7 @@ class PocketDetailView(MemberView):
     )
     def patch(self, request: Request, pocket_id: int) -> Response:
         data = validated(s.PocketUpdateInSerializer, request.data)
-        result = services.pocket_update(
-            member_id=member_id_of(request), pocket_id=pocket_id, **data
-        )
+        result = pockets.pocket_update(member_id=member_id_of(request), pocket_id=pocket_id, **data)
         return Response(s.PocketResultSerializer(result).data)
 
     @extend_schema(
@@ -137,7 +137,7 @@ class PocketDetailView(MemberView):
         summary="Close a pocket: its balance goes back to my main balance",
     )
     def delete(self, request: Request, pocket_id: int) -> Response:
-        result = services.pocket_close(member_id=member_id_of(request), pocket_id=pocket_id)
+        result = pockets.pocket_close(member_id=member_id_of(request), pocket_id=pocket_id)
         return Response(s.TransferOutSerializer(asdict(result)).data)
 
 
@@ -152,7 +152,7 @@ class TransferView(MemberView):
     )
     def post(self, request: Request) -> Response:
         data = validated(s.TransferInSerializer, request.data)
-        result = services.pocket_transfer(
+        result = pockets.pocket_transfer(
             member_id=member_id_of(request), idempotency_key=idempotency_key_of(request), **data
         )
         return Response(
@@ -197,7 +197,7 @@ class PledgeListView(generics.ListAPIView):
     )
     def post(self, request: Request) -> Response:
         data = validated(s.PledgeInSerializer, request.data)
-        result = services.pledge_create(
+        result = pledges.pledge_create(
             member_id=member_id_of(request), idempotency_key=idempotency_key_of(request), **data
         )
         return Response(s.PledgeOutSerializer(asdict(result)).data, status=status.HTTP_201_CREATED)
@@ -212,7 +212,7 @@ class PledgeCancelView(MemberView):
         summary="Take back a held pledge while its campaign is open",
     )
     def post(self, request: Request, pledge_id: int) -> Response:
-        result = services.pledge_cancel(member_id=member_id_of(request), pledge_id=pledge_id)
+        result = pledges.pledge_cancel(member_id=member_id_of(request), pledge_id=pledge_id)
         return Response(s.PledgeOutSerializer(asdict(result)).data)
 
 
@@ -291,7 +291,7 @@ class StaffCampaignCreateView(StaffView):
     )
     def post(self, request: Request) -> Response:
         data = validated(s.CampaignCreateInSerializer, request.data)
-        campaign = services.campaign_create(created_by_id=member_id_of(request), **data)
+        campaign = campaigns.campaign_create(created_by_id=member_id_of(request), **data)
         view = selectors.campaign_view(campaign_id=campaign.pk)
         return Response(s.CampaignSerializer(view).data, status=status.HTTP_201_CREATED)
 
@@ -306,7 +306,7 @@ class StaffCampaignStatusView(StaffView):
     )
     def post(self, request: Request, campaign_id: int) -> Response:
         data = validated(s.CampaignStatusInSerializer, request.data)
-        campaign = services.campaign_set_status(campaign_id=campaign_id, **data)
+        campaign = campaigns.campaign_set_status(campaign_id=campaign_id, **data)
         return Response(s.CampaignSerializer(selectors.campaign_view(campaign_id=campaign.pk)).data)
 
 
@@ -348,5 +348,5 @@ class StaffPledgeRefundView(StaffView):
         summary="Refund one held pledge to its member (dispute, chargeback)",
     )
     def post(self, request: Request, pledge_id: int) -> Response:
-        result = services.pledge_refund(pledge_id=pledge_id)
+        result = pledges.pledge_refund(pledge_id=pledge_id)
         return Response(s.PledgeOutSerializer(asdict(result)).data)

@@ -22,7 +22,8 @@ from saka.euro.models import (
     Trigger,
     WebhookEvent,
 )
-from saka.euro.services import campaign_create, campaign_set_status, member_kyc_set
+from saka.euro.services.campaigns import campaign_create, campaign_set_status
+from saka.euro.services.members import member_kyc_set
 from saka.euro.settlement import settlement_start
 from saka.ledger.admin import ReadOnlyAdmin
 

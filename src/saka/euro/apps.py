@@ -8,7 +8,7 @@ class EuroConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from saka.euro.books import register
+        from saka.euro.accounts import register
         from saka.euro.conf import load_settings
 
         load_settings()  # refuse to start on a bad setting, with a clear message

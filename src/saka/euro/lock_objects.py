@@ -24,7 +24,6 @@ from django.db import connection
 
 from saka.core.db import lock_errors_typed, lock_rows, require_atomic
 from saka.euro.models import (
-    SYSTEM_KINDS,
     AccountKind,
     Campaign,
     CampaignStatus,
@@ -61,40 +60,6 @@ def account_lock(*, account_id: int) -> EuroAccount:
 def accounts_lock(*, account_ids: Iterable[int]) -> list[EuroAccount]:
     """Lock accounts in primary-key order (one statement)."""
     return lock_rows(EuroAccount.objects.filter(pk__in=sorted(set(account_ids))))
-
-
-def system_account_id(kind: AccountKind) -> int:
-    """The id of the commission, fees or provider account, created on first use. The
-    external ones (fees, provider) are never written, so they are never a hot row."""
-    ids = list(EuroAccount.objects.filter(kind=kind).values_list("id", flat=True)[:1])
-    if not ids:
-        EuroAccount.objects.bulk_create([EuroAccount(kind=kind)], ignore_conflicts=True)
-        ids = list(EuroAccount.objects.filter(kind=kind).values_list("id", flat=True)[:1])
-    return ids[0]
-
-
-def project_account_id(*, project_id: int) -> int:
-    """The id of the project's account, created on first use."""
-    qs = EuroAccount.objects.filter(kind=AccountKind.PROJECT, project_id=project_id)
-    ids = list(qs.values_list("id", flat=True)[:1])
-    if not ids:
-        EuroAccount.objects.bulk_create(
-            [EuroAccount(kind=AccountKind.PROJECT, project_id=project_id)], ignore_conflicts=True
-        )
-        ids = list(qs.values_list("id", flat=True)[:1])
-    return ids[0]
-
-
-def accounts_ensure(*, project_id: int | None = None) -> None:
-    """Create the platform's accounts (and the project's) if they do not exist yet, outside
-    any member's transaction: a first use inside one would make every concurrent first user
-    wait on its uncommitted row until it commits."""
-    have = set(EuroAccount.objects.filter(kind__in=SYSTEM_KINDS).values_list("kind", flat=True))
-    for kind in SYSTEM_KINDS:
-        if kind not in have:
-            system_account_id(kind)
-    if project_id is not None:
-        project_account_id(project_id=project_id)
 
 
 def _share_locked(sql: str, params: list[object]) -> Campaign | None:

@@ -42,6 +42,7 @@ class AccountKind(models.TextChoices):
 MEMBER_KINDS = (AccountKind.WALLET, AccountKind.POCKET, AccountKind.ESCROW)
 SYSTEM_KINDS = (AccountKind.COMMISSION, AccountKind.FEES, AccountKind.PROVIDER)
 EXTERNAL_KINDS = frozenset({AccountKind.FEES.value, AccountKind.PROVIDER.value})
+BOOK = "eur"  # the EUR book's name (ledger registry, reconcile reports)
 
 
 class EuroAccount(LedgerAccount):

@@ -40,9 +40,10 @@ from django.db.models.functions import Greatest
 from saka.core.clock import now
 from saka.core.db import AdvisoryNamespace, advisory_lease, durable
 from saka.core.errors import ValidationError
+from saka.euro.accounts import accounts_ensure
 from saka.euro.conf import MAX_SETTLEMENT_BATCH, get_settings
 from saka.euro.errors import CampaignNotClosed, SettlementInProgress
-from saka.euro.lock_objects import accounts_ensure, pledges_lock
+from saka.euro.lock_objects import pledges_lock
 from saka.euro.models import (
     Campaign,
     CampaignStatus,
@@ -54,7 +55,8 @@ from saka.euro.models import (
     Trigger,
 )
 from saka.euro.selectors import campaign_get
-from saka.euro.services import notify, pledges_exit
+from saka.euro.services.escrow import pledges_exit
+from saka.euro.services.notifications import notify
 
 logger = logging.getLogger("saka.euro.settlement")
 

@@ -1,4 +1,5 @@
-"""The EUR book and its own invariants (checked by ``saka_reconcile`` after the generic ones)."""
+"""The EUR book's own invariants: the reconcile checks ``saka_reconcile`` runs after the
+generic ones (escrows, pockets, settlement runs, deposits against webhook events)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Iterable
 
 from saka.euro.conf import MAX_POCKETS
 from saka.euro.models import (
-    EXTERNAL_KINDS,
+    BOOK,
     AccountKind,
     EntryKind,
     EuroAccount,
@@ -20,10 +21,7 @@ from saka.euro.models import (
     WebhookEvent,
     WebhookEventStatus,
 )
-from saka.ledger.books import Book, register_book
 from saka.ledger.reconcile import Discrepancy, fetch, fetch_first, table
-
-BOOK = "eur"
 
 
 def escrows_match_pledges(limit: int) -> Iterable[Discrepancy]:
@@ -225,21 +223,9 @@ def deposits_match_events(limit: int) -> Iterable[Discrepancy]:
         )
 
 
-EURO_BOOK = Book(
-    name=BOOK,
-    account_model=EuroAccount,
-    entry_model=EuroEntry,
-    posting_model=EuroPosting,
-    external_kinds=EXTERNAL_KINDS,
-    posting_tag="pledge_id",
-    extra_checks=(
-        escrows_match_pledges,
-        pockets_within_limits,
-        settlements_match_bookings,
-        deposits_match_events,
-    ),
+CHECKS = (
+    escrows_match_pledges,
+    pockets_within_limits,
+    settlements_match_bookings,
+    deposits_match_events,
 )
-
-
-def register() -> None:
-    register_book(EURO_BOOK)

@@ -1,4 +1,4 @@
-"""Payment-provider webhooks: signature verification (Stripe's scheme) and deposits.
+"""Payment-provider webhooks: signature verification (Stripe's scheme), event parsing, handling.
 
 **Signature.** Header ``Stripe-Signature: t=<unix seconds>,v1=<hex>[,v1=<hex>...]`` where
 ``v1 = HMAC-SHA256(secret, "<t>.<raw request body>")`` in lowercase hex. Verified against
@@ -30,7 +30,7 @@ Integers may be JSON integers or strings of digits (Stripe's metadata values are
 
 **Booking.** The fee is split between the wallet, donation and tip parts in proportion to
 their gross amounts (largest remainder, exact); each part is credited net of its fee share;
-the wallet's net part is split across the member's pockets. See ``services.deposit_book``.
+the wallet's net part is split across the member's pockets. See ``deposits.deposit_book``.
 
 **Replays and failures.** An event id already processed returns its original 200 body (and
 ``Idempotent-Replayed: true`` in the REST view) and books nothing; the same id with another
@@ -55,6 +55,7 @@ from django.db import IntegrityError, transaction
 from saka.core.clock import ensure_aware, now
 from saka.core.db import durable
 from saka.core.money import format_cents
+from saka.euro.accounts import accounts_ensure
 from saka.euro.conf import MAX_DEPOSIT_CENTS, get_settings
 from saka.euro.errors import (
     EventConflict,
@@ -63,9 +64,9 @@ from saka.euro.errors import (
     UnsupportedCurrency,
     WebhookNotConfigured,
 )
-from saka.euro.lock_objects import accounts_ensure
 from saka.euro.models import WebhookEvent, WebhookEventStatus
-from saka.euro.services import DepositResult, deposit_book, require_member
+from saka.euro.payments.deposits import DepositResult, deposit_book
+from saka.euro.services.members import require_member
 from saka.euro.splits import PaymentSplit, payment_split
 from saka.ledger.idempotency import request_hash
 from saka.projects.selectors import project_get
