@@ -23,7 +23,8 @@ from saka.grains.models import AccountKind, Run, RunKind, RunStatus, SakaAccount
 from saka.grains.runs import compost_run_start, period_of
 from saka.grains.selectors import run_summary, wallet_view
 from saka.jobs import tasks
-from saka.jobs.tasks import compost_run, redistribution_run, run_enqueue
+from saka.jobs.enqueue import run_enqueue
+from saka.jobs.tasks import compost_run, redistribution_run
 from tests.jobs.scenarios import active, eager_tasks, idle
 
 pytestmark = pytest.mark.django_db
