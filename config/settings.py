@@ -166,7 +166,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "saka.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "saka.api.common.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "member": os.environ.get("SAKA_MEMBER_THROTTLE", "120/min"),
         "platform": os.environ.get("SAKA_PLATFORM_THROTTLE", "6000/min"),

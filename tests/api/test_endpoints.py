@@ -11,8 +11,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from saka.api.base import NewestFirst as HistoryPagination
-from saka.api.throttling import MemberThrottle, PlatformThrottle
+from saka.api.common.pagination import NewestFirst as HistoryPagination
+from saka.api.common.throttling import MemberThrottle, PlatformThrottle
 from saka.grains.models import EntryKind, ProjectSupporter, SakaEntry
 from saka.grains.services import wallet_harvest, wallet_plant
 from saka.projects.services import project_create

@@ -1,7 +1,7 @@
 """The EUR REST endpoints: happy paths, the webhook over HTTP with real signatures, a
 permission matrix and a bad-input matrix (always a 4xx with a code, never a 500).
 
-The routes come from ``saka.api.euro_urls``, included by ``saka.api.urls`` under ``/api/v1/``.
+The routes come from ``saka.api.euro.urls``, included by ``saka.api.urls`` under ``/api/v1/``.
 """
 
 from __future__ import annotations

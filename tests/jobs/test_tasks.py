@@ -16,14 +16,14 @@ from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from config.celery import app as celery_app
-from saka.api import views as api_views
 from saka.core.errors import LockTimeout, ValidationError
 from saka.grains.errors import RunInProgress, SakaDisabled
 from saka.grains.models import AccountKind, Run, RunKind, RunStatus, SakaAccount
 from saka.grains.runs import compost_run_start, period_of
 from saka.grains.selectors import run_summary, wallet_view
 from saka.jobs import tasks
-from saka.jobs.tasks import compost_run, redistribution_run, run_enqueue
+from saka.jobs.enqueue import run_enqueue
+from saka.jobs.tasks import compost_run, redistribution_run
 from tests.jobs.scenarios import active, eager_tasks, idle
 
 pytestmark = pytest.mark.django_db
@@ -243,13 +243,12 @@ def test_celery_app_reads_the_django_settings() -> None:
 
 
 def test_tasks_are_registered_under_the_names_the_api_enqueues() -> None:
-    # the API enqueues by name (it never imports saka.jobs): the names must resolve
-    assert api_views.RUN_TASKS == tasks.TASK_OF_KIND
+    # a task sent by name (beat) must resolve to the registered task
     for kind, task in (
         (RunKind.COMPOST, compost_run),
         (RunKind.REDISTRIBUTION, redistribution_run),
     ):
-        assert signature(api_views.RUN_TASKS[kind]).type is task._get_current_object()
+        assert signature(tasks.TASK_OF_KIND[kind]).type is task._get_current_object()
 
 
 # --- enqueueing after commit --------------------------------------------------------------------

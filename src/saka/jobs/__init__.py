@@ -1,2 +1,13 @@
-"""Celery tasks and the Run admin: an interface layer over ``saka.grains`` (domain code never
-imports Celery). The beat schedule lives in the project's settings (``CELERY_BEAT_SCHEDULE``)."""
+"""The Celery side of SAKA: an interface layer over ``saka.grains`` (domain code never imports
+Celery).
+
+- ``tasks``: thin Celery tasks of the runs (retried on lock timeouts and concurrent runs).
+- ``enqueue``: the one place that enqueues a task, in ``transaction.on_commit``.
+- ``admin``: the Run admin (dry-run and live-run buttons; the live run goes through
+  ``enqueue``).
+
+The beat schedule lives in the project's settings (``CELERY_BEAT_SCHEDULE``).
+
+May import the domains (``saka.grains``), ``saka.ledger`` and ``saka.core``; never
+``saka.api`` (the API is the layer above: it enqueues through ``enqueue``).
+"""

@@ -22,7 +22,7 @@ from saka.grains.conf import get_settings
 from saka.grains.errors import SakaDisabled
 from saka.grains.models import Run, RunKind, RunTrigger
 from saka.grains.runs import compost_run_start, period_of, redistribution_run_start
-from saka.jobs.tasks import run_enqueue
+from saka.jobs.enqueue import run_enqueue
 from saka.ledger.admin import ReadOnlyAdmin
 
 RUN_STARTS: dict[str, Callable[..., Run]] = {

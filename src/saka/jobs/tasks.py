@@ -1,4 +1,5 @@
-"""Celery tasks of the SAKA runs: thin wrappers around the run services.
+"""Celery tasks of the SAKA runs: thin wrappers around the run services (enqueued only by
+``saka.jobs.enqueue``, or by beat by name).
 
 The services own their transactions (one short transaction per chunk), so a task never opens
 one: a retry always starts outside any aborted transaction and resumes the interrupted run
@@ -10,11 +11,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from celery import shared_task
-from django.db import transaction
 
 from saka.core.clock import parse_instant
 from saka.core.db import lock_errors_typed
@@ -109,21 +108,3 @@ def redistribution_run(
         trigger=trigger,
         triggered_by_id=triggered_by_id,
     )
-
-
-def run_enqueue(
-    *, kind: str, as_of: datetime, trigger: str, triggered_by_id: int | None = None
-) -> None:
-    """Enqueue the live run of ``kind`` at ``as_of`` once the current transaction commits
-    (immediately when there is none): a rolled-back caller enqueues nothing."""
-    tasks = {RunKind.COMPOST.value: compost_run, RunKind.REDISTRIBUTION.value: redistribution_run}
-    if kind not in tasks:
-        raise ValidationError(f"kind must be one of {', '.join(tasks)}.", field="kind")
-    task = tasks[kind]
-    kwargs = {
-        "as_of": as_of.isoformat(),
-        "dry_run": False,
-        "trigger": trigger,
-        "triggered_by_id": triggered_by_id,
-    }
-    transaction.on_commit(lambda: task.delay(**kwargs))

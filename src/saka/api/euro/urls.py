@@ -1,11 +1,8 @@
-"""EUR routes, included under ``api/v1/`` by ``saka.api.urls``::
-
-path("v1/", include("saka.api.euro_urls")),
-"""
+"""EUR routes, included under ``api/v1/`` by ``saka.api.urls``."""
 
 from django.urls import path
 
-from saka.api import euro_views as v
+from saka.api.euro import views as v
 
 urlpatterns = [
     path("me/euro/wallet/", v.EuroWalletView.as_view(), name="euro-wallet"),

@@ -1,3 +1,5 @@
+"""Who may call an endpoint: members, the platform's service account, staff."""
+
 from __future__ import annotations
 
 from typing import Any

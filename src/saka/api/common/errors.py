@@ -1,4 +1,5 @@
-"""One exception handler: every error is ``{"code", "message", "data"}`` with a stable code."""
+"""One exception handler: every error is ``{"code", "message", "data"}`` with a stable code
+(``ErrorSerializer`` documents that body in the schema)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,19 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
-from rest_framework import exceptions
+from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 
 from saka.core.errors import DomainError, ErrorCode
 
 logger = logging.getLogger("saka.api")
+
+
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    data = serializers.DictField()  # type: ignore[assignment]
+
 
 _DRF_CODES: list[tuple[type[exceptions.APIException], ErrorCode]] = [
     (exceptions.ValidationError, ErrorCode.VALIDATION_ERROR),

@@ -1,17 +1,16 @@
 """What every view module shares: the documented error responses, the idempotency header,
-the caller's id, the member/staff base views and newest-first cursor pagination."""
+the caller's id and idempotency key, the member/staff base views."""
 
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import NotAuthenticated
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from saka.api.permissions import IsMember, IsStaff
-from saka.api.serializers import ErrorSerializer
-from saka.api.throttling import MemberThrottle, PlatformThrottle
+from saka.api.common.errors import ErrorSerializer
+from saka.api.common.permissions import IsMember, IsStaff
+from saka.api.common.throttling import MemberThrottle, PlatformThrottle
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
     name="Idempotency-Key",
@@ -45,10 +44,3 @@ class MemberView(APIView):
 class StaffView(APIView):
     permission_classes = [IsStaff]
     throttle_classes = [PlatformThrottle]
-
-
-class NewestFirst(CursorPagination):
-    ordering = "-id"
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200

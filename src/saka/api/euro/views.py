@@ -20,19 +20,20 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from saka.api import euro_serializers as s
-from saka.api.base import (
+from saka.api.common.base import (
     ERRORS,
     IDEMPOTENCY_HEADER,
     MemberView,
-    NewestFirst,
     StaffView,
     idempotency_key_of,
     member_id_of,
 )
-from saka.api.permissions import IsMember
-from saka.api.serializers import ErrorSerializer, validated
-from saka.api.throttling import MemberThrottle
+from saka.api.common.errors import ErrorSerializer
+from saka.api.common.pagination import NewestFirst
+from saka.api.common.permissions import IsMember
+from saka.api.common.throttling import MemberThrottle
+from saka.api.common.validation import validated
+from saka.api.euro import serializers as s
 from saka.euro import selectors, settlement
 from saka.euro.errors import InvalidEvent
 from saka.euro.models import Trigger

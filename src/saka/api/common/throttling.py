@@ -1,3 +1,5 @@
+"""Throttle scopes (rates in ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]``)."""
+
 from rest_framework.throttling import UserRateThrottle
 
 

@@ -1,24 +1,15 @@
+"""Serializers of the SAKA endpoints: wallet, history, plant, harvests and adjustments, runs,
+silo, statistics and the compost preview. Amounts are integer grains."""
+
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from saka.api.fields import AmountField, IdField
-from saka.core.clock import check_instant, parse_instant
-from saka.core.errors import DomainError, ValidationError
+from saka.api.common.fields import AmountField, IdField, InstantField, StrictBooleanField
 from saka.grains.conf import MANUAL_ADJUST_MAX_GRANT
 from saka.grains.models import RunKind, SakaPosting
-from saka.projects.models import Project
-
-
-class ErrorSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    data = serializers.DictField()  # type: ignore[assignment]
 
 
 class HarvestUsageSerializer(serializers.Serializer):
@@ -48,16 +39,6 @@ class SakaHistoryItemSerializer(serializers.ModelSerializer):
     class Meta:
         model = SakaPosting
         fields = ["id", "entry_id", "kind", "reason", "amount", "created_at", "project_id"]
-
-
-class ProjectSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Project
-        fields = ["id", "title", "owner_id", "saka_score", "saka_supporters", "created_at"]
-
-
-class BoostInSerializer(serializers.Serializer):
-    amount = AmountField(required=False, help_text="grains; default SAKA_BOOST_COST")
 
 
 class PlantInSerializer(serializers.Serializer):
@@ -107,60 +88,7 @@ class HarvestOutSerializer(serializers.Serializer):
     daily_limit = serializers.IntegerField(allow_null=True)
 
 
-def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
-    """Validate a request body: a JSON object with known fields only (a typo never falls back
-    to a default)."""
-    if not isinstance(data, dict):
-        raise ValidationError("The request body must be a JSON object.")
-    serializer = serializer_class(data=data)
-    unknown = sorted(set(data) - set(serializer.fields))
-    if unknown:
-        raise ValidationError(
-            f"Unknown fields: {', '.join(map(str, unknown))}.",
-            fields={k: ["Unknown field."] for k in unknown},
-        )
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
 # --- runs, silo, statistics, compost preview -------------------------------------------------
-
-
-class StrictBooleanField(serializers.BooleanField):
-    """Only JSON ``true`` / ``false``: no "yes", 1 or "on" deciding whether grains move."""
-
-    def to_internal_value(self, data: Any) -> bool:
-        if isinstance(data, bool):
-            return data
-        self.fail("invalid", input=data)
-        raise AssertionError  # pragma: no cover - fail() raises
-
-
-@extend_schema_field(OpenApiTypes.DATETIME)
-class InstantField(serializers.Field):
-    """An ISO 8601 instant with a UTC offset (``2026-11-23T03:00:00Z``), in 2000..2999."""
-
-    default_error_messages = {
-        "invalid": "Must be an ISO 8601 datetime with a UTC offset, e.g. 2026-11-23T03:00:00Z.",
-        "range": "Must be between 2000-01-01 and 2999-12-31 (UTC).",
-    }
-
-    def to_internal_value(self, data: Any) -> datetime:
-        if not isinstance(data, str) or len(data) > 64:
-            self.fail("invalid")
-        field = self.field_name or "as_of"
-        try:
-            value = parse_instant(data, field=field)
-        except DomainError:
-            self.fail("invalid")
-        try:
-            return check_instant(value, field=field)
-        except DomainError:
-            self.fail("range")
-        raise AssertionError  # pragma: no cover - fail() raises
-
-    def to_representation(self, value: datetime) -> str:
-        return value.isoformat()
 
 
 class RunStartInSerializer(serializers.Serializer):
@@ -291,13 +219,3 @@ class CompostPreviewSerializer(serializers.Serializer):
         help_text="why nothing would be composted now: balance_below_minimum, "
         "amount_below_minimum, recently_active; empty when eligible"
     )
-
-
-def validated_query(serializer_class: type[serializers.Serializer], params: Any) -> dict[str, Any]:
-    """Validate the query parameters a serializer declares (empty values count as absent;
-    other parameters, such as the paginator's, are left to their owners)."""
-    fields = serializer_class().fields
-    data = {k: v for k, v in params.items() if k in fields and v != ""}
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)

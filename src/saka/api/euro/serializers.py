@@ -5,73 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from saka.api.fields import IdField
-from saka.core.money import (
-    MONEY_PATTERN,
-    PERCENT_PATTERN,
-    format_cents,
-    format_percentage,
-    parse_cents,
-    parse_percentage,
-)
+from saka.api.common.fields import IdField, MoneyIn, MoneyOut, PercentageIn, cents
+from saka.core.money import format_percentage
 from saka.euro.conf import MAX_DEPOSIT_CENTS, MAX_PLEDGE_CENTS, MAX_SETTLEMENT_BATCH
 from saka.euro.models import CampaignStatus, EuroPosting, Pledge, PledgeKind, PledgeStatus
 from saka.euro.services.pockets import DIRECTIONS
-
-MONEY_OUT_PATTERN = r"^-?(0|[1-9][0-9]*)\.[0-9]{2}$"
-
-
-def cents(value: int) -> str:
-    return format_cents(int(value))
-
-
-@extend_schema_field(
-    {"type": "string", "pattern": MONEY_OUT_PATTERN, "example": "12.34", "readOnly": True}
-)
-class MoneyOut(serializers.Field):
-    """Integer cents shown as a decimal string with two places (read only)."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs["read_only"] = True
-        super().__init__(**kwargs)
-
-    def to_representation(self, value: int) -> str:
-        return cents(value)
-
-
-@extend_schema_field({"type": "string", "pattern": MONEY_PATTERN, "example": "12.34"})
-class MoneyIn(serializers.Field):
-    """A EUR amount: a string like ``"12.34"`` (at most two decimals), parsed exactly."""
-
-    def __init__(self, *, maximum: int, **kwargs: Any) -> None:
-        self.maximum = maximum
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data: Any) -> int:
-        return parse_cents(data, field=self.field_name or "amount", maximum=self.maximum)
-
-    def to_representation(self, value: int) -> str:
-        return cents(value)
-
-
-@extend_schema_field({"type": "string", "pattern": PERCENT_PATTERN, "example": "12.50"})
-class PercentageIn(serializers.Field):
-    """A percentage from "0" to "100" with at most two decimals."""
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        parse_percentage(data, field=self.field_name or "percentage")  # the service reads it
-        return data
-
-    def to_representation(self, value: str) -> str:
-        return value
-
-    default_error_messages = {"invalid": 'A percentage is a string like "12.50".'}
-
 
 # --- wallet, pockets, history -------------------------------------------------------------------
 

@@ -1,0 +1,6 @@
+"""Project endpoints: the list by SAKA score, one project, boosting a project with grains.
+
+``views``, ``serializers``, ``urls``. May import ``saka.api.common``, the SAKA serializers of
+``saka.api.saka`` (a boost answers like a plant), ``saka.projects`` and ``saka.grains`` (the
+boost is a grains service).
+"""

@@ -1,0 +1,79 @@
+"""Project endpoints: thin, one service or selector call per request."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from saka.api.common.base import (
+    ERRORS,
+    IDEMPOTENCY_HEADER,
+    MemberView,
+    idempotency_key_of,
+    member_id_of,
+)
+from saka.api.common.permissions import IsMember
+from saka.api.common.throttling import MemberThrottle
+from saka.api.common.validation import validated
+from saka.api.projects.serializers import BoostInSerializer, ProjectSerializer
+from saka.api.saka.serializers import PlantOutSerializer
+from saka.grains import services as grains_services
+from saka.projects import selectors as project_selectors
+
+
+class ProjectListView(generics.ListAPIView):
+    permission_classes = [IsMember]
+    throttle_classes = [MemberThrottle]
+    serializer_class = ProjectSerializer
+
+    def get_queryset(self) -> Any:
+        return project_selectors.project_list()
+
+    @extend_schema(
+        operation_id="projects_list",
+        tags=["Projects"],
+        summary="Projects by SAKA score",
+        responses={200: ProjectSerializer(many=True), **ERRORS},
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class ProjectDetailView(MemberView):
+    @extend_schema(
+        operation_id="projects_detail",
+        responses={200: ProjectSerializer, **ERRORS},
+        tags=["Projects"],
+        summary="One project",
+    )
+    def get(self, request: Request, project_id: int) -> Response:
+        return Response(
+            ProjectSerializer(project_selectors.project_get(project_id=project_id)).data
+        )
+
+
+class ProjectBoostView(MemberView):
+    @extend_schema(
+        operation_id="projects_boost",
+        request=BoostInSerializer,
+        responses={201: PlantOutSerializer, **ERRORS},
+        parameters=[IDEMPOTENCY_HEADER],
+        tags=["Projects"],
+        summary="Boost a project with my grains",
+    )
+    def post(self, request: Request, project_id: int) -> Response:
+        # An empty body means "default cost"; any other body must be a JSON object.
+        body = request.data if request.body else {}
+        data = validated(BoostInSerializer, body)
+        result = grains_services.project_boost(
+            member_id=member_id_of(request),
+            project_id=project_id,
+            idempotency_key=idempotency_key_of(request),
+            **data,
+        )
+        return Response(PlantOutSerializer(asdict(result)).data, status=status.HTTP_201_CREATED)

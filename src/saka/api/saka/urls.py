@@ -1,0 +1,26 @@
+"""SAKA routes, included under ``api/v1/`` by ``saka.api.urls``."""
+
+from django.urls import path
+
+from saka.api.saka import run_views, views
+
+urlpatterns = [
+    path("me/saka/wallet/", views.SakaWalletView.as_view(), name="saka-wallet"),
+    path("me/saka/history/", views.SakaHistoryView.as_view(), name="saka-history"),
+    path("me/saka/plant/", views.SakaPlantView.as_view(), name="saka-plant"),
+    path(
+        "me/saka/compost-preview/",
+        views.SakaCompostPreviewView.as_view(),
+        name="saka-compost-preview",
+    ),
+    path("platform/saka/harvests/", views.PlatformHarvestView.as_view(), name="platform-harvest"),
+    path("staff/saka/adjustments/", views.StaffAdjustmentView.as_view(), name="staff-adjustment"),
+    path("staff/saka/runs/", run_views.StaffRunListView.as_view(), name="staff-run-list"),
+    path(
+        "staff/saka/runs/<int:run_id>/",
+        run_views.StaffRunDetailView.as_view(),
+        name="staff-run-detail",
+    ),
+    path("staff/saka/silo/", run_views.StaffSiloView.as_view(), name="staff-silo"),
+    path("staff/saka/stats/", run_views.StaffStatsView.as_view(), name="staff-stats"),
+]
