@@ -110,7 +110,7 @@ def _env(server: Server, dbname: str) -> dict[str, str]:
         {
             "DATABASE_URL": server.url(dbname),
             "DJANGO_DEBUG": "0",  # DEBUG keeps every query in memory
-            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DJANGO_SETTINGS_MODULE": "config.settings.local",
             "SAKA_LOG_LEVEL": "WARNING",
             "PYTHONHASHSEED": "0",
         }

@@ -292,7 +292,7 @@ def test_a_bad_as_of_in_a_real_process_is_one_line_and_exit_status_1(tmp_path):
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
     }
     # when --as-of cannot be read
     done = subprocess.run(  # noqa: S603 - our own interpreter and manage.py

@@ -438,7 +438,7 @@ def _run_command(kind: str) -> subprocess.Popen:
         **os.environ,
         "DATABASE_URL": _database_url(),
         "SAKA_LOCK_TIMEOUT_MS": "60000",  # the child waits on our lock instead of failing
-        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
     }
     env.pop("SAKA_TEST_DB_NAME", None)
     args = ["--as-of", A.isoformat(), "--chunk-size", str(CHUNK_KILL), "--json"]
