@@ -74,11 +74,6 @@ class Killed(BaseException):
     """A crash: not an Exception, so no ``except Exception`` in the code under test stops it."""
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 # --- the reference: the seeded population of spec 7 -------------------------------------------
 
 
