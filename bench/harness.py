@@ -162,7 +162,7 @@ def _fingerprint(opts: BenchOptions, size: int | None) -> str:
     src = BASE_DIR / "src" / "saka"
     files = [
         *sorted(src.glob("*/migrations/*.py")),
-        src / "grains" / "seed.py",
+        src / "demo" / "seed.py",
         src / "grains" / "runs.py",
         src / "grains" / "sql" / "__init__.py",
     ]

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "saka.euro",
     "saka.api",
     "saka.jobs",
+    "saka.demo",
     "bench",
 ]
 

@@ -19,8 +19,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
+from saka.demo.seed import expected_compost, seed_balance
 from saka.grains.models import AccountKind, Run, RunKind, RunTrigger, SakaEntry
-from saka.grains.seed import expected_compost, seed_balance
 from tests.grains.runs_reference import (
     DAY,
     CompostRules,

@@ -32,6 +32,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from saka.demo.seed import expected_compost, seed_balance, seed_idle_days, seed_population
 from saka.grains import runs
 from saka.grains.lock_objects import system_account_id
 from saka.grains.models import (
@@ -45,7 +46,6 @@ from saka.grains.models import (
     SakaAccount,
 )
 from saka.grains.runs import compost_run_start, redistribution_run_start
-from saka.grains.seed import expected_compost, seed_balance, seed_idle_days, seed_population
 from saka.grains.selectors import run_summary
 from saka.ledger.reconcile import reconcile
 from tests.grains.runs_reference import (
