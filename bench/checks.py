@@ -12,7 +12,7 @@ compared with what the contender booked: ``(wallet, amount)`` pairs from its led
   ``per = floor(floor(Σ compost x rate) / count)`` for wallets with lifetime harvest >= min and
   idle days < active days (0: everyone).
 
-The formula-based count and total are cross-checked against ``saka.grains.seed.expected_compost``.
+The formula-based count and total are cross-checked against ``saka.demo.seed.expected_compost``.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from typing import Any
 import psycopg
 
 from saka.core.money import floor_share
+from saka.demo.seed import expected_compost, seed_balance, seed_idle_days
 from saka.grains.conf import SakaSettings
-from saka.grains.seed import expected_compost, seed_balance, seed_idle_days
 
 
 @dataclass(frozen=True)

@@ -110,7 +110,7 @@ def _env(server: Server, dbname: str) -> dict[str, str]:
         {
             "DATABASE_URL": server.url(dbname),
             "DJANGO_DEBUG": "0",  # DEBUG keeps every query in memory
-            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DJANGO_SETTINGS_MODULE": "config.settings.local",
             "SAKA_LOG_LEVEL": "WARNING",
             "PYTHONHASHSEED": "0",
         }
@@ -162,7 +162,7 @@ def _fingerprint(opts: BenchOptions, size: int | None) -> str:
     src = BASE_DIR / "src" / "saka"
     files = [
         *sorted(src.glob("*/migrations/*.py")),
-        src / "grains" / "seed.py",
+        src / "demo" / "seed.py",
         src / "grains" / "runs.py",
         src / "grains" / "sql" / "__init__.py",
     ]

@@ -1,7 +1,8 @@
 """The Celery app of the reference project: ``celery -A config worker`` / ``celery -A config beat``.
 
-Configuration comes from Django settings with the ``CELERY_`` prefix (``config.settings``);
-task modules are found in the installed apps (``saka.jobs.tasks``).
+Configuration comes from Django settings with the ``CELERY_`` prefix (``config.settings.local``
+unless ``DJANGO_SETTINGS_MODULE`` names another module); task modules are found in the
+installed apps (``saka.jobs.tasks``).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import os
 
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
 app = Celery("saka")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -3,7 +3,6 @@
 - Every test gets its own empty local-memory cache: throttling counts live in the cache and
   user ids repeat between tests on SQLite, so a shared cache would make tests depend on each
   other (and a ``REDIS_URL`` in the environment must never be wiped by a test).
-- Passwords are hashed with a fast hasher (the fixtures create several users per test).
 - ``books()`` snapshots what a request could have booked, to assert that a refused request
   booked nothing.
 - ``fund(user, times)`` gives a member grains through the Python API (50 grains a time).
@@ -37,11 +36,6 @@ def _own_cache(settings: Any) -> Iterator[None]:
     cache.clear()
     yield
     cache.clear()
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @dataclass(frozen=True)

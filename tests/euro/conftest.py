@@ -13,7 +13,6 @@ from tests.euro.helpers import SECRET, deposit
 @pytest.fixture(autouse=True)
 def _euro_settings(settings: Any) -> None:
     settings.SAKA_PAYMENT_WEBHOOK_SECRET = SECRET
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

@@ -35,12 +35,6 @@ JOIN_SECONDS = 60  # liveness guard only: a thread still alive after this is a h
 SHORT_LOCK_TIMEOUT_MS = 200
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # create_user hashes a password; the default hasher costs ~0.3 s per user
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 class Worker(threading.Thread):
     """Run ``fn`` in a thread on its own connection; keep its result or its exception."""
 

@@ -22,12 +22,6 @@ from saka.grains.models import AccountKind, EntryKind, SakaAccount, SakaEntry, S
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # create_user hashes a password; the default hasher costs ~0.3 s per user
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 T0 = datetime(2025, 6, 10, 12, 0, tzinfo=UTC)  # a Tuesday, summer time in Paris (UTC+2)
 
 RULES = [

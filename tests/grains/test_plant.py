@@ -21,12 +21,6 @@ pytestmark = pytest.mark.django_db
 T0 = datetime(2025, 6, 10, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # create_user hashes a password; the default hasher costs ~0.3 s per user
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def fund(member_id, grains, staff_id):
     """Give ``grains`` (<= 1000) with manual adjustments."""
     while grains > 0:

@@ -38,12 +38,6 @@ CAP, MAX_GRANT = 1000, 500
 _example_ids = itertools.count()
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # create_user hashes a password; the default hasher costs ~0.3 s per user
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 # --- operations --------------------------------------------------------------------------------
 
 

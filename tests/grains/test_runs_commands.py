@@ -19,8 +19,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
+from saka.demo.seed import expected_compost, seed_balance
 from saka.grains.models import AccountKind, Run, RunKind, RunTrigger, SakaEntry
-from saka.grains.seed import expected_compost, seed_balance
 from tests.grains.runs_reference import (
     DAY,
     CompostRules,
@@ -292,7 +292,7 @@ def test_a_bad_as_of_in_a_real_process_is_one_line_and_exit_status_1(tmp_path):
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
     }
     # when --as-of cannot be read
     done = subprocess.run(  # noqa: S603 - our own interpreter and manage.py

@@ -32,6 +32,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from saka.demo.seed import expected_compost, seed_balance, seed_idle_days, seed_population
 from saka.grains import runs
 from saka.grains.lock_objects import system_account_id
 from saka.grains.models import (
@@ -45,7 +46,6 @@ from saka.grains.models import (
     SakaAccount,
 )
 from saka.grains.runs import compost_run_start, redistribution_run_start
-from saka.grains.seed import expected_compost, seed_balance, seed_idle_days, seed_population
 from saka.grains.selectors import run_summary
 from saka.ledger.reconcile import reconcile
 from tests.grains.runs_reference import (
@@ -72,11 +72,6 @@ GUARD_SECONDS = 90  # liveness guard only: a wait longer than this is a hang, no
 
 class Killed(BaseException):
     """A crash: not an Exception, so no ``except Exception`` in the code under test stops it."""
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 # --- the reference: the seeded population of spec 7 -------------------------------------------
@@ -438,7 +433,7 @@ def _run_command(kind: str) -> subprocess.Popen:
         **os.environ,
         "DATABASE_URL": _database_url(),
         "SAKA_LOCK_TIMEOUT_MS": "60000",  # the child waits on our lock instead of failing
-        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
     }
     env.pop("SAKA_TEST_DB_NAME", None)
     args = ["--as-of", A.isoformat(), "--chunk-size", str(CHUNK_KILL), "--json"]

@@ -54,11 +54,6 @@ ids_from_one = pytest.mark.django_db(transaction=True, reset_sequences=True)
 MICRO = timedelta(microseconds=1)
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def make_wallet(staff_user):
     """``make_wallet(balance, last_activity_at, planted=0)``: a new member's wallet whose last

@@ -21,12 +21,6 @@ T0 = datetime(2025, 6, 10, 12, 0, tzinfo=UTC)
 LEDGER_MODELS = [SakaEntry, SakaPosting]
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # create_user hashes a password; the default hasher costs ~0.3 s per user
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def booked(member):
     result = services.wallet_harvest(

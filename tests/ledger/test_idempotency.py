@@ -24,12 +24,6 @@ pytestmark = pytest.mark.django_db
 T0 = datetime(2025, 6, 10, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # create_user hashes a password; the default hasher costs ~0.3 s per user
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def harvest(member_id, reason="content_read", **kwargs):
     kwargs.setdefault("as_of", T0)
     return services.wallet_harvest(member_id=member_id, reason=reason, **kwargs)

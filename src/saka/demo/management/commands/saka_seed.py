@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from saka.core.clock import check_instant, now, parse_instant
 from saka.core.errors import DomainError
-from saka.grains.seed import expected_compost, seed_population
+from saka.demo.seed import expected_compost, seed_population
 
 
 class Command(BaseCommand):

@@ -1,9 +1,11 @@
-"""Settings of the SAKA reference project.
+"""Settings common to every environment of the SAKA reference project (not run on its own:
+``local``, ``test`` and ``production`` start from it).
 
-Environment: ``DATABASE_URL`` (default: a local SQLite file), ``REDIS_URL`` (cache and
-Celery broker; without it a local-memory cache and Celery tasks run eagerly in-process),
-``CELERY_TASK_ALWAYS_EAGER`` (``1``/``0``, overrides that default), ``DJANGO_SECRET_KEY``,
-``DJANGO_DEBUG``, ``DJANGO_ALLOWED_HOSTS``, ``SAKA_LOCK_TIMEOUT_MS``.
+Environment: ``DATABASE_URL`` (read here, used by each environment's module), ``REDIS_URL``
+(cache and Celery broker; without it a local-memory cache and Celery tasks run eagerly
+in-process), ``CELERY_TASK_ALWAYS_EAGER`` (``1``/``0``, overrides that default),
+``SAKA_LOCK_TIMEOUT_MS``, ``SAKA_RUN_WORKERS``, ``SAKA_LOG_LEVEL``, ``SAKA_MEMBER_THROTTLE``,
+``SAKA_PLATFORM_THROTTLE``, ``SAKA_PAYMENT_WEBHOOK_SECRET``, ``SAKA_TEST_DB_NAME``.
 """
 
 from __future__ import annotations
@@ -15,11 +17,9 @@ from typing import Any
 import dj_database_url
 from celery.schedules import crontab
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parent.parent.parent  # the repository
 
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me")
-DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
-ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+DEBUG = False
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "saka.euro",
     "saka.api",
     "saka.jobs",
+    "saka.demo",
     "bench",
 ]
 
@@ -72,7 +73,8 @@ TEMPLATES = [
 LOCK_TIMEOUT_MS = int(os.environ.get("SAKA_LOCK_TIMEOUT_MS", "3000"))
 
 
-def _database(url: str) -> dict[str, Any]:
+def database(url: str) -> dict[str, Any]:
+    """The ``DATABASES`` entry of a database URL, with the lock timeout and SQLite tuning."""
     db: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
     if db["ENGINE"] == "django.db.backends.postgresql":
         # Every lock wait is bounded; the ledger maps a timeout to a typed LockTimeout error.
@@ -94,9 +96,7 @@ def _database(url: str) -> dict[str, Any]:
     return db
 
 
-DATABASES = {
-    "default": _database(os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
-}
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
