@@ -15,12 +15,12 @@ import pytest
 from django.db import transaction
 
 from saka.core.clock import now
+from saka.core.errors import MemberNotFound
 from saka.euro import signals
 from saka.euro.errors import (
     EventConflict,
     InvalidEvent,
     InvalidSignature,
-    MemberNotFound,
     UnsupportedCurrency,
     WebhookNotConfigured,
 )

@@ -3,12 +3,6 @@
 from saka.core.errors import DomainError, ErrorCode
 
 
-class MemberNotFound(DomainError):
-    code = ErrorCode.MEMBER_NOT_FOUND
-    http_status = 404
-    default_message = "No such active member."
-
-
 class WebhookNotConfigured(DomainError):
     code = ErrorCode.WEBHOOK_NOT_CONFIGURED
     http_status = 503

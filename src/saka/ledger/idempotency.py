@@ -22,9 +22,12 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import asdict
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db import IntegrityError, transaction
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 from saka.core.db import require_atomic
 from saka.ledger.errors import IdempotencyConflict, InvalidIdempotencyKey
@@ -77,13 +80,8 @@ def idempotency_store(*, scope: str, key: str, result: dict[str, Any]) -> None:
     IdempotencyRecord.objects.filter(scope=scope, key=key).update(result=result)
 
 
-class _Result(Protocol):
-    """A frozen dataclass a service returns (stored with ``asdict``, replayed with ``**``)."""
-
-    __dataclass_fields__: dict[str, Any]
-
-
-R = TypeVar("R", bound=_Result)
+# A frozen dataclass a service returns (stored with ``asdict``, replayed with ``**``).
+R = TypeVar("R", bound="DataclassInstance")
 
 
 def idempotent(
@@ -103,5 +101,5 @@ def idempotent(
     if replay is not None:
         return result_type(**replay)
     result = book()
-    idempotency_store(scope=scope, key=key, result=asdict(result))  # type: ignore[call-overload]
+    idempotency_store(scope=scope, key=key, result=asdict(result))
     return result

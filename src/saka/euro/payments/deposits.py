@@ -9,12 +9,12 @@ from datetime import datetime
 from django.db import transaction
 
 from saka.core.db import require_atomic
-from saka.euro.accounts import project_account_id, system_account_id
-from saka.euro.booking import Line, entry_post_lines
+from saka.euro.accounts import EURO_BOOK, project_account_id, system_account_id
 from saka.euro.lock_objects import wallet_lock_or_create
 from saka.euro.models import AccountKind, EntryKind, EuroEntry, Pocket
 from saka.euro.services.notifications import notify
 from saka.euro.splits import PaymentSplit, pocket_split
+from saka.ledger.posting import Posting, entry_post
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def deposit_book(
     parts, main = pocket_split(split.wallet_net, [bp for _, _, bp in pockets])
     provider_id = system_account_id(AccountKind.PROVIDER)
     fees_id = system_account_id(AccountKind.FEES)
-    lines: list[Line] = [(provider_id, -split.amount, None)]
+    lines: list[Posting] = [(provider_id, -split.amount, None)]
     if split.fee:
         lines.append((fees_id, split.fee, None))
     if main:
@@ -72,7 +72,8 @@ def deposit_book(
     if split.tip_net:
         lines.append((system_account_id(AccountKind.COMMISSION), split.tip_net, None))
     # one set-based balance update whatever the number of pockets (up to 100)
-    entry = entry_post_lines(
+    entry = entry_post(
+        book=EURO_BOOK,
         entry=EuroEntry(
             kind=EntryKind.DEPOSIT,
             amount=split.amount,
@@ -81,8 +82,9 @@ def deposit_book(
             reference=reference[:255],
             created_at=at,
         ),
-        lines=lines,
+        postings=lines,
         external_account_ids=frozenset({provider_id, fees_id}),
+        lock_accounts=True,
     )
     result = DepositResult(
         entry_id=entry.pk,

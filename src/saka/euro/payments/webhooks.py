@@ -54,6 +54,7 @@ from django.db import IntegrityError, transaction
 
 from saka.core.clock import ensure_aware, now
 from saka.core.db import durable
+from saka.core.members import member_require
 from saka.core.money import format_cents
 from saka.euro.accounts import accounts_ensure
 from saka.euro.conf import MAX_DEPOSIT_CENTS, get_settings
@@ -66,7 +67,6 @@ from saka.euro.errors import (
 )
 from saka.euro.models import WebhookEvent, WebhookEventStatus
 from saka.euro.payments.deposits import DepositResult, deposit_book
-from saka.euro.services.members import require_member
 from saka.euro.splits import PaymentSplit, payment_split
 from saka.ledger.idempotency import request_hash
 from saka.projects.selectors import project_get
@@ -332,7 +332,7 @@ def payment_webhook_handle(
             body = {"event_id": event_id, "type": event_type, "status": "ignored"}
             WebhookEvent.objects.filter(pk=claim.pk).update(result=body)
             return WebhookOutcome(body=body, replayed=False)
-        require_member(payment.member_id)
+        member_require(payment.member_id)
         if WebhookEvent.objects.filter(
             payment_id=payment.payment_id, status=WebhookEventStatus.BOOKED
         ).exists():

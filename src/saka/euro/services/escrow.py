@@ -14,12 +14,12 @@ from django.db.models import F, Sum
 from django.db.models.functions import Coalesce
 
 from saka.core.db import require_atomic
-from saka.euro.accounts import project_account_id, system_account_id
-from saka.euro.booking import Line, entry_post_lines
+from saka.euro.accounts import EURO_BOOK, project_account_id, system_account_id
 from saka.euro.conf import get_settings
 from saka.euro.errors import PledgeNotHeld
 from saka.euro.models import AccountKind, EntryKind, EuroEntry, Pledge, PledgeStatus, SettlementRun
 from saka.euro.splits import commission_of, rate_ratio
+from saka.ledger.posting import Posting, entry_post
 
 
 @dataclass
@@ -66,7 +66,7 @@ def pledges_exit(
         raise PledgeNotHeld(pledge_ids=[p.pk for p in pledges if p.status != PledgeStatus.HELD])
     project_ids = {p.project_id for p in pledges}
     campaign_ids = {p.campaign_id for p in pledges}
-    lines: list[Line] = [(p.escrow_id, -p.amount_cents, p.pk) for p in pledges]
+    lines: list[Posting] = [(p.escrow_id, -p.amount_cents, p.pk) for p in pledges]
     rate = commission_rate if commission_rate is not None else get_settings().commission_rate
     if outcome == PledgeStatus.RELEASED:
         net_by_project: dict[int, int] = defaultdict(int)
@@ -92,7 +92,8 @@ def pledges_exit(
     totals.amount = sum(p.amount_cents for p in pledges)
     totals.pledge_ids = [p.pk for p in pledges]
     single = len(pledges) == 1
-    entry = entry_post_lines(
+    entry = entry_post(
+        book=EURO_BOOK,
         entry=EuroEntry(
             kind=_EXIT_KINDS[outcome],
             amount=totals.amount,
@@ -103,7 +104,8 @@ def pledges_exit(
             reference=f"pledge:{pledges[0].pk}" if single else f"pledges:{len(pledges)}",
             created_at=at,
         ),
-        lines=lines,
+        postings=lines,
+        lock_accounts=True,
     )
     totals.entry_id = entry.pk
     fields: dict[str, Any] = {"status": outcome, "settled_at": at, "settlement_run": run}

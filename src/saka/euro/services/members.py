@@ -1,25 +1,14 @@
-"""Members seen by the EUR services: an active member is required; staff record KYC."""
+"""Members' KYC, recorded by staff (equity pledges need a verified member)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
-
-from django.contrib.auth import get_user_model
 
 from saka.core.clock import as_of_or_now
 from saka.core.db import durable
 from saka.core.errors import ValidationError
-from saka.euro.errors import MemberNotFound
+from saka.core.members import member_require
 from saka.euro.models import MemberProfile
-
-
-def require_member(member_id: Any) -> int:
-    if isinstance(member_id, bool) or not isinstance(member_id, int) or member_id <= 0:
-        raise MemberNotFound(member_id=str(member_id)[:64])
-    if not get_user_model().objects.filter(pk=member_id, is_active=True).exists():
-        raise MemberNotFound(member_id=member_id)
-    return member_id
 
 
 def member_kyc_set(
@@ -27,7 +16,7 @@ def member_kyc_set(
 ) -> MemberProfile:
     """Record whether a member passed KYC (staff, through the admin or a KYC provider hook)."""
     at = as_of_or_now(as_of)
-    member_id = require_member(member_id)
+    member_id = member_require(member_id)
     if not isinstance(verified, bool):
         raise ValidationError("verified must be true or false.", field="verified")
     with durable():

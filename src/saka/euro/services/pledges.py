@@ -4,7 +4,7 @@ staff refund one pledge whatever the campaign's state."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -44,7 +44,7 @@ from saka.euro.services.escrow import pledges_exit
 from saka.euro.services.inputs import parse_id
 from saka.euro.services.notifications import notify
 from saka.ledger.errors import InsufficientBalance
-from saka.ledger.idempotency import idempotency_claim, idempotency_store
+from saka.ledger.idempotency import idempotent
 from saka.ledger.posting import entry_post
 from saka.projects.selectors import project_get
 
@@ -88,11 +88,8 @@ def pledge_create(
     project = project_get(project_id=project_id)
     scope = f"euro.pledge:{member_id}"
     payload = {"project_id": project.pk, "amount": cents, "kind": str(kind)}
-    with durable():
-        if idempotency_key is not None:
-            replay = idempotency_claim(scope=scope, key=idempotency_key, payload=payload)
-            if replay is not None:
-                return PledgeResult(**replay)
+
+    def book() -> PledgeResult:
         campaign = open_campaign_share_lock(project_id=project.pk)
         if campaign is None:
             raise CampaignNotOpen(project_id=project.pk)
@@ -135,7 +132,7 @@ def pledge_create(
             ),
             postings=[(wallet.pk, -cents), (escrow.pk, cents)],
         )
-        result = PledgeResult(
+        return PledgeResult(
             pledge_id=pledge.pk,
             entry_id=entry.pk,
             member_id=member_id,
@@ -147,9 +144,11 @@ def pledge_create(
             available=available - cents,
             created_at=at.isoformat(),
         )
-        if idempotency_key is not None:
-            idempotency_store(scope=scope, key=idempotency_key, result=asdict(result))
-    return result
+
+    with durable():
+        return idempotent(
+            scope=scope, key=idempotency_key, payload=payload, result_type=PledgeResult, book=book
+        )
 
 
 def _exit_one(

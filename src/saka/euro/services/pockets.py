@@ -3,7 +3,7 @@ and a pocket. The member's wallet lock protects the pockets' percentages and bal
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +13,7 @@ from django.db.models.functions import Coalesce
 from saka.core.clock import as_of_or_now
 from saka.core.db import durable
 from saka.core.errors import ValidationError
+from saka.core.members import member_require
 from saka.core.money import MAX_AMOUNT, format_percentage, parse_amount, parse_percentage
 from saka.euro.accounts import EURO_BOOK
 from saka.euro.conf import MAX_POCKETS
@@ -20,9 +21,8 @@ from saka.euro.errors import AllocationExceeded, PocketLimitReached, PocketNotFo
 from saka.euro.lock_objects import account_lock, wallet_lock, wallet_lock_or_create
 from saka.euro.models import AccountKind, EntryKind, EuroAccount, EuroEntry, Pocket
 from saka.euro.services.inputs import parse_id
-from saka.euro.services.members import require_member
 from saka.ledger.errors import InsufficientBalance
-from saka.ledger.idempotency import idempotency_claim, idempotency_store
+from saka.ledger.idempotency import idempotent
 from saka.ledger.posting import entry_post
 
 POCKET_NAME_MAX = 60
@@ -82,14 +82,11 @@ def pocket_create(
     (Σ percentages > 100), ``ValidationError``, ``MemberNotFound``, ``IdempotencyConflict``."""
     cleaned = _pocket_name(name)
     bp = parse_percentage(percentage)
-    member_id = require_member(member_id)
+    member_id = member_require(member_id)
     scope = f"euro.pocket:{member_id}"
     payload = {"name": cleaned, "percentage_bp": bp}
-    with durable():
-        if idempotency_key is not None:
-            replay = idempotency_claim(scope=scope, key=idempotency_key, payload=payload)
-            if replay is not None:
-                return PocketResult(**replay)
+
+    def book() -> PocketResult:
         wallet_lock_or_create(member_id=member_id)
         count, allocated = _allocated(member_id)
         if count >= MAX_POCKETS:
@@ -99,10 +96,12 @@ def pocket_create(
         pocket = Pocket.objects.create(
             member_id=member_id, account=account, name=cleaned, percentage_bp=bp
         )
-        result = PocketResult(pocket.pk, cleaned, bp, 0, allocated + bp)
-        if idempotency_key is not None:
-            idempotency_store(scope=scope, key=idempotency_key, result=asdict(result))
-    return result
+        return PocketResult(pocket.pk, cleaned, bp, 0, allocated + bp)
+
+    with durable():
+        return idempotent(
+            scope=scope, key=idempotency_key, payload=payload, result_type=PocketResult, book=book
+        )
 
 
 def pocket_update(
@@ -199,16 +198,13 @@ def pocket_transfer(
         raise ValidationError(f"direction is one of {', '.join(DIRECTIONS)}.", field="direction")
     scope = f"euro.transfer:{member_id}"
     payload = {"pocket_id": pocket_id, "direction": direction, "amount": cents}
-    with durable():
-        if idempotency_key is not None:
-            replay = idempotency_claim(scope=scope, key=idempotency_key, payload=payload)
-            if replay is not None:
-                return TransferResult(**replay)
+
+    def book() -> TransferResult:
         wallet = wallet_lock(member_id=member_id)
         if wallet is None:
             raise PocketNotFound(pocket_id=str(pocket_id)[:64])
         pocket = _pocket_of(member_id, pocket_id)
-        result = _transfer(
+        return _transfer(
             member_id=member_id,
             wallet=wallet,
             pocket=pocket,
@@ -216,9 +212,11 @@ def pocket_transfer(
             cents=cents,
             at=at,
         )
-        if idempotency_key is not None:
-            idempotency_store(scope=scope, key=idempotency_key, result=asdict(result))
-    return result
+
+    with durable():
+        return idempotent(
+            scope=scope, key=idempotency_key, payload=payload, result_type=TransferResult, book=book
+        )
 
 
 def pocket_close(
