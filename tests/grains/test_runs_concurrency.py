@@ -33,7 +33,8 @@ from saka.core.errors import LockTimeout
 from saka.grains import services
 from saka.grains.errors import DailyLimitReached, RunInProgress
 from saka.grains.models import AccountKind, EntryKind, Run, RunKind, SakaEntry, SakaPosting
-from saka.grains.runs import compost_run_start, redistribution_run_start
+from saka.grains.runs.compost import compost_run_start
+from saka.grains.runs.redistribution import redistribution_run_start
 from saka.grains.seed import seed_balance, seed_idle_days, seed_population
 from saka.ledger.errors import InsufficientBalance
 from saka.ledger.reconcile import reconcile

@@ -28,7 +28,8 @@ from hypothesis import strategies as st
 
 from saka.grains import services
 from saka.grains.models import AccountKind, RunStatus
-from saka.grains.runs import compost_run_start, redistribution_run_start
+from saka.grains.runs.compost import compost_run_start
+from saka.grains.runs.redistribution import redistribution_run_start
 from saka.grains.seed import expected_compost, seed_balance, seed_idle_days
 from saka.grains.selectors import compost_preview, run_summary
 from saka.ledger.reconcile import reconcile

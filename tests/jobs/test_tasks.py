@@ -20,7 +20,8 @@ from saka.api import views as api_views
 from saka.core.errors import LockTimeout, ValidationError
 from saka.grains.errors import RunInProgress, SakaDisabled
 from saka.grains.models import AccountKind, Run, RunKind, RunStatus, SakaAccount
-from saka.grains.runs import compost_run_start, period_of
+from saka.grains.runs.compost import compost_run_start
+from saka.grains.runs.periods import period_of
 from saka.grains.selectors import run_summary, wallet_view
 from saka.jobs import tasks
 from saka.jobs.tasks import compost_run, redistribution_run, run_enqueue

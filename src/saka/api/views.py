@@ -28,12 +28,14 @@ from saka.api.permissions import IsMember, IsPlatform, IsStaff
 from saka.api.throttling import MemberThrottle, PlatformThrottle
 from saka.core.clock import now
 from saka.core.errors import ValidationError
-from saka.grains import runs as grains_runs
 from saka.grains import selectors as grains_selectors
 from saka.grains import services as grains_services
 from saka.grains.conf import MANUAL_ADJUST, get_settings
 from saka.grains.errors import NotAllowed, SakaDisabled
 from saka.grains.models import RunKind, RunTrigger
+from saka.grains.runs.compost import compost_run_start
+from saka.grains.runs.periods import period_of
+from saka.grains.runs.redistribution import redistribution_run_start
 from saka.projects import selectors as project_selectors
 
 
@@ -203,8 +205,8 @@ class SakaCompostPreviewView(MemberView):
 # --- staff: runs, silo, statistics -------------------------------------------------------------
 
 RUN_STARTS = {
-    RunKind.COMPOST.value: grains_runs.compost_run_start,
-    RunKind.REDISTRIBUTION.value: grains_runs.redistribution_run_start,
+    RunKind.COMPOST.value: compost_run_start,
+    RunKind.REDISTRIBUTION.value: redistribution_run_start,
 }
 # Celery tasks of live runs (``saka.jobs.tasks``), enqueued by name: the API and the jobs are
 # independent interface layers and never import each other.
@@ -233,14 +235,12 @@ def _live_as_of(kind: str, as_of: datetime | None) -> datetime:
     current = now()
     if as_of is None:
         return current
-    if as_of > current or grains_runs.period_of(kind, as_of) != grains_runs.period_of(
-        kind, current
-    ):
+    if as_of > current or period_of(kind, as_of) != period_of(kind, current):
         raise ValidationError(
             "A live run can only be started for the current period, at an instant that is not "
             "in the future.",
             field="as_of",
-            period=grains_runs.period_of(kind, current),
+            period=period_of(kind, current),
         )
     return as_of
 
@@ -298,7 +298,7 @@ class StaffRunListView(generics.GenericAPIView):
             )
         at = _live_as_of(kind, as_of)
         _enqueue_live_run(kind=kind, as_of=at, triggered_by_id=member_id_of(request))
-        queued = {"kind": kind, "period": grains_runs.period_of(kind, at), "as_of": at.isoformat()}
+        queued = {"kind": kind, "period": period_of(kind, at), "as_of": at.isoformat()}
         return Response(
             s.RunQueuedSerializer({**queued, "status": "queued"}).data,
             status=status.HTTP_202_ACCEPTED,
