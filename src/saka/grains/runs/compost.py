@@ -1,18 +1,16 @@
 """The compost run: each chunk takes floor(balance x rate) from the idle wallets of its key
 range into the silo (one statement on PostgreSQL, a few portable ones elsewhere); a dry run
-totals the same over every wallet."""
+totals the same over every wallet. The rule itself lives in ``saka.grains.rules``."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
 
 from django.db import connection
 from django.db.models import F
 
 from saka.core.clock import now
-from saka.core.money import floor_share
 from saka.grains.accounts import system_account_id
 from saka.grains.models import (
     AccountKind,
@@ -25,6 +23,7 @@ from saka.grains.models import (
     SakaEntry,
     SakaPosting,
 )
+from saka.grains.rules import CompostRule
 from saka.grains.runs.chunks import (
     DEFAULT_CHUNK_SIZE,
     Progress,
@@ -38,13 +37,12 @@ from saka.grains.sql.compost import COMPOST_CHUNK_PG, COMPOST_DRY_PG, COMPOST_SE
 
 
 def _compost_params(run: Run) -> dict[str, Any]:
-    p = run.parameters
-    cutoff = run.as_of - timedelta(days=int(p["inactivity_days"]))
+    rule = CompostRule.of_run(run.parameters)
     return {
-        "rate": Decimal(p["rate"]),
-        "min_balance": int(p["min_balance"]),
-        "min_amount": int(p["min_amount"]),
-        "cutoff": db_time(cutoff),
+        "rate": rule.rate,
+        "min_balance": rule.min_balance,
+        "min_amount": rule.min_amount,
+        "cutoff": db_time(rule.cutoff(run.as_of)),
         "as_of": db_time(run.as_of),
         "run": run.pk,
     }
@@ -55,12 +53,11 @@ def _compost_chunk(run: Run, lo: int, hi: int, silo_id: int) -> tuple[int, int]:
     if connection.vendor == "postgresql":
         wallets, grains = fetch(COMPOST_CHUNK_PG, params)[0]
         return int(wallets), int(grains)
-    rate = params["rate"]
+    rule = CompostRule.of_run(run.parameters)
     rows = [
-        (acc_id, floor_share(int(balance), rate))
-        for acc_id, balance in fetch(COMPOST_SELECT, params)
+        (acc_id, rule.amount(int(balance))) for acc_id, balance in fetch(COMPOST_SELECT, params)
     ]
-    rows = [(acc_id, amount) for acc_id, amount in rows if amount >= params["min_amount"]]
+    rows = [(acc_id, amount) for acc_id, amount in rows if rule.amount_kept(amount)]
     total = sum(amount for _, amount in rows)
     if rows:
         entry = SakaEntry.objects.create(
@@ -91,8 +88,9 @@ def _compost_dry(run: Run) -> tuple[str, dict[str, Any]]:
     if connection.vendor == "postgresql":
         count, total = (int(x) for x in fetch(COMPOST_DRY_PG, params)[0])
     else:
-        amounts = [floor_share(int(b), params["rate"]) for _, b in fetch(COMPOST_SELECT, params)]
-        kept = [a for a in amounts if a >= params["min_amount"]]
+        rule = CompostRule.of_run(run.parameters)
+        amounts = [rule.amount(int(b)) for _, b in fetch(COMPOST_SELECT, params)]
+        kept = [a for a in amounts if rule.amount_kept(a)]
         count, total = len(kept), sum(kept)
     outcome = "completed" if count else "nothing_to_compost"
     return outcome, {"wallets_done": count, "amount_done": total}
