@@ -1,13 +1,15 @@
-"""Periods and parameters of the runs: the period an instant falls in and the parameters a
-run records from the settings."""
+"""Periods and parameters of the runs: the period an instant falls in, the instant a live run
+may be started at on request, and the parameters a run records from the settings."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from saka.core.clock import ensure_aware
-from saka.grains.conf import SakaSettings
+from saka.core.clock import ensure_aware, now
+from saka.core.errors import ValidationError
+from saka.grains.conf import SakaSettings, get_settings
+from saka.grains.errors import SakaDisabled
 from saka.grains.models import RunKind
 
 
@@ -18,6 +20,24 @@ def period_of(kind: str, as_of: datetime) -> str:
         year, week, _ = utc.isocalendar()
         return f"{year}-W{week:02d}"
     return f"{utc.year}-{utc.month:02d}"
+
+
+def live_run_as_of(*, kind: str, as_of: datetime | None) -> datetime:
+    """The instant of a live run started on request: now when ``as_of`` is ``None``, else
+    ``as_of`` if it is in the current period and not in the future (spec §3)."""
+    if not get_settings().enabled:
+        raise SakaDisabled()
+    current = now()
+    if as_of is None:
+        return current
+    if as_of > current or period_of(kind, as_of) != period_of(kind, current):
+        raise ValidationError(
+            "A live run can only be started for the current period, at an instant that is not "
+            "in the future.",
+            field="as_of",
+            period=period_of(kind, current),
+        )
+    return as_of
 
 
 def run_parameters(kind: str, cfg: SakaSettings) -> dict[str, Any]:
