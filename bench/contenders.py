@@ -21,10 +21,12 @@ from django.db.models import F
 
 from bench import floor, seeds_algorithm
 from saka.core.money import floor_share
-from saka.grains import runs
+from saka.grains.accounts import system_account_id
 from saka.grains.conf import get_settings
-from saka.grains.lock_objects import system_account_id
 from saka.grains.models import AccountKind, EntryKind, SakaAccount, SakaEntry, SakaPosting
+from saka.grains.runs.chunks import DEFAULT_CHUNK_SIZE
+from saka.grains.runs.compost import compost_run_start
+from saka.grains.runs.redistribution import redistribution_run_start
 
 COMPOST = "compost"
 REDISTRIBUTION = "redistribution"
@@ -122,9 +124,7 @@ def _measured() -> Iterator[QueryCounter]:
 
 
 def _project_compost(as_of: datetime, options: dict[str, Any]) -> Outcome:
-    run = runs.compost_run_start(
-        as_of=as_of, chunk_size=options.get("chunk_size", runs.DEFAULT_CHUNK_SIZE)
-    )
+    run = compost_run_start(as_of=as_of, chunk_size=options.get("chunk_size", DEFAULT_CHUNK_SIZE))
     return Outcome(
         wallets=run.wallets_done,
         amount=run.amount_done,
@@ -138,8 +138,8 @@ def _project_compost(as_of: datetime, options: dict[str, Any]) -> Outcome:
 
 
 def _project_redistribution(as_of: datetime, options: dict[str, Any]) -> Outcome:
-    run = runs.redistribution_run_start(
-        as_of=as_of, chunk_size=options.get("chunk_size", runs.DEFAULT_CHUNK_SIZE)
+    run = redistribution_run_start(
+        as_of=as_of, chunk_size=options.get("chunk_size", DEFAULT_CHUNK_SIZE)
     )
     return Outcome(
         wallets=run.wallets_done,

@@ -32,7 +32,7 @@ from bench import checks
 from bench.contenders import CONTENDERS
 from bench.dbs import PREFIX, BenchError, Server, check_name
 from saka.grains.conf import get_settings
-from saka.grains.runs import DEFAULT_CHUNK_SIZE
+from saka.grains.runs.chunks import DEFAULT_CHUNK_SIZE
 
 DEFAULT_AS_OF = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)  # a Monday, 03:00 UTC
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
@@ -163,8 +163,9 @@ def _fingerprint(opts: BenchOptions, size: int | None) -> str:
     files = [
         *sorted(src.glob("*/migrations/*.py")),
         src / "demo" / "seed.py",
-        src / "grains" / "runs.py",
-        src / "grains" / "sql" / "__init__.py",
+        src / "grains" / "rules.py",
+        *sorted((src / "grains" / "runs").glob("*.py")),
+        *sorted((src / "grains" / "sql").glob("*.py")),
     ]
     for path in files:
         digest.update(path.name.encode())

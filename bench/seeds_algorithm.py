@@ -41,8 +41,8 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.db.models import F
 
+from saka.grains.accounts import system_account_id
 from saka.grains.conf import get_settings
-from saka.grains.lock_objects import system_account_id
 from saka.grains.models import AccountKind, EntryKind, SakaAccount, SakaEntry, SakaPosting
 
 COMPOST_BATCH_SIZE = 500

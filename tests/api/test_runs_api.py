@@ -12,7 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from saka.grains.models import Run, RunKind, RunTrigger
-from saka.grains.runs import compost_run_start, period_of, redistribution_run_start
+from saka.grains.runs.compost import compost_run_start
+from saka.grains.runs.periods import period_of
+from saka.grains.runs.redistribution import redistribution_run_start
 from saka.grains.selectors import run_summary
 from saka.grains.services import wallet_plant
 from saka.jobs.tasks import compost_run

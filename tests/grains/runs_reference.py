@@ -18,8 +18,7 @@ from django.db import connection, transaction
 from django.db.models import F
 
 from saka.grains import services
-from saka.grains.books import SAKA_BOOK
-from saka.grains.lock_objects import system_account_id
+from saka.grains.accounts import SAKA_BOOK, system_account_id
 from saka.grains.models import AccountKind, EntryKind, SakaAccount, SakaEntry, SakaPosting
 from saka.ledger.posting import entry_post
 

@@ -34,7 +34,8 @@ from saka.demo.seed import seed_balance, seed_idle_days, seed_population
 from saka.grains import services
 from saka.grains.errors import DailyLimitReached, RunInProgress
 from saka.grains.models import AccountKind, EntryKind, Run, RunKind, SakaEntry, SakaPosting
-from saka.grains.runs import compost_run_start, redistribution_run_start
+from saka.grains.runs.compost import compost_run_start
+from saka.grains.runs.redistribution import redistribution_run_start
 from saka.ledger.errors import InsufficientBalance
 from saka.ledger.reconcile import reconcile
 from tests.grains.runs_reference import (

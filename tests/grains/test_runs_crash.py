@@ -33,8 +33,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from saka.demo.seed import expected_compost, seed_balance, seed_idle_days, seed_population
-from saka.grains import runs
-from saka.grains.lock_objects import system_account_id
+from saka.grains.accounts import system_account_id
 from saka.grains.models import (
     AccountKind,
     Run,
@@ -45,7 +44,9 @@ from saka.grains.models import (
     RunTarget,
     SakaAccount,
 )
-from saka.grains.runs import compost_run_start, redistribution_run_start
+from saka.grains.runs import chunks, compost, lifecycle, redistribution
+from saka.grains.runs.compost import compost_run_start
+from saka.grains.runs.redistribution import redistribution_run_start
 from saka.grains.selectors import run_summary
 from saka.ledger.reconcile import reconcile
 from tests.grains.runs_reference import (
@@ -183,11 +184,11 @@ def seeded():
 
 
 def _crash_in_chunk(
-    monkeypatch, name: str, k: int, *, after_work: bool = True, size_factor: int = 1
+    monkeypatch, module, name: str, k: int, *, after_work: bool = True, size_factor: int = 1
 ) -> None:
-    """Make ``runs.<name>`` raise ``Killed`` in chunk k (0-based), after doing the chunk's
+    """Make ``<module>.<name>`` raise ``Killed`` in chunk k (0-based), after doing the chunk's
     work (inside the chunk's transaction, so the work is rolled back) or before it."""
-    real = getattr(runs, name)
+    real = getattr(module, name)
 
     def chunk(run, lo, *args, **kwargs):
         # the k-th chunk by key range, whichever worker takes it
@@ -199,7 +200,7 @@ def _crash_in_chunk(
             raise Killed
         return done
 
-    monkeypatch.setattr(runs, name, chunk)
+    monkeypatch.setattr(module, name, chunk)
 
 
 def _chunks_to_crash(run_max: int, size: int = CHUNK_SMALL) -> dict[str, int]:
@@ -215,7 +216,7 @@ def test_compost_crashed_inside_a_chunk_resumes_and_composts_each_wallet_once(
     # given a compost run that dies inside a chunk's transaction
     max_id = max(seed_accounts().values())
     k = _chunks_to_crash(max_id)[where]
-    _crash_in_chunk(monkeypatch, "_compost_chunk", k)
+    _crash_in_chunk(monkeypatch, compost, "_compost_chunk", k)
     with pytest.raises(Killed):
         compost_run_start(as_of=A, chunk_size=CHUNK_SMALL)
     run = Run.objects.get(kind=RunKind.COMPOST, dry_run=False)
@@ -273,7 +274,7 @@ def test_redistribution_crashed_inside_a_chunk_credits_the_counted_set_once(
     silo = _fill_silo()
     max_id = max(seed_accounts().values())
     k = _chunks_to_crash(max_id)[where]
-    _crash_in_chunk(monkeypatch, "_redistribution_chunk", k)
+    _crash_in_chunk(monkeypatch, redistribution, "_redistribution_chunk", k)
     with pytest.raises(Killed):
         redistribution_run_start(as_of=A, chunk_size=CHUNK_SMALL)
     run = Run.objects.get(kind=RunKind.REDISTRIBUTION, dry_run=False)
@@ -299,9 +300,11 @@ def test_redistribution_crashed_while_freezing_its_set_resumes_and_counts_it_onc
 ):
     # given a silo, and a redistribution that dies inside a freeze chunk's transaction
     silo = _fill_silo()
-    size = CHUNK_SMALL * runs.FREEZE_CHUNK_FACTOR  # the freeze's chunks
+    size = CHUNK_SMALL * chunks.FREEZE_CHUNK_FACTOR  # the freeze's chunks
     k = _chunks_to_crash(max(seed_accounts().values()), size)[where]
-    _crash_in_chunk(monkeypatch, "_freeze_chunk", k, size_factor=runs.FREEZE_CHUNK_FACTOR)
+    _crash_in_chunk(
+        monkeypatch, redistribution, "_freeze_chunk", k, size_factor=chunks.FREEZE_CHUNK_FACTOR
+    )
     with pytest.raises(Killed):
         redistribution_run_start(as_of=A, chunk_size=CHUNK_SMALL)
     run = Run.objects.get(kind=RunKind.REDISTRIBUTION, dry_run=False)
@@ -332,7 +335,7 @@ def test_redistribution_crashed_while_freezing_its_set_resumes_and_counts_it_onc
 def test_redistribution_crashed_after_its_plan_resumes_with_the_same_plan(seeded, monkeypatch):
     # given a redistribution that dies right after its plan and pot were committed
     silo = _fill_silo()
-    _crash_in_chunk(monkeypatch, "_redistribution_chunk", 0, after_work=False)
+    _crash_in_chunk(monkeypatch, redistribution, "_redistribution_chunk", 0, after_work=False)
     with pytest.raises(Killed):
         redistribution_run_start(as_of=A, chunk_size=CHUNK_SMALL)
     run = Run.objects.get(kind=RunKind.REDISTRIBUTION, dry_run=False)
@@ -357,15 +360,15 @@ def test_redistribution_crashed_before_its_finish_finishes_without_paying_again(
 ):
     # given a redistribution that dies after its last chunk, before it is marked done
     silo = _fill_silo()
-    real = runs._redistribution_settle
+    real = redistribution._redistribution_settle
 
     def die(run):
         raise Killed
 
-    monkeypatch.setattr(runs, "_redistribution_settle", die)
+    monkeypatch.setattr(redistribution, "_redistribution_settle", die)
     with pytest.raises(Killed):
         redistribution_run_start(as_of=A, chunk_size=CHUNK_SMALL)
-    monkeypatch.setattr(runs, "_redistribution_settle", real)
+    monkeypatch.setattr(redistribution, "_redistribution_settle", real)
     # when it is started again
     resumed = redistribution_run_start(as_of=A)
     # then nothing more is credited and the run is done
@@ -395,7 +398,7 @@ def test_redistribution_with_nothing_to_do_crashed_before_its_finish_keeps_its_r
         )
     silo = _fill_silo()
     # and a redistribution that dies right after its plan committed, before it is marked done
-    real, calls = runs._finish, []
+    real, calls = lifecycle._finish, []
 
     def finish(*args, **kwargs):
         if not calls:
@@ -403,7 +406,7 @@ def test_redistribution_with_nothing_to_do_crashed_before_its_finish_keeps_its_r
             raise Killed
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(runs, "_finish", finish)
+    monkeypatch.setattr(lifecycle, "_finish", finish)
     with pytest.raises(Killed):
         redistribution_run_start(as_of=A)
     # when it is started again
@@ -592,7 +595,7 @@ def test_sigkill_mid_redistribution_then_resume(where):
         assert (run.per_wallet, run.chunks_done) == (None, 0)
         assert system_balance(AccountKind.SILO) == silo
         frozen = RunChunk.objects.filter(run_id=run.pk, step=RunChunkStep.FREEZE).count()
-        total = len(runs.chunk_ranges(run, RunChunkStep.FREEZE))
+        total = len(chunks.chunk_ranges(run, RunChunkStep.FREEZE))
         assert frozen == (0 if where == "freeze" else total)
     else:
         # then the plan is frozen, the chunks recorded as done are paid (never chunk k) and

@@ -29,7 +29,8 @@ from hypothesis import strategies as st
 from saka.demo.seed import expected_compost, seed_balance, seed_idle_days
 from saka.grains import services
 from saka.grains.models import AccountKind, RunStatus
-from saka.grains.runs import compost_run_start, redistribution_run_start
+from saka.grains.runs.compost import compost_run_start
+from saka.grains.runs.redistribution import redistribution_run_start
 from saka.grains.selectors import compost_preview, run_summary
 from saka.ledger.reconcile import reconcile
 from tests.grains.runs_reference import (

@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 
 from saka.core.errors import DomainError
 from saka.grains import selectors, services
-from saka.grains.lock_objects import system_account_id
+from saka.grains.accounts import system_account_id
 from saka.grains.models import (
     AccountKind,
     EntryKind,
@@ -27,7 +27,8 @@ from saka.grains.models import (
     SakaAccount,
     SakaEntry,
 )
-from saka.grains.runs import compost_run_start, redistribution_run_start
+from saka.grains.runs.compost import compost_run_start
+from saka.grains.runs.redistribution import redistribution_run_start
 from saka.grains.selectors import compost_preview, run_summary
 from tests.grains.runs_reference import (
     DAY,

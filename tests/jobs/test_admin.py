@@ -15,7 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from saka.grains.models import Run, RunKind, RunTrigger
-from saka.grains.runs import compost_run_start, period_of
+from saka.grains.runs.compost import compost_run_start
+from saka.grains.runs.periods import period_of
 from saka.grains.selectors import wallet_view
 from saka.jobs.tasks import compost_run, redistribution_run
 from tests.jobs.scenarios import eager_tasks, idle

@@ -19,7 +19,8 @@ from config.celery import app as celery_app
 from saka.core.errors import LockTimeout, ValidationError
 from saka.grains.errors import RunInProgress, SakaDisabled
 from saka.grains.models import AccountKind, Run, RunKind, RunStatus, SakaAccount
-from saka.grains.runs import compost_run_start, period_of
+from saka.grains.runs.compost import compost_run_start
+from saka.grains.runs.periods import period_of
 from saka.grains.selectors import run_summary, wallet_view
 from saka.jobs import tasks
 from saka.jobs.enqueue import run_enqueue

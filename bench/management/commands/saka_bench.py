@@ -23,7 +23,7 @@ from bench.floor import DEFAULT_VARIANT, VARIANTS
 from bench.harness import DEFAULT_ORDER, DEFAULT_SIZES, QUICK_SIZES, BenchOptions, run_bench
 from saka.core.clock import parse_instant
 from saka.core.errors import DomainError
-from saka.grains.runs import DEFAULT_CHUNK_SIZE
+from saka.grains.runs.chunks import DEFAULT_CHUNK_SIZE
 
 RESULTS_DIR = Path(settings.BASE_DIR) / "bench" / "results"
 

@@ -18,7 +18,7 @@ from bench.dbs import PREFIX
 from bench.floor import DEFAULT_VARIANT, VARIANTS
 from saka.core.clock import parse_instant
 from saka.core.errors import DomainError
-from saka.grains.runs import DEFAULT_CHUNK_SIZE
+from saka.grains.runs.chunks import DEFAULT_CHUNK_SIZE
 
 
 class Command(BaseCommand):

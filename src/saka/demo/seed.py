@@ -19,8 +19,8 @@ from django.db import connection, transaction
 from saka.core.clock import ensure_aware
 from saka.core.errors import ValidationError
 from saka.core.money import floor_share
+from saka.grains.accounts import system_account_id
 from saka.grains.conf import get_settings
-from saka.grains.lock_objects import system_account_id
 from saka.grains.models import AccountKind, EntryKind, SakaAccount, SakaEntry, SakaPosting
 
 SEED_REASON = "seed"

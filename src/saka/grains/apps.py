@@ -8,7 +8,7 @@ class GrainsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from saka.grains.books import register
+        from saka.grains.accounts import register
         from saka.grains.conf import load_settings
 
         load_settings()  # refuse to start on a bad setting, with a clear message

@@ -23,12 +23,3 @@ def wallet_lock_or_create(*, member_id: int) -> SakaAccount:
         wallet = wallet_lock(member_id=member_id)
     assert wallet is not None  # noqa: S101 - created just above or by a concurrent request
     return wallet
-
-
-def system_account_id(kind: AccountKind) -> int:
-    """The id of the silo or an external account, created on first use. Never locked."""
-    ids = list(SakaAccount.objects.filter(kind=kind).values_list("id", flat=True)[:1])
-    if not ids:
-        SakaAccount.objects.bulk_create([SakaAccount(kind=kind)], ignore_conflicts=True)
-        ids = list(SakaAccount.objects.filter(kind=kind).values_list("id", flat=True)[:1])
-    return ids[0]

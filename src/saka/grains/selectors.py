@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -13,7 +12,6 @@ from django.db.models.functions import Coalesce, TruncDate
 
 from saka.core.clock import day_bounds, ensure_aware, now
 from saka.core.errors import ValidationError
-from saka.core.money import floor_share
 from saka.grains.conf import HARVEST_RULES, get_settings
 from saka.grains.errors import RunNotFound
 from saka.grains.models import (
@@ -26,6 +24,7 @@ from saka.grains.models import (
     SakaEntry,
     SakaPosting,
 )
+from saka.grains.rules import CompostRule
 from saka.projects.models import Project
 
 
@@ -118,27 +117,24 @@ class CompostPreview:
 def compost_preview(*, member_id: int, as_of: datetime | None = None) -> CompostPreview:
     """What the next compost run would take from this member's wallet, and when.
 
-    Same rules as the run (``runs.compost_run_start``): balance >= min balance, idle and
-    not composted for ``inactivity_days``, amount = floor(balance x rate) >= min amount.
+    Same rule as the run (``saka.grains.rules.CompostRule``): balance >= min balance, idle
+    and not composted for ``inactivity_days``, amount = floor(balance x rate) >= min amount.
     """
-    cfg = get_settings()
+    rule = CompostRule.of_settings(get_settings())
     at = ensure_aware(as_of or now())
     wallet = wallet_view(member_id=member_id)
-    amount = floor_share(wallet.balance, cfg.compost_rate)
-    window = timedelta(days=cfg.compost_inactivity_days)
-    last = max((t for t in (wallet.last_activity_at, wallet.last_composted_at) if t), default=None)
-    wait = (
-        0
-        if last is None or last <= at - window
-        else math.ceil((last + window - at) / timedelta(days=1))
+    amount = rule.amount(wallet.balance)
+    wait = rule.days_until_idle(
+        last_activity_at=wallet.last_activity_at,
+        last_composted_at=wallet.last_composted_at,
+        as_of=at,
     )
-    reason = ""
-    if wallet.balance < cfg.compost_min_balance:
-        reason = "balance_below_minimum"
-    elif amount < cfg.compost_min_amount:
-        reason = "amount_below_minimum"
-    elif wait > 0:
-        reason = "recently_active"
+    reason = rule.refusal(
+        balance=wallet.balance,
+        last_activity_at=wallet.last_activity_at,
+        last_composted_at=wallet.last_composted_at,
+        as_of=at,
+    )
     return CompostPreview(
         member_id=member_id,
         balance=wallet.balance,

@@ -21,7 +21,7 @@ from saka.core.clock import check_instant, day_bounds, now
 from saka.core.db import durable
 from saka.core.errors import InvalidAmount, ValidationError
 from saka.core.money import parse_amount
-from saka.grains.books import SAKA_BOOK
+from saka.grains.accounts import SAKA_BOOK, system_account_id
 from saka.grains.conf import (
     HARVEST_RULES,
     MANUAL_ADJUST,
@@ -38,7 +38,7 @@ from saka.grains.errors import (
     SakaDisabled,
     UnknownReason,
 )
-from saka.grains.lock_objects import system_account_id, wallet_lock, wallet_lock_or_create
+from saka.grains.lock_objects import wallet_lock, wallet_lock_or_create
 from saka.grains.models import AccountKind, EntryKind, ProjectSupporter, SakaEntry
 from saka.ledger.errors import InsufficientBalance
 from saka.ledger.idempotency import idempotency_claim, idempotency_store

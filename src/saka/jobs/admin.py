@@ -21,7 +21,9 @@ from saka.core.errors import DomainError
 from saka.grains.conf import get_settings
 from saka.grains.errors import SakaDisabled
 from saka.grains.models import Run, RunKind, RunTrigger
-from saka.grains.runs import compost_run_start, period_of, redistribution_run_start
+from saka.grains.runs.compost import compost_run_start
+from saka.grains.runs.periods import period_of
+from saka.grains.runs.redistribution import redistribution_run_start
 from saka.jobs.enqueue import run_enqueue
 from saka.ledger.admin import ReadOnlyAdmin
 

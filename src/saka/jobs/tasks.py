@@ -20,7 +20,8 @@ from saka.core.db import lock_errors_typed
 from saka.core.errors import LockTimeout, ValidationError
 from saka.grains.errors import RunInProgress
 from saka.grains.models import Run, RunKind, RunTrigger
-from saka.grains.runs import compost_run_start, redistribution_run_start
+from saka.grains.runs.compost import compost_run_start
+from saka.grains.runs.redistribution import redistribution_run_start
 from saka.grains.selectors import run_summary
 
 logger = logging.getLogger("saka.jobs")

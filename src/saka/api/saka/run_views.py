@@ -4,7 +4,6 @@ or the live run of the current period (enqueued), one run, the silo, the statist
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -18,38 +17,17 @@ from saka.api.common.permissions import IsStaff
 from saka.api.common.throttling import PlatformThrottle
 from saka.api.common.validation import validated, validated_query
 from saka.api.saka import serializers as s
-from saka.core.clock import now
-from saka.core.errors import ValidationError
-from saka.grains import runs as grains_runs
 from saka.grains import selectors as grains_selectors
-from saka.grains.conf import get_settings
-from saka.grains.errors import SakaDisabled
 from saka.grains.models import RunKind, RunTrigger
+from saka.grains.runs.compost import compost_run_start
+from saka.grains.runs.periods import live_run_as_of, period_of
+from saka.grains.runs.redistribution import redistribution_run_start
 from saka.jobs.enqueue import run_enqueue
 
 RUN_STARTS = {
-    RunKind.COMPOST.value: grains_runs.compost_run_start,
-    RunKind.REDISTRIBUTION.value: grains_runs.redistribution_run_start,
+    RunKind.COMPOST.value: compost_run_start,
+    RunKind.REDISTRIBUTION.value: redistribution_run_start,
 }
-
-
-def _live_as_of(kind: str, as_of: datetime | None) -> datetime:
-    """A live run from the API: the current period only, never in the future (spec §3)."""
-    if not get_settings().enabled:
-        raise SakaDisabled()
-    current = now()
-    if as_of is None:
-        return current
-    if as_of > current or grains_runs.period_of(kind, as_of) != grains_runs.period_of(
-        kind, current
-    ):
-        raise ValidationError(
-            "A live run can only be started for the current period, at an instant that is not "
-            "in the future.",
-            field="as_of",
-            period=grains_runs.period_of(kind, current),
-        )
-    return as_of
 
 
 class StaffRunListView(generics.GenericAPIView):
@@ -103,11 +81,11 @@ class StaffRunListView(generics.GenericAPIView):
                 s.RunSummarySerializer(grains_selectors.run_summary(run)).data,
                 status=status.HTTP_201_CREATED,
             )
-        at = _live_as_of(kind, as_of)
+        at = live_run_as_of(kind=kind, as_of=as_of)
         run_enqueue(
             kind=kind, as_of=at, trigger=RunTrigger.API.value, triggered_by_id=member_id_of(request)
         )
-        queued = {"kind": kind, "period": grains_runs.period_of(kind, at), "as_of": at.isoformat()}
+        queued = {"kind": kind, "period": period_of(kind, at), "as_of": at.isoformat()}
         return Response(
             s.RunQueuedSerializer({**queued, "status": "queued"}).data,
             status=status.HTTP_202_ACCEPTED,

@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from saka.core.clock import parse_instant
 from saka.core.errors import DomainError
 from saka.grains.models import Run, RunTrigger
-from saka.grains.runs import DEFAULT_CHUNK_SIZE
+from saka.grains.runs.chunks import DEFAULT_CHUNK_SIZE
 from saka.grains.selectors import run_summary
 
 

@@ -1,5 +1,5 @@
 from saka.grains.management.run_command import RunCommand
-from saka.grains.runs import compost_run_start
+from saka.grains.runs.compost import compost_run_start
 
 
 class Command(RunCommand):

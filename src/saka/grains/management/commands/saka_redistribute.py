@@ -1,5 +1,5 @@
 from saka.grains.management.run_command import RunCommand
-from saka.grains.runs import redistribution_run_start
+from saka.grains.runs.redistribution import redistribution_run_start
 
 
 class Command(RunCommand):

@@ -1,11 +1,11 @@
-"""The SAKA book and its own invariants (checked by ``saka_reconcile``)."""
+"""The SAKA book's own invariants, checked by ``saka_reconcile`` beside the ledger's: wallet
+counters, the global identity, the silo's flows and project scores."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from saka.grains.models import EXTERNAL_KINDS, AccountKind, SakaAccount, SakaEntry, SakaPosting
-from saka.ledger.books import Book, register_book
+from saka.grains.models import AccountKind, SakaAccount, SakaEntry, SakaPosting
 from saka.ledger.reconcile import Discrepancy, fetch, fetch_first, table
 from saka.projects.models import Project
 
@@ -124,23 +124,3 @@ def project_scores_match_plants(limit: int) -> Iterable[Discrepancy]:
                 "distinct_planters": int(r[4]),
             },
         )
-
-
-SAKA_BOOK = Book(
-    name="saka",
-    account_model=SakaAccount,
-    entry_model=SakaEntry,
-    posting_model=SakaPosting,
-    external_kinds=EXTERNAL_KINDS,
-    posting_tag="run_id",
-    extra_checks=(
-        wallet_counters_match_postings,
-        global_identity,
-        silo_matches_flows,
-        project_scores_match_plants,
-    ),
-)
-
-
-def register() -> None:
-    register_book(SAKA_BOOK)

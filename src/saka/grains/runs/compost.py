@@ -1,0 +1,130 @@
+"""The compost run: each chunk takes floor(balance x rate) from the idle wallets of its key
+range into the silo (one statement on PostgreSQL, a few portable ones elsewhere); a dry run
+totals the same over every wallet. The rule itself lives in ``saka.grains.rules``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+from django.db.models import F
+
+from saka.core.clock import now
+from saka.grains.accounts import system_account_id
+from saka.grains.models import (
+    AccountKind,
+    EntryKind,
+    Run,
+    RunChunkStep,
+    RunKind,
+    RunTrigger,
+    SakaAccount,
+    SakaEntry,
+    SakaPosting,
+)
+from saka.grains.rules import CompostRule
+from saka.grains.runs.chunks import (
+    DEFAULT_CHUNK_SIZE,
+    Progress,
+    db_time,
+    fetch,
+    record_chunk,
+    run_chunks,
+)
+from saka.grains.runs.lifecycle import run_dry, run_live, validate_start
+from saka.grains.sql.compost import COMPOST_CHUNK_PG, COMPOST_DRY_PG, COMPOST_SELECT
+
+
+def _compost_params(run: Run) -> dict[str, Any]:
+    rule = CompostRule.of_run(run.parameters)
+    return {
+        "rate": rule.rate,
+        "min_balance": rule.min_balance,
+        "min_amount": rule.min_amount,
+        "cutoff": db_time(rule.cutoff(run.as_of)),
+        "as_of": db_time(run.as_of),
+        "run": run.pk,
+    }
+
+
+def _compost_chunk(run: Run, lo: int, hi: int, silo_id: int) -> tuple[int, int]:
+    params = {**_compost_params(run), "lo": lo, "hi": hi, "silo": silo_id, "now": db_time(now())}
+    if connection.vendor == "postgresql":
+        wallets, grains = fetch(COMPOST_CHUNK_PG, params)[0]
+        return int(wallets), int(grains)
+    rule = CompostRule.of_run(run.parameters)
+    rows = [
+        (acc_id, rule.amount(int(balance))) for acc_id, balance in fetch(COMPOST_SELECT, params)
+    ]
+    rows = [(acc_id, amount) for acc_id, amount in rows if rule.amount_kept(amount)]
+    total = sum(amount for _, amount in rows)
+    if rows:
+        entry = SakaEntry.objects.create(
+            kind=EntryKind.COMPOST, amount=total, run_id=run.pk, created_at=run.as_of
+        )
+        SakaPosting.objects.bulk_create(
+            [
+                SakaPosting(entry_id=entry.pk, account_id=a, amount=-x, run_id=run.pk)
+                for a, x in rows
+            ]
+            + [SakaPosting(entry_id=entry.pk, account_id=silo_id, amount=total)]
+        )
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                "UPDATE grains_account SET balance = balance - %s, last_compost_amount = %s, "
+                "lifetime_composted = lifetime_composted + %s, last_composted_at = %s "
+                "WHERE id = %s",
+                [(x, x, x, params["as_of"], a) for a, x in rows],
+            )
+        SakaAccount.objects.filter(pk=silo_id).update(balance=F("balance") + total)
+    record_chunk(run, RunChunkStep.APPLY, lo, hi, len(rows), total)
+    return len(rows), total
+
+
+def _compost_dry(run: Run) -> tuple[str, dict[str, Any]]:
+    """What the compost would take from every wallet: its outcome and totals."""
+    params = {**_compost_params(run), "lo": 0, "hi": run.max_id}
+    if connection.vendor == "postgresql":
+        count, total = (int(x) for x in fetch(COMPOST_DRY_PG, params)[0])
+    else:
+        rule = CompostRule.of_run(run.parameters)
+        amounts = [rule.amount(int(b)) for _, b in fetch(COMPOST_SELECT, params)]
+        kept = [a for a in amounts if rule.amount_kept(a)]
+        count, total = len(kept), sum(kept)
+    outcome = "completed" if count else "nothing_to_compost"
+    return outcome, {"wallets_done": count, "amount_done": total}
+
+
+def compost_run_start(
+    *,
+    as_of: datetime | None = None,
+    dry_run: bool = False,
+    trigger: str = RunTrigger.PYTHON,
+    triggered_by_id: int | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> Run:
+    """Run (or resume, or return the finished) compost of ``as_of``'s ISO week.
+
+    A dry run computes exactly what a live run at the same ``as_of`` would do and writes
+    only its run record. Raises ``RunInProgress`` when another process executes the run.
+    ``workers`` (default ``SAKA_RUN_WORKERS``) threads do the chunks on PostgreSQL.
+    """
+    at = validate_start(as_of, chunk_size, workers)
+    if dry_run:
+        return run_dry(RunKind.COMPOST, at, trigger, triggered_by_id, chunk_size, _compost_dry)
+
+    def work(run: Run) -> str:
+        silo_id = system_account_id(AccountKind.SILO)
+        run_chunks(
+            run,
+            RunChunkStep.APPLY,
+            lambda lo, hi: _compost_chunk(run, lo, hi, silo_id),
+            workers=workers,
+            progress=progress,
+        )
+        return "completed" if run.wallets_done else "nothing_to_compost"
+
+    return run_live(RunKind.COMPOST, at, trigger, triggered_by_id, chunk_size, work)

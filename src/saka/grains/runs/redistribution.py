@@ -1,0 +1,314 @@
+"""The redistribution run: freeze the eligible set at ``as_of`` (chunk by chunk), fix the plan
+and move the pot from the silo to the pool once, credit each frozen wallet its share (chunk by
+chunk), settle what was not credited; a dry run computes the same plan without writing."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+from django.db.models import Count, F, Sum
+
+from saka.core.clock import now
+from saka.core.db import durable, lock_rows
+from saka.core.money import floor_share
+from saka.grains.accounts import SAKA_BOOK, system_account_id
+from saka.grains.models import (
+    AccountKind,
+    EntryKind,
+    Run,
+    RunChunk,
+    RunChunkStep,
+    RunKind,
+    RunTrigger,
+    SakaAccount,
+    SakaEntry,
+    SakaPosting,
+)
+from saka.grains.runs.chunks import (
+    DEFAULT_CHUNK_SIZE,
+    Progress,
+    chunk_ranges,
+    db_time,
+    fetch,
+    record_chunk,
+    run_chunks,
+)
+from saka.grains.runs.lifecycle import run_dry, run_live, validate_start
+from saka.grains.sql.redistribution import (
+    REDISTRIBUTION_CHUNK_PG,
+    REDISTRIBUTION_TARGETS,
+    redistribution_count,
+    redistribution_freeze,
+    redistribution_freeze_portable,
+)
+from saka.ledger.posting import entry_post
+
+logger = logging.getLogger("saka.runs")
+
+
+def _redistribution_params(run: Run) -> dict[str, Any]:
+    p = run.parameters
+    cutoff = run.as_of - timedelta(days=int(p["active_days"]))
+    return {
+        "min_harvested": int(p["min_harvested"]),
+        "active_cutoff": db_time(cutoff),
+        "as_of": db_time(run.as_of),
+        "run": run.pk,
+    }
+
+
+def _activity_condition(run: Run) -> bool:
+    return int(run.parameters["active_days"]) > 0
+
+
+# --- the plan ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RedistributionPlan:
+    silo_before: int
+    pot: int
+    eligible: int
+    per_wallet: int
+    reason: str  # "" when there is something to redistribute
+
+    @property
+    def total(self) -> int:
+        return self.per_wallet * self.eligible
+
+
+def _reason(*, pot: int, eligible: int, per_wallet: int) -> str:
+    """Why a redistribution does nothing ("" when it does something)."""
+    if pot <= 0:
+        return "nothing_to_redistribute"
+    if eligible == 0:
+        return "no_eligible_wallets"
+    if per_wallet == 0:
+        return "share_rounds_to_zero"
+    return ""
+
+
+def _plan(run: Run, silo_balance: int, count: int) -> RedistributionPlan:
+    """pot and share at ``run.as_of`` for ``count`` eligible wallets."""
+    rate = Decimal(run.parameters["rate"])
+    pot = floor_share(silo_balance, rate)
+    per = pot // count if count else 0
+    return RedistributionPlan(
+        silo_before=silo_balance,
+        pot=pot,
+        eligible=count,
+        per_wallet=per,
+        reason=_reason(pot=pot, eligible=count, per_wallet=per),
+    )
+
+
+def _stored_plan(run: Run) -> RedistributionPlan:
+    """The plan a previous attempt froze (resume)."""
+    pot, eligible, per = int(run.pot or 0), int(run.eligible_wallets or 0), int(run.per_wallet or 0)
+    return RedistributionPlan(
+        silo_before=int(run.silo_before or 0),
+        pot=pot,
+        eligible=eligible,
+        per_wallet=per,
+        reason=_reason(pot=pot, eligible=eligible, per_wallet=per),
+    )
+
+
+# --- freeze, prepare, credit, settle ---------------------------------------------------------
+
+
+def _freeze_chunk(run: Run, lo: int, hi: int) -> tuple[int, int]:
+    """Write the chunk's eligible wallets as the run's targets, and the chunk as frozen."""
+    params = {**_redistribution_params(run), "lo": lo, "hi": hi, "now": db_time(now())}
+    cond = _activity_condition(run)
+    if connection.vendor == "postgresql":
+        (frozen,) = fetch(redistribution_freeze(activity_condition=cond), params)[0]
+        return int(frozen), 0
+    with connection.cursor() as cursor:
+        cursor.execute(redistribution_freeze_portable(activity_condition=cond), params)
+        frozen = int(cursor.rowcount)
+    record_chunk(run, RunChunkStep.FREEZE, lo, hi, frozen, 0)
+    return frozen, 0
+
+
+def _frozen_count(run: Run) -> int:
+    """The targets of a completely frozen run (each freeze chunk recorded its count in the
+    transaction that wrote its targets)."""
+    chunks = RunChunk.objects.filter(run_id=run.pk, step=RunChunkStep.FREEZE)
+    agg = chunks.aggregate(n=Count("lo"), wallets=Sum("wallets"))
+    total = len(chunk_ranges(run, RunChunkStep.FREEZE))
+    if agg["n"] != total:  # never: prepare runs after every freeze chunk
+        raise RuntimeError(f"run {run.pk}: {agg['n']} of {total} chunks frozen")
+    return int(agg["wallets"] or 0)
+
+
+def _redistribution_prepare(run: Run) -> RedistributionPlan:
+    """Once per run, after the freeze: count the targets, fix the share and move the pot from
+    the silo to the pool."""
+    silo_id = system_account_id(AccountKind.SILO)
+    pool_id = system_account_id(AccountKind.POOL)
+    with durable():
+        (silo,) = lock_rows(SakaAccount.objects.filter(pk=silo_id))
+        plan = _plan(run, silo.balance, _frozen_count(run))
+        fields: dict[str, Any] = {
+            "silo_before": plan.silo_before,
+            "pot": plan.pot,
+            "eligible_wallets": plan.eligible,
+            "per_wallet": plan.per_wallet,
+            "silo_after": plan.silo_before - plan.total,
+        }
+        if not plan.reason:
+            entry_post(
+                book=SAKA_BOOK,
+                entry=SakaEntry(
+                    kind=EntryKind.REDISTRIBUTION,
+                    reason="pot",
+                    amount=plan.total,
+                    run_id=run.pk,
+                    created_at=run.as_of,
+                ),
+                postings=[(silo_id, -plan.total), (pool_id, plan.total)],
+            )
+        Run.objects.filter(pk=run.pk).update(updated_at=now(), **fields)
+    run.refresh_from_db()
+    return plan
+
+
+def _redistribution_chunk(run: Run, lo: int, hi: int, pool_id: int) -> tuple[int, int]:
+    per = int(run.per_wallet or 0)
+    params = {
+        "run": run.pk,
+        "as_of": db_time(run.as_of),
+        "lo": lo,
+        "hi": hi,
+        "per": per,
+        "pool": pool_id,
+        "now": db_time(now()),
+    }
+    if connection.vendor == "postgresql":
+        wallets, grains = fetch(REDISTRIBUTION_CHUNK_PG, params)[0]
+        return int(wallets), int(grains)
+    ids = [row[0] for row in fetch(REDISTRIBUTION_TARGETS, params)]
+    total = per * len(ids)
+    if ids:
+        entry = SakaEntry.objects.create(
+            kind=EntryKind.REDISTRIBUTION, amount=total, run_id=run.pk, created_at=run.as_of
+        )
+        SakaPosting.objects.bulk_create(
+            [SakaPosting(entry_id=entry.pk, account_id=a, amount=per, run_id=run.pk) for a in ids]
+            + [SakaPosting(entry_id=entry.pk, account_id=pool_id, amount=-total)]
+        )
+        SakaAccount.objects.filter(pk__in=ids).update(
+            balance=F("balance") + per, lifetime_redistributed=F("lifetime_redistributed") + per
+        )
+        SakaAccount.objects.filter(pk=pool_id).update(balance=F("balance") - total)
+    record_chunk(run, RunChunkStep.APPLY, lo, hi, len(ids), total)
+    return len(ids), total
+
+
+def _redistribution_settle(run: Run) -> str:
+    """After the last chunk: anything not credited (only if a counted wallet vanished) goes
+    back from the pool to the silo, booked; the outcome says so."""
+    leftover = int(run.per_wallet or 0) * (int(run.eligible_wallets or 0) - run.wallets_done)
+    if leftover == 0:
+        return "completed"
+    logger.error(
+        "run %s credited %s of %s counted wallets", run.pk, run.wallets_done, run.eligible_wallets
+    )
+    with durable():
+        # idempotent: a crash between this commit and the run's finish must not return twice
+        if SakaEntry.objects.filter(run_id=run.pk, reason="pot_return").exists():
+            return "completed_with_return"
+        entry_post(
+            book=SAKA_BOOK,
+            entry=SakaEntry(
+                kind=EntryKind.REDISTRIBUTION,
+                reason="pot_return",
+                amount=leftover,
+                run_id=run.pk,
+                created_at=run.as_of,
+            ),
+            postings=[
+                (system_account_id(AccountKind.POOL), -leftover),
+                (system_account_id(AccountKind.SILO), leftover),
+            ],
+        )
+    return "completed_with_return"
+
+
+def _redistribution_dry(run: Run) -> tuple[str, dict[str, Any]]:
+    """The plan a redistribution at ``run.as_of`` would make: its outcome and figures."""
+    silo = (
+        SakaAccount.objects.filter(kind=AccountKind.SILO).values_list("balance", flat=True).first()
+    )
+    params = {**_redistribution_params(run), "lo": 0, "hi": run.max_id}
+    sql_count = redistribution_count(activity_condition=_activity_condition(run))
+    plan = _plan(run, int(silo or 0), int(fetch(sql_count, params)[0][0]))
+    credited = 0 if plan.reason else plan.eligible
+    figures = {
+        "silo_before": plan.silo_before,
+        "pot": plan.pot,
+        "eligible_wallets": plan.eligible,
+        "per_wallet": plan.per_wallet,
+        "silo_after": plan.silo_before - (0 if plan.reason else plan.total),
+        "wallets_done": credited,
+        "amount_done": 0 if plan.reason else plan.total,
+    }
+    return plan.reason or "completed", figures
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+def redistribution_run_start(
+    *,
+    as_of: datetime | None = None,
+    dry_run: bool = False,
+    trigger: str = RunTrigger.PYTHON,
+    triggered_by_id: int | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> Run:
+    """Run (or resume, or return the finished) redistribution of ``as_of``'s month.
+
+    pot = floor(silo x rate); the eligible set is frozen at ``as_of`` (chunk by chunk, in
+    parallel like the credits); each eligible wallet gets pot // count, the remainder stays in
+    the silo. ``Run.outcome`` names why nothing happened when nothing did.
+    """
+    at = validate_start(as_of, chunk_size, workers)
+    if dry_run:
+        return run_dry(
+            RunKind.REDISTRIBUTION, at, trigger, triggered_by_id, chunk_size, _redistribution_dry
+        )
+
+    def work(run: Run) -> str:
+        # the plan is fixed once; a resumed run keeps it, including "nothing to do"
+        if run.per_wallet is None:
+            run_chunks(
+                run,
+                RunChunkStep.FREEZE,
+                lambda lo, hi: _freeze_chunk(run, lo, hi),
+                workers=workers,
+            )
+            plan = _redistribution_prepare(run)
+        else:
+            plan = _stored_plan(run)
+        if plan.reason:
+            return plan.reason
+        pool_id = system_account_id(AccountKind.POOL)
+        run_chunks(
+            run,
+            RunChunkStep.APPLY,
+            lambda lo, hi: _redistribution_chunk(run, lo, hi, pool_id),
+            workers=workers,
+            progress=progress,
+        )
+        return _redistribution_settle(run)
+
+    return run_live(RunKind.REDISTRIBUTION, at, trigger, triggered_by_id, chunk_size, work)

@@ -1,0 +1,66 @@
+"""SQL of the compost run: the eligibility predicate, the PostgreSQL chunk statement, the
+portable selection and the dry-run totals (the rule's Python reference: ``grains.rules``)."""
+
+from __future__ import annotations
+
+# Eligible at ``as_of``: balance >= min, and neither activity nor compost since ``cutoff``.
+COMPOST_ELIGIBLE = """
+    kind = 'wallet' AND id > %(lo)s AND id <= %(hi)s
+    AND balance >= %(min_balance)s
+    AND (last_activity_at IS NULL OR last_activity_at <= %(cutoff)s)
+    AND (last_composted_at IS NULL OR last_composted_at <= %(cutoff)s)
+"""
+
+# PostgreSQL: one statement per chunk. The UPDATE takes the row locks and, for rows changed
+# since the snapshot, re-checks the WHERE on the new version (READ COMMITTED), so eligibility
+# and amount always come from the locked, current balance. The amount is captured in the SET
+# list (``last_compost_amount``) because RETURNING sees new values only before PostgreSQL 18.
+COMPOST_CHUNK_PG = (
+    """
+WITH upd AS (
+    UPDATE grains_account SET
+        last_compost_amount = floor(balance * %(rate)s)::bigint,
+        balance = balance - floor(balance * %(rate)s)::bigint,
+        lifetime_composted = lifetime_composted + floor(balance * %(rate)s)::bigint,
+        last_composted_at = %(as_of)s
+    WHERE """
+    + COMPOST_ELIGIBLE
+    + """
+      AND floor(balance * %(rate)s) >= %(min_amount)s
+    RETURNING id, last_compost_amount AS amount
+), tot AS (
+    SELECT count(*) AS n, COALESCE(sum(amount), 0)::bigint AS s FROM upd
+), ent AS (
+    INSERT INTO grains_entry (kind, reason, amount, memo, created_at, run_id)
+    SELECT 'compost', '', tot.s, '', %(as_of)s, %(run)s FROM tot WHERE tot.n > 0
+    RETURNING id
+), wallet_postings AS (
+    INSERT INTO grains_posting (entry_id, account_id, amount, run_id)
+    SELECT ent.id, upd.id, -upd.amount, %(run)s FROM upd CROSS JOIN ent
+), silo_posting AS (
+    INSERT INTO grains_posting (entry_id, account_id, amount, run_id)
+    SELECT ent.id, %(silo)s, tot.s, NULL FROM ent CROSS JOIN tot
+), silo AS (
+    UPDATE grains_account SET balance = grains_account.balance + tot.s
+    FROM tot WHERE grains_account.id = %(silo)s AND tot.n > 0
+), chunk AS (
+    INSERT INTO grains_run_chunk (run_id, step, lo, hi, wallets, amount, done_at)
+    SELECT %(run)s, 0, %(lo)s, %(hi)s, tot.n, tot.s, %(now)s FROM tot
+), run AS (
+    UPDATE grains_run SET cursor = GREATEST(cursor, %(hi)s), chunks_done = chunks_done + 1,
+        wallets_done = wallets_done + tot.n, amount_done = amount_done + tot.s,
+        updated_at = %(now)s
+    FROM tot WHERE grains_run.id = %(run)s
+)
+SELECT n, s FROM tot
+"""
+)
+
+# Portable: the chunk's eligible wallets with their balance (the amount is computed in Python).
+COMPOST_SELECT = "SELECT id, balance FROM grains_account WHERE " + COMPOST_ELIGIBLE + " ORDER BY id"
+
+# Dry run / preview totals over the whole scope (no lock, no write).
+COMPOST_DRY_PG = (
+    "SELECT count(*), COALESCE(sum(floor(balance * %(rate)s)), 0)::bigint FROM grains_account "
+    "WHERE " + COMPOST_ELIGIBLE + " AND floor(balance * %(rate)s) >= %(min_amount)s"
+)

@@ -1,0 +1,118 @@
+"""SQL of the redistribution run: the eligibility predicate frozen at ``as_of``, the freeze
+and credit chunk statements (PostgreSQL and portable) and the dry-run count."""
+
+from __future__ import annotations
+
+# Eligible at ``as_of``: lifetime harvest >= min and real activity in (active_cutoff, as_of].
+# A wallet untouched since ``as_of`` is judged on its row; a wallet that acted after ``as_of``
+# (during the run) is judged on its append-only history up to ``as_of``. The set is therefore
+# frozen at ``as_of``: whatever members do during the run, it neither grows nor shrinks.
+_HIST_HARVESTED = """(
+    SELECT COALESCE(SUM(e.amount), 0) FROM grains_entry e
+    WHERE e.member_id = grains_account.member_id AND e.kind = 'harvest'
+      AND e.created_at <= %(as_of)s)"""
+_HIST_ACTIVE = """EXISTS (
+    SELECT 1 FROM grains_entry e
+    WHERE e.member_id = grains_account.member_id AND e.kind IN ('harvest', 'plant')
+      AND e.created_at > %(active_cutoff)s AND e.created_at <= %(as_of)s)"""
+
+
+def redistribution_eligible(*, activity_condition: bool) -> str:
+    """The eligibility predicate; without an activity condition (active_days = 0) only the
+    lifetime harvest counts."""
+    active_now = "last_activity_at > %(active_cutoff)s" if activity_condition else "1 = 1"
+    active_hist = _HIST_ACTIVE if activity_condition else "1 = 1"
+    return f"""
+    kind = 'wallet' AND id > %(lo)s AND id <= %(hi)s AND (CASE
+        WHEN last_activity_at IS NULL OR last_activity_at <= %(as_of)s
+        THEN (lifetime_harvested >= %(min_harvested)s AND {active_now})
+        ELSE ({_HIST_HARVESTED} >= %(min_harvested)s AND {active_hist})
+    END)
+"""
+
+
+def redistribution_count(*, activity_condition: bool) -> str:
+    return "SELECT count(*) FROM grains_account WHERE " + redistribution_eligible(
+        activity_condition=activity_condition
+    )
+
+
+def redistribution_freeze(*, activity_condition: bool) -> str:
+    """PostgreSQL: one chunk of the freeze. Insert the chunk's eligible wallets as the run's
+    targets and record the chunk, in one statement: the frozen set every credit chunk credits.
+    The count is taken from the targets once every chunk is frozen, in the transaction that
+    moves the pot."""
+    return (
+        """
+WITH tgt AS (
+    INSERT INTO grains_run_target (run_id, account_id) SELECT %(run)s, id
+    FROM grains_account WHERE """
+        + redistribution_eligible(activity_condition=activity_condition)
+        + """
+    RETURNING 1
+), tot AS (
+    SELECT count(*) AS n FROM tgt
+), chunk AS (
+    INSERT INTO grains_run_chunk (run_id, step, lo, hi, wallets, amount, done_at)
+    SELECT %(run)s, 1, %(lo)s, %(hi)s, tot.n, 0, %(now)s FROM tot
+)
+SELECT n FROM tot
+"""
+    )
+
+
+def redistribution_freeze_portable(*, activity_condition: bool) -> str:
+    """Any backend: insert the eligible wallets of a key range as the run's targets."""
+    return (
+        "INSERT INTO grains_run_target (run_id, account_id) SELECT %(run)s, id "
+        "FROM grains_account WHERE "
+        + redistribution_eligible(activity_condition=activity_condition)
+    )
+
+
+# The frozen count (in the transaction that moves the pot).
+REDISTRIBUTION_FROZEN_COUNT = "SELECT count(*) FROM grains_run_target WHERE run_id = %(run)s"
+
+
+# Portable: the chunk's frozen targets.
+REDISTRIBUTION_TARGETS = """
+    SELECT account_id FROM grains_run_target
+    WHERE run_id = %(run)s AND account_id > %(lo)s AND account_id <= %(hi)s ORDER BY account_id
+"""
+
+# PostgreSQL: one statement per chunk, crediting exactly the chunk's frozen targets. Both
+# sides of the join are bounded by the key range, so the planner never scans the table.
+REDISTRIBUTION_CHUNK_PG = """
+WITH upd AS (
+    UPDATE grains_account a SET balance = a.balance + %(per)s,
+        lifetime_redistributed = a.lifetime_redistributed + %(per)s
+    FROM grains_run_target t
+    WHERE t.run_id = %(run)s AND t.account_id > %(lo)s AND t.account_id <= %(hi)s
+      AND a.id = t.account_id AND a.id > %(lo)s AND a.id <= %(hi)s
+    RETURNING a.id
+), tot AS (
+    SELECT count(*) AS n FROM upd
+), ent AS (
+    INSERT INTO grains_entry (kind, reason, amount, memo, created_at, run_id)
+    SELECT 'redistribution', '', tot.n * %(per)s, '', %(as_of)s, %(run)s FROM tot WHERE tot.n > 0
+    RETURNING id
+), wallet_postings AS (
+    INSERT INTO grains_posting (entry_id, account_id, amount, run_id)
+    SELECT ent.id, upd.id, %(per)s, %(run)s FROM upd CROSS JOIN ent
+), pool_posting AS (
+    INSERT INTO grains_posting (entry_id, account_id, amount, run_id)
+    SELECT ent.id, %(pool)s, -(tot.n * %(per)s), NULL FROM ent CROSS JOIN tot
+), pool AS (
+    UPDATE grains_account SET balance = grains_account.balance - tot.n * %(per)s
+    FROM tot WHERE grains_account.id = %(pool)s AND tot.n > 0
+), chunk AS (
+    INSERT INTO grains_run_chunk (run_id, step, lo, hi, wallets, amount, done_at)
+    SELECT %(run)s, 0, %(lo)s, %(hi)s, tot.n, tot.n * %(per)s, %(now)s FROM tot
+), run AS (
+    UPDATE grains_run SET cursor = GREATEST(cursor, %(hi)s), chunks_done = chunks_done + 1,
+        wallets_done = wallets_done + tot.n, amount_done = amount_done + tot.n * %(per)s,
+        updated_at = %(now)s
+    FROM tot WHERE grains_run.id = %(run)s
+)
+SELECT n, n * %(per)s FROM tot
+"""
