@@ -7,12 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.test import override_settings
 
-from saka.core.errors import InvalidAmount, ValidationError
+from saka.core.errors import InvalidAmount, MemberNotFound, ValidationError
 from saka.grains import selectors, services
 from saka.grains.errors import (
     AdjustmentCapReached,
     DailyLimitReached,
-    MemberNotFound,
     NotAllowed,
     SakaDisabled,
     UnknownReason,

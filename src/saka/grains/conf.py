@@ -33,6 +33,8 @@ MANUAL_ADJUST = "manual_adjust"
 MANUAL_ADJUST_MAX_GRANT = 500
 MANUAL_ADJUST_MAX_PER_24H = 1000
 PROJECT_BOOST = "project_boost"
+# A plant's reason: 1 to 32 lowercase letters, digits or _, starting with a letter.
+PLANT_REASON_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
 
 
 @dataclass(frozen=True)

@@ -25,12 +25,6 @@ class AdjustmentCapReached(DomainError):
     default_message = "Manual adjustments are capped per member over a rolling 24 hours."
 
 
-class MemberNotFound(DomainError):
-    code = ErrorCode.MEMBER_NOT_FOUND
-    http_status = 404
-    default_message = "No such active member."
-
-
 class NotAllowed(DomainError):
     code = ErrorCode.PERMISSION_DENIED
     http_status = 403

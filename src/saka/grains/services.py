@@ -9,7 +9,7 @@ exceed a limit nor overdraw; the CHECK constraint on the balance is the backstop
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,6 +20,7 @@ from django.db.models.functions import Coalesce, Greatest
 from saka.core.clock import check_instant, day_bounds, now
 from saka.core.db import durable
 from saka.core.errors import InvalidAmount, ValidationError
+from saka.core.members import member_require
 from saka.core.money import parse_amount
 from saka.grains.accounts import SAKA_BOOK, system_account_id
 from saka.grains.conf import (
@@ -27,13 +28,13 @@ from saka.grains.conf import (
     MANUAL_ADJUST,
     MANUAL_ADJUST_MAX_GRANT,
     MANUAL_ADJUST_MAX_PER_24H,
+    PLANT_REASON_PATTERN,
     PROJECT_BOOST,
     get_settings,
 )
 from saka.grains.errors import (
     AdjustmentCapReached,
     DailyLimitReached,
-    MemberNotFound,
     NotAllowed,
     SakaDisabled,
     UnknownReason,
@@ -41,12 +42,12 @@ from saka.grains.errors import (
 from saka.grains.lock_objects import wallet_lock, wallet_lock_or_create
 from saka.grains.models import AccountKind, EntryKind, ProjectSupporter, SakaEntry
 from saka.ledger.errors import InsufficientBalance
-from saka.ledger.idempotency import idempotency_claim, idempotency_store
+from saka.ledger.idempotency import idempotent
 from saka.ledger.posting import entry_post
 from saka.projects.models import Project
 from saka.projects.selectors import project_get
 
-PLANT_REASON_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+PLANT_REASON_RE = re.compile(PLANT_REASON_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -77,14 +78,6 @@ class PlantResult:
 def _require_enabled() -> None:
     if not get_settings().enabled:
         raise SakaDisabled()
-
-
-def _require_member(member_id: Any) -> int:
-    if isinstance(member_id, bool) or not isinstance(member_id, int):
-        raise MemberNotFound(member_id=str(member_id))
-    if not get_user_model().objects.filter(pk=member_id, is_active=True).exists():
-        raise MemberNotFound(member_id=member_id)
-    return member_id
 
 
 def _activity(as_of: datetime) -> Greatest:
@@ -158,17 +151,14 @@ def wallet_harvest(
     if as_of is not None:
         check_instant(as_of)
     grant = _harvest_amount(reason=reason, amount=amount, granted_by_id=granted_by_id)
-    member_id = _require_member(member_id)
+    member_id = member_require(member_id)
     # System accounts are created (once) outside the member's transaction: a first harvest
     # never makes other members wait on an uncommitted row.
     issuance_id = system_account_id(AccountKind.ISSUANCE)
     scope = f"saka.harvest:{granted_by_id or 'system'}"
     payload = {"member_id": member_id, "reason": reason, "amount": amount}
-    with durable():
-        if idempotency_key is not None:
-            replay = idempotency_claim(scope=scope, key=idempotency_key, payload=payload)
-            if replay is not None:
-                return HarvestResult(**replay)
+
+    def book() -> HarvestResult:
         wallet = wallet_lock_or_create(member_id=member_id)
         at = as_of or now()  # read under the lock: limits see grants in commit order
         used, limit = _check_harvest_limit(
@@ -193,7 +183,7 @@ def wallet_harvest(
                 }
             },
         )
-        result = HarvestResult(
+        return HarvestResult(
             entry_id=entry.pk,
             member_id=member_id,
             reason=reason,
@@ -203,9 +193,11 @@ def wallet_harvest(
             used_today=used,
             daily_limit=limit,
         )
-        if idempotency_key is not None:
-            idempotency_store(scope=scope, key=idempotency_key, result=asdict(result))
-    return result
+
+    with durable():
+        return idempotent(
+            scope=scope, key=idempotency_key, payload=payload, result_type=HarvestResult, book=book
+        )
 
 
 def wallet_plant(
@@ -233,11 +225,8 @@ def wallet_plant(
     planted_id = system_account_id(AccountKind.PLANTED)
     scope = f"saka.plant:{member_id}"
     payload = {"amount": grains, "reason": reason, "project_id": project_id}
-    with durable():
-        if idempotency_key is not None:
-            replay = idempotency_claim(scope=scope, key=idempotency_key, payload=payload)
-            if replay is not None:
-                return PlantResult(**replay)
+
+    def book() -> PlantResult:
         wallet = wallet_lock(member_id=member_id)
         at = as_of or now()
         balance = wallet.balance if wallet is not None else 0
@@ -281,7 +270,7 @@ def wallet_plant(
                 .values_list("saka_score", "saka_supporters")
                 .get()
             )
-        result = PlantResult(
+        return PlantResult(
             entry_id=entry.pk,
             member_id=member_id,
             reason=reason,
@@ -292,9 +281,11 @@ def wallet_plant(
             project_score=score,
             project_supporters=supporters,
         )
-        if idempotency_key is not None:
-            idempotency_store(scope=scope, key=idempotency_key, result=asdict(result))
-    return result
+
+    with durable():
+        return idempotent(
+            scope=scope, key=idempotency_key, payload=payload, result_type=PlantResult, book=book
+        )
 
 
 def project_boost(

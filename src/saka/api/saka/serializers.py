@@ -8,7 +8,7 @@ from typing import Any
 from rest_framework import serializers
 
 from saka.api.common.fields import AmountField, IdField, InstantField, StrictBooleanField
-from saka.grains.conf import MANUAL_ADJUST_MAX_GRANT
+from saka.grains.conf import MANUAL_ADJUST_MAX_GRANT, PLANT_REASON_PATTERN
 from saka.grains.models import RunKind, SakaPosting
 
 
@@ -43,7 +43,7 @@ class SakaHistoryItemSerializer(serializers.ModelSerializer):
 
 class PlantInSerializer(serializers.Serializer):
     amount = AmountField()
-    reason = serializers.RegexField(r"^[a-z][a-z0-9_]{0,31}$", required=False, default="plant")
+    reason = serializers.RegexField(PLANT_REASON_PATTERN, required=False, default="plant")
     project_id = IdField(required=False, allow_null=True, default=None)
 
 
