@@ -57,7 +57,7 @@ def test_a_pledge_moves_money_into_its_own_escrow(funded: Any, project: Any) -> 
     row = Pledge.objects.get(pk=result.pledge_id)
     escrow = EuroAccount.objects.get(pk=row.escrow_id)
     assert (escrow.kind, escrow.member_id, escrow.balance) == (AccountKind.ESCROW, member.pk, 2_500)
-    view = selectors.wallet_view(member_id=member.pk)
+    view = selectors.wallet_summary(member_id=member.pk)
     assert (view.available, view.held, view.total) == (7_500, 2_500, 10_000)
 
 
@@ -283,7 +283,7 @@ def test_campaign_view_totals(funded: Any, project: Any) -> None:
     pledge(a, project, 300)
     pledge(b, project, 200)
     pledge_cancel(member_id=b.pk, pledge_id=pledge(b, project, 100).pledge_id)
-    view = selectors.campaign_view(campaign_id=campaign.pk)
+    view = selectors.campaign_summary(campaign_id=campaign.pk)
     assert (view.totals["held_count"], view.totals["held_cents"]) == (2, 500)
     assert (view.totals["cancelled_count"], view.totals["cancelled_cents"]) == (1, 100)
     assert view.goal == 5_000

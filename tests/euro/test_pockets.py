@@ -33,7 +33,7 @@ def test_create_rename_and_set_percentages(member: Any) -> None:
     # then the wallet shows them with their percentages and the total allocated
     assert holidays.name == "Holidays"
     assert (updated.name, updated.percentage_bp, updated.allocated_bp) == ("Trips", 2025, 6025)
-    view = selectors.wallet_view(member_id=member.pk)
+    view = selectors.wallet_summary(member_id=member.pk)
     assert [(p.name, p.percentage_bp) for p in view.pockets] == [("Trips", 2025), ("Rent", 4000)]
     assert view.allocated_bp == 6025
     assert rent.allocated_bp == 5250
@@ -166,7 +166,7 @@ def test_closing_a_pocket_returns_its_money(funded: Any) -> None:
     # then the money is back in the main balance, the pocket is gone from the wallet
     assert (result.amount, result.wallet_balance, result.pocket_balance) == (1_234, 5_000, 0)
     assert balance(member) == 5_000
-    assert selectors.wallet_view(member_id=member.pk).pockets == []
+    assert selectors.wallet_summary(member_id=member.pk).pockets == []
     closed = Pocket.objects.get(pk=pocket.pocket_id)
     assert closed.closed_at is not None
     assert closed.percentage_bp == 0

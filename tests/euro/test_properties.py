@@ -200,7 +200,7 @@ def test_no_cent_is_created_or_lost(
 
     # then every member's wallet, pockets and escrow are what the model says
     for user, w in zip(people, model, strict=True):
-        view = selectors.wallet_view(member_id=user.pk)
+        view = selectors.wallet_summary(member_id=user.pk)
         assert (view.available, [p.balance for p in view.pockets], view.held) == (
             w.main,
             w.pockets,
@@ -225,13 +225,13 @@ def test_no_cent_is_created_or_lost(
     assert external_total(AccountKind.FEES) - fees_before == fees
     assert external_total(AccountKind.PROVIDER) - provider_before == -paid_in
     for user, w in zip(people, model, strict=True):
-        view = selectors.wallet_view(member_id=user.pk)
+        view = selectors.wallet_summary(member_id=user.pk)
         refunds = 0 if released else sum(w.pledges)
         assert (view.available, view.held) == (w.main + refunds, 0)
         assert view.pockets_total == sum(w.pockets)
     assert not Pledge.objects.filter(campaign=campaign, status=PledgeStatus.HELD).exists()
     # and what members hold + project + platform + fees = what was paid in
-    members_total = sum(selectors.wallet_view(member_id=u.pk).total for u in people)
+    members_total = sum(selectors.wallet_summary(member_id=u.pk).total for u in people)
     assert (
         members_total
         + account_balance(AccountKind.PROJECT, project=project)

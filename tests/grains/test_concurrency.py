@@ -104,7 +104,7 @@ def harvest(member_id, reason="content_read", **kwargs):
 
 
 def balance(member_id):
-    return selectors.wallet_view(member_id=member_id).balance
+    return selectors.wallet_summary(member_id=member_id).balance
 
 
 def count_entries(**filters):
@@ -249,7 +249,7 @@ def test_concurrent_plants_never_overdraw_and_lose_nothing(make_user, project):
     assert len(booked) == 10
     assert sorted(r.balance for r in booked.values()) == list(range(0, 100, 10))
     assert balance(member.pk) == 0
-    wallet = selectors.wallet_view(member_id=member.pk)
+    wallet = selectors.wallet_summary(member_id=member.pk)
     assert wallet.lifetime_planted == 100
     assert count_entries(member=member, kind=EntryKind.PLANT) == 10
     assert set(booked) == set(
@@ -288,7 +288,7 @@ def test_concurrent_harvests_and_plants_on_one_wallet_lose_no_update(make_user):
     assert all(isinstance(o, services.PlantResult | InsufficientBalance) for o in planted), planted
     n_planted = sum(isinstance(o, services.PlantResult) for o in planted)
     assert balance(member.pk) == 20 + 50 - 5 * n_planted
-    wallet = selectors.wallet_view(member_id=member.pk)
+    wallet = selectors.wallet_summary(member_id=member.pk)
     assert (wallet.lifetime_harvested, wallet.lifetime_planted) == (70, 5 * n_planted)
 
 

@@ -48,7 +48,7 @@ def manual(member_id, amount, granted_by_id, as_of=T0):
 
 
 def balance(member_id):
-    return selectors.wallet_view(member_id=member_id).balance
+    return selectors.wallet_summary(member_id=member_id).balance
 
 
 def entries(member_id):
@@ -395,7 +395,7 @@ def test_saka_disabled_refuses_and_books_nothing(member, staff_user):
 def test_wallet_is_created_on_first_use(member):
     # given a member who never used SAKA
     assert not SakaAccount.objects.filter(member=member).exists()
-    assert selectors.wallet_view(member_id=member.pk).balance == 0
+    assert selectors.wallet_summary(member_id=member.pk).balance == 0
     # when
     harvest(member.pk)
     harvest(member.pk)
@@ -428,18 +428,18 @@ def test_harvest_is_activity(member):
     # when
     harvest(member.pk, "poll_vote", as_of=T0)
     # then
-    view = selectors.wallet_view(member_id=member.pk)
+    view = selectors.wallet_summary(member_id=member.pk)
     assert view.last_activity_at == T0
     assert view.lifetime_harvested == 5
     # when a later harvest comes, activity moves forward
     later = T0 + timedelta(days=3, hours=2)
     harvest(member.pk, "invest_bonus", as_of=later)
-    view = selectors.wallet_view(member_id=member.pk)
+    view = selectors.wallet_summary(member_id=member.pk)
     assert view.last_activity_at == later
     assert view.lifetime_harvested == 105
     # and a back-dated one never moves it back
     harvest(member.pk, "poll_vote", as_of=T0 - timedelta(days=10))
-    view = selectors.wallet_view(member_id=member.pk)
+    view = selectors.wallet_summary(member_id=member.pk)
     assert view.last_activity_at == later
     assert view.lifetime_harvested == 110
     assert view.lifetime_planted == 0
@@ -452,7 +452,7 @@ def test_refused_harvest_changes_no_activity(member):
     with pytest.raises(DailyLimitReached):
         harvest(member.pk, "invest_bonus", as_of=T0 + timedelta(hours=5))
     # then activity and counters are those of the first
-    view = selectors.wallet_view(member_id=member.pk)
+    view = selectors.wallet_summary(member_id=member.pk)
     assert view.last_activity_at == T0
     assert view.lifetime_harvested == 100
 
@@ -508,7 +508,7 @@ def test_selector_query_counts(member, django_assert_num_queries):
         harvest(member.pk, reason)
     # when / then each selector's queries are fixed, whatever the history size
     with django_assert_num_queries(1):
-        selectors.wallet_view(member_id=member.pk)
+        selectors.wallet_summary(member_id=member.pk)
     with django_assert_num_queries(1):
         selectors.harvest_usage(member_id=member.pk, as_of=T0)
     # history: the wallet's id and the live runs' ids (its two index paths), then one page

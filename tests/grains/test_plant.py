@@ -41,7 +41,7 @@ def plant(member_id, amount, **kwargs):
 
 
 def view(member_id):
-    return selectors.wallet_view(member_id=member_id)
+    return selectors.wallet_summary(member_id=member_id)
 
 
 def score(project):

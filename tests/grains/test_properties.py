@@ -294,7 +294,7 @@ def _check(make_user: Any, tz: ZoneInfo, ops: list[Any]) -> None:
 
     # then every wallet, project and count agrees with the model
     for i, person in enumerate(people):
-        view = selectors.wallet_view(member_id=person.pk)
+        view = selectors.wallet_summary(member_id=person.pk)
         wallet = model.wallets[i]
         assert (view.balance, view.lifetime_harvested, view.lifetime_planted) == (
             wallet.balance,

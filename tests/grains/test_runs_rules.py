@@ -141,7 +141,7 @@ def test_amounts_below_min_amount_are_skipped(make_wallet):
     # then floor(99 x 0.1) = 9 < 10 is skipped, floor(100 x 0.1) = 10 is composted
     assert composted(run) == {ten: 10}
     assert nine not in composted(run)
-    assert selectors.wallet_view(member_id=member_of(nine)).balance == 99
+    assert selectors.wallet_summary(member_id=member_of(nine)).balance == 99
 
 
 @override_settings(SAKA_COMPOST_RATE="1")
@@ -152,7 +152,7 @@ def test_rate_one_composts_the_whole_balance(make_wallet):
     run = compost_run_start(as_of=A)
     # then the wallet is emptied into the silo, never below zero
     assert composted(run) == {idle: 300}
-    assert selectors.wallet_view(member_id=member_of(idle)).balance == 0
+    assert selectors.wallet_summary(member_id=member_of(idle)).balance == 0
     assert system_balance(AccountKind.SILO) == 300
 
 
@@ -195,7 +195,7 @@ def test_composting_is_not_member_activity(make_wallet):
     # when it is composted
     compost_run_start(as_of=A)
     # then its last activity is unchanged and only the compost columns moved
-    view = selectors.wallet_view(member_id=member_of(wallet))
+    view = selectors.wallet_summary(member_id=member_of(wallet))
     assert view.last_activity_at == at
     assert view.last_composted_at == A
     assert (view.balance, view.lifetime_composted, view.lifetime_harvested) == (900, 100, 1000)
@@ -366,12 +366,12 @@ def test_redistribution_is_not_activity_and_not_harvest(make_wallet):
     fill_silo(make_wallet, [10_000], at=A)
     at = A - 80 * DAY
     member = make_wallet(500, at)
-    before = selectors.wallet_view(member_id=member_of(member))
+    before = selectors.wallet_summary(member_id=member_of(member))
     # when they are credited
     run = redistribution_run_start(as_of=A)
     per = credits(run)[member]
     # then only balance and lifetime redistributed move
-    after = selectors.wallet_view(member_id=member_of(member))
+    after = selectors.wallet_summary(member_id=member_of(member))
     assert after.balance == before.balance + per
     assert after.lifetime_redistributed == per
     assert after.lifetime_harvested == before.lifetime_harvested

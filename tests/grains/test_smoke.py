@@ -2,7 +2,7 @@ import pytest
 
 from saka.grains import services
 from saka.grains.errors import DailyLimitReached
-from saka.grains.selectors import wallet_view
+from saka.grains.selectors import wallet_summary
 
 pytestmark = pytest.mark.django_db
 
@@ -15,4 +15,4 @@ def test_harvest_then_limit(member):
     with pytest.raises(DailyLimitReached):
         services.wallet_harvest(member_id=member.pk, reason="content_read")
     # then exactly three were booked
-    assert wallet_view(member_id=member.pk).balance == 30
+    assert wallet_summary(member_id=member.pk).balance == 30

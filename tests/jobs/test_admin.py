@@ -17,7 +17,7 @@ from django.utils import timezone
 from saka.grains.models import Run, RunKind, RunTrigger
 from saka.grains.runs.compost import compost_run_start
 from saka.grains.runs.periods import period_of
-from saka.grains.selectors import wallet_view
+from saka.grains.selectors import wallet_summary
 from saka.jobs.tasks import compost_run, redistribution_run
 from tests.jobs.scenarios import eager_tasks, idle
 
@@ -138,7 +138,7 @@ def test_dry_run_button_runs_and_reports_the_figures(
         for m in messages_of(response)
     ), messages_of(response)
     # and nothing was booked
-    assert wallet_view(member_id=member.pk).balance == 100
+    assert wallet_summary(member_id=member.pk).balance == 100
 
 
 def test_dry_run_redistribution_button(viewer: Any, client_of: Any) -> None:
@@ -224,4 +224,4 @@ def test_live_button_runs_the_live_compost_when_the_task_runs(
         client_of(viewer).post(start_url("compost"))
     run = Run.objects.get()
     assert (run.dry_run, run.status, run.trigger, run.amount_done) == (False, "done", "admin", 10)
-    assert wallet_view(member_id=member.pk).balance == 90
+    assert wallet_summary(member_id=member.pk).balance == 90

@@ -21,7 +21,7 @@ from saka.grains.errors import RunInProgress, SakaDisabled
 from saka.grains.models import AccountKind, Run, RunKind, RunStatus, SakaAccount
 from saka.grains.runs.compost import compost_run_start
 from saka.grains.runs.periods import period_of
-from saka.grains.selectors import run_summary, wallet_view
+from saka.grains.selectors import run_summary, wallet_summary
 from saka.jobs import tasks
 from saka.jobs.enqueue import run_enqueue
 from saka.jobs.tasks import compost_run, redistribution_run
@@ -57,7 +57,7 @@ def test_compost_task_runs_the_live_compost_and_returns_its_summary(member: Any,
     assert summary["period"] == period_of(RunKind.COMPOST, at)
     assert (summary["wallets_composted"], summary["total_composted"]) == (1, 10)
     # and the grains moved
-    assert wallet_view(member_id=member.pk).balance == 90
+    assert wallet_summary(member_id=member.pk).balance == 90
     assert _silo() == 10
 
 
@@ -69,7 +69,7 @@ def test_compost_dry_run_task_books_nothing(member: Any, at: Any) -> None:
     # then it reports what a live run would do and books nothing
     assert summary["dry_run"] is True
     assert (summary["wallets_composted"], summary["total_composted"]) == (1, 10)
-    assert wallet_view(member_id=member.pk).balance == 100
+    assert wallet_summary(member_id=member.pk).balance == 100
     assert not Run.objects.filter(dry_run=False).exists()
 
 
@@ -92,7 +92,7 @@ def test_redistribution_task_credits_the_active_members(
     assert summary["triggered_by"] == member.pk
     assert (summary["pot"], summary["eligible_wallets"], summary["per_wallet"]) == (3, 1, 3)
     assert summary["total_redistributed"] == 3
-    assert wallet_view(member_id=other_member.pk).balance == 53
+    assert wallet_summary(member_id=other_member.pk).balance == 53
     assert _silo() == 72
 
 
@@ -104,7 +104,7 @@ def test_task_of_a_finished_period_returns_the_finished_run(member: Any, at: Any
     again = compost_run.apply(kwargs={"as_of": (at + timedelta(seconds=1)).isoformat()}).get()
     # then it returns the same run and composts nothing twice
     assert again["run_id"] == first["run_id"]
-    assert wallet_view(member_id=member.pk).balance == 90
+    assert wallet_summary(member_id=member.pk).balance == 90
 
 
 @pytest.mark.parametrize(
@@ -168,7 +168,7 @@ def test_task_retries_then_succeeds(error: Exception, member: Any, at: Any) -> N
     assert result.successful(), result.traceback
     assert len(calls) == 3
     assert result.get()["total_composted"] == 10
-    assert wallet_view(member_id=member.pk).balance == 90
+    assert wallet_summary(member_id=member.pk).balance == 90
 
 
 def test_task_gives_up_after_max_retries() -> None:
@@ -286,7 +286,7 @@ def test_run_enqueue_then_commit_runs_the_live_run(
     run = Run.objects.get(kind=RunKind.COMPOST, dry_run=False)
     assert (run.status, run.trigger, run.triggered_by_id) == ("done", "admin", staff_user.pk)
     assert run.as_of == at
-    assert wallet_view(member_id=member.pk).balance == 90
+    assert wallet_summary(member_id=member.pk).balance == 90
 
 
 def test_run_enqueue_in_a_rolled_back_transaction_sends_nothing(at: Any) -> None:

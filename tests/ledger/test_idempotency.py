@@ -49,7 +49,7 @@ def test_harvest_replay_returns_the_original_result(member, platform_user):
     # then the same result, booked once
     assert again == first
     assert harvests(member.pk) == 1
-    assert selectors.wallet_view(member_id=member.pk).balance == 10
+    assert selectors.wallet_summary(member_id=member.pk).balance == 10
 
 
 def test_harvest_replay_is_not_refused_by_the_limit_it_used(member):
@@ -76,7 +76,7 @@ def test_manual_adjust_replay(member, staff_user):
         member.pk, "manual_adjust", amount=300, granted_by_id=staff_user.pk, idempotency_key="adj"
     )
     assert again == first
-    assert selectors.wallet_view(member_id=member.pk).balance == 300
+    assert selectors.wallet_summary(member_id=member.pk).balance == 300
 
 
 @pytest.mark.parametrize(
@@ -105,7 +105,7 @@ def test_manual_adjust_other_amount_is_a_conflict(member, staff_user):
         harvest(
             member.pk, "manual_adjust", amount=11, granted_by_id=staff_user.pk, idempotency_key="a"
         )
-    assert selectors.wallet_view(member_id=member.pk).balance == 10
+    assert selectors.wallet_summary(member_id=member.pk).balance == 10
 
 
 def test_harvest_keys_are_scoped_per_caller(member, platform_user, make_user):

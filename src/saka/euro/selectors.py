@@ -25,7 +25,7 @@ from saka.euro.models import (
 
 
 @dataclass(frozen=True)
-class PocketView:
+class PocketSummary:
     id: int
     name: str
     percentage_bp: int
@@ -34,30 +34,30 @@ class PocketView:
 
 
 @dataclass(frozen=True)
-class WalletView:
+class WalletSummary:
     member_id: int
     available: int  # main balance: what can be pledged or moved to a pocket
     held: int  # in escrow for held pledges
     pockets_total: int
     allocated_bp: int  # Σ open pockets' percentages
-    pockets: list[PocketView]
+    pockets: list[PocketSummary]
 
     @property
     def total(self) -> int:
         return self.available + self.held + self.pockets_total
 
 
-def pocket_list(*, member_id: int) -> list[PocketView]:
+def pocket_list(*, member_id: int) -> list[PocketSummary]:
     """The member's open pockets with their balances, oldest first."""
     rows = (
         Pocket.objects.filter(member_id=member_id, closed_at__isnull=True)
         .order_by("id")
         .values_list("id", "name", "percentage_bp", "account__balance", "created_at")
     )
-    return [PocketView(*row) for row in rows]
+    return [PocketSummary(*row) for row in rows]
 
 
-def wallet_view(*, member_id: int) -> WalletView:
+def wallet_summary(*, member_id: int) -> WalletSummary:
     """The member's EUR wallet (zeros when they never had one; nothing is created)."""
     available = (
         EuroAccount.objects.filter(kind=AccountKind.WALLET, member_id=member_id)
@@ -68,7 +68,7 @@ def wallet_view(*, member_id: int) -> WalletView:
         s=Coalesce(Sum("amount_cents"), 0)
     )["s"]
     pockets = pocket_list(member_id=member_id)
-    return WalletView(
+    return WalletSummary(
         member_id=member_id,
         available=int(available),
         held=int(held),
@@ -78,7 +78,7 @@ def wallet_view(*, member_id: int) -> WalletView:
     )
 
 
-def pocket_get(*, member_id: int, pocket_id: int) -> PocketView:
+def pocket_get(*, member_id: int, pocket_id: int) -> PocketSummary:
     row = (
         Pocket.objects.filter(member_id=member_id, closed_at__isnull=True, pk=pocket_id)
         .values_list("id", "name", "percentage_bp", "account__balance", "created_at")
@@ -86,7 +86,7 @@ def pocket_get(*, member_id: int, pocket_id: int) -> PocketView:
     )
     if row is None:
         raise PocketNotFound(pocket_id=pocket_id)
-    return PocketView(*row)
+    return PocketSummary(*row)
 
 
 def wallet_history(*, member_id: int) -> QuerySet[EuroPosting]:
@@ -118,7 +118,7 @@ def pledge_list(*, member_id: int, status: str | None = None) -> QuerySet[Pledge
 
 
 @dataclass(frozen=True)
-class CampaignView:
+class CampaignSummary:
     id: int
     project_id: int
     goal: int
@@ -155,12 +155,12 @@ def campaign_totals(*, campaign_id: int) -> dict[str, int]:
     return out
 
 
-def campaign_view(*, campaign_id: Any) -> CampaignView:
+def campaign_summary(*, campaign_id: Any) -> CampaignSummary:
     campaign = campaign_get(campaign_id=campaign_id)
     run_status = (
         SettlementRun.objects.filter(campaign=campaign).values_list("status", flat=True).first()
     )
-    return CampaignView(
+    return CampaignSummary(
         id=campaign.pk,
         project_id=campaign.project_id,
         goal=campaign.goal_cents,

@@ -29,7 +29,7 @@ from saka.projects.models import Project
 
 
 @dataclass(frozen=True)
-class WalletView:
+class WalletSummary:
     member_id: int
     balance: int
     lifetime_harvested: int
@@ -40,12 +40,12 @@ class WalletView:
     last_composted_at: datetime | None
 
 
-def wallet_view(*, member_id: int) -> WalletView:
+def wallet_summary(*, member_id: int) -> WalletSummary:
     """The member's wallet; an empty one when the member never used SAKA (nothing is created)."""
     wallet = SakaAccount.objects.filter(kind=AccountKind.WALLET, member_id=member_id).first()
     if wallet is None:
-        return WalletView(member_id, 0, 0, 0, 0, 0, None, None)
-    return WalletView(
+        return WalletSummary(member_id, 0, 0, 0, 0, 0, None, None)
+    return WalletSummary(
         member_id=member_id,
         balance=wallet.balance,
         lifetime_harvested=wallet.lifetime_harvested,
@@ -122,7 +122,7 @@ def compost_preview(*, member_id: int, as_of: datetime | None = None) -> Compost
     """
     rule = CompostRule.of_settings(get_settings())
     at = ensure_aware(as_of or now())
-    wallet = wallet_view(member_id=member_id)
+    wallet = wallet_summary(member_id=member_id)
     amount = rule.amount(wallet.balance)
     wait = rule.days_until_idle(
         last_activity_at=wallet.last_activity_at,
@@ -146,7 +146,7 @@ def compost_preview(*, member_id: int, as_of: datetime | None = None) -> Compost
 
 
 @dataclass(frozen=True)
-class SiloView:
+class SiloSummary:
     balance: int
     in_transit: int
     lifetime_composted: int
@@ -155,7 +155,7 @@ class SiloView:
     last_redistribution_run_id: int | None
 
 
-def silo_view() -> SiloView:
+def silo_summary() -> SiloSummary:
     system = dict(
         SakaAccount.objects.filter(kind__in=[AccountKind.SILO, AccountKind.POOL]).values_list(
             "kind", "balance"
@@ -174,7 +174,7 @@ def silo_view() -> SiloView:
             .first()
         )
 
-    return SiloView(
+    return SiloSummary(
         balance=system.get(AccountKind.SILO, 0),
         in_transit=system.get(AccountKind.POOL, 0),
         lifetime_composted=totals["composted"],
@@ -230,7 +230,7 @@ def saka_stats(*, as_of: datetime | None = None, days: int = 30, top: int = 10) 
     return {
         **totals,
         "average_balance": str(average.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)),
-        "silo": asdict(silo_view()),
+        "silo": asdict(silo_summary()),
         "daily": [{"day": day, **kinds} for day, kinds in series.items()],
         "top_members": [
             {

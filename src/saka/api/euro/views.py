@@ -55,7 +55,7 @@ class EuroWalletView(MemberView):
         summary="My EUR wallet: available, held in escrow, pockets",
     )
     def get(self, request: Request) -> Response:
-        view = selectors.wallet_view(member_id=member_id_of(request))
+        view = selectors.wallet_summary(member_id=member_id_of(request))
         return Response(s.EuroWalletSerializer(view).data)
 
 
@@ -225,7 +225,9 @@ class CampaignDetailView(MemberView):
         summary="A campaign: goal, deadline, status, pledges by status",
     )
     def get(self, request: Request, campaign_id: int) -> Response:
-        return Response(s.CampaignSerializer(selectors.campaign_view(campaign_id=campaign_id)).data)
+        return Response(
+            s.CampaignSerializer(selectors.campaign_summary(campaign_id=campaign_id)).data
+        )
 
 
 # --- payment provider ---------------------------------------------------------------------------
@@ -293,7 +295,7 @@ class StaffCampaignCreateView(StaffView):
     def post(self, request: Request) -> Response:
         data = validated(s.CampaignCreateInSerializer, request.data)
         campaign = campaigns.campaign_create(created_by_id=member_id_of(request), **data)
-        view = selectors.campaign_view(campaign_id=campaign.pk)
+        view = selectors.campaign_summary(campaign_id=campaign.pk)
         return Response(s.CampaignSerializer(view).data, status=status.HTTP_201_CREATED)
 
 
@@ -308,7 +310,9 @@ class StaffCampaignStatusView(StaffView):
     def post(self, request: Request, campaign_id: int) -> Response:
         data = validated(s.CampaignStatusInSerializer, request.data)
         campaign = campaigns.campaign_set_status(campaign_id=campaign_id, **data)
-        return Response(s.CampaignSerializer(selectors.campaign_view(campaign_id=campaign.pk)).data)
+        return Response(
+            s.CampaignSerializer(selectors.campaign_summary(campaign_id=campaign.pk)).data
+        )
 
 
 class StaffSettlementView(StaffView):

@@ -112,7 +112,7 @@ class StaffSiloView(StaffView):
         summary="The silo: balance, lifetime composted and redistributed, last runs",
     )
     def get(self, request: Request) -> Response:
-        return Response(s.SiloSerializer(asdict(grains_selectors.silo_view())).data)
+        return Response(s.SiloSerializer(asdict(grains_selectors.silo_summary())).data)
 
 
 class StaffStatsView(StaffView):

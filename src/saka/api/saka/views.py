@@ -39,7 +39,7 @@ class SakaWalletView(MemberView):
         summary="My SAKA wallet",
     )
     def get(self, request: Request) -> Response:
-        view = grains_selectors.wallet_view(member_id=member_id_of(request))
+        view = grains_selectors.wallet_summary(member_id=member_id_of(request))
         usage = grains_selectors.harvest_usage(member_id=member_id_of(request))
         return Response(s.SakaWalletSerializer({**asdict(view), "harvests_today": usage}).data)
 
