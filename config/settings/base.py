@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
-from celery.schedules import crontab
+
+from saka.jobs.schedule import BEAT_SCHEDULE
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent  # the repository
 
@@ -125,16 +126,8 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
-CELERY_BEAT_SCHEDULE = {
-    "saka-compost-weekly": {
-        "task": "saka.jobs.tasks.compost_run",
-        "schedule": crontab(minute="0", hour="3", day_of_week="mon"),
-    },
-    "saka-redistribution-monthly": {
-        "task": "saka.jobs.tasks.redistribution_run",
-        "schedule": crontab(minute="0", hour="4", day_of_month="1"),
-    },
-}
+# compost Mondays 03:00 UTC, redistribution the 1st 04:00 UTC (saka.jobs.schedule)
+CELERY_BEAT_SCHEDULE = BEAT_SCHEDULE
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

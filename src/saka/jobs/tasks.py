@@ -23,11 +23,10 @@ from saka.grains.models import Run, RunKind, RunTrigger
 from saka.grains.runs.compost import compost_run_start
 from saka.grains.runs.redistribution import redistribution_run_start
 from saka.grains.selectors import run_summary
+from saka.jobs.schedule import COMPOST_TASK, REDISTRIBUTION_TASK
 
 logger = logging.getLogger("saka.jobs")
 
-COMPOST_TASK = "saka.jobs.tasks.compost_run"
-REDISTRIBUTION_TASK = "saka.jobs.tasks.redistribution_run"
 TASK_OF_KIND = {
     RunKind.COMPOST.value: COMPOST_TASK,
     RunKind.REDISTRIBUTION.value: REDISTRIBUTION_TASK,

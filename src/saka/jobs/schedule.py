@@ -1,0 +1,28 @@
+"""The SAKA runs' task names and their beat schedule (UTC).
+
+Imported by the settings (``CELERY_BEAT_SCHEDULE``), so it imports nothing but Celery's
+schedules: no model, no task module. A platform that wants other slots sets its own
+``CELERY_BEAT_SCHEDULE`` with these task names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery.schedules import crontab
+
+COMPOST_TASK = "saka.jobs.tasks.compost_run"
+REDISTRIBUTION_TASK = "saka.jobs.tasks.redistribution_run"
+
+BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    # every Monday 03:00 UTC: the ISO week's compost
+    "saka-compost-weekly": {
+        "task": COMPOST_TASK,
+        "schedule": crontab(minute="0", hour="3", day_of_week="mon"),
+    },
+    # the 1st of every month, 04:00 UTC: the month's redistribution
+    "saka-redistribution-monthly": {
+        "task": REDISTRIBUTION_TASK,
+        "schedule": crontab(minute="0", hour="4", day_of_month="1"),
+    },
+}
