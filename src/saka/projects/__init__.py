@@ -1,0 +1,4 @@
+"""Projects members support: title, owner, SAKA score and distinct supporters.
+
+May import ``saka.ledger`` and ``saka.core``.
+"""
