@@ -70,10 +70,6 @@ def redistribution_freeze_portable(*, activity_condition: bool) -> str:
     )
 
 
-# The frozen count (in the transaction that moves the pot).
-REDISTRIBUTION_FROZEN_COUNT = "SELECT count(*) FROM grains_run_target WHERE run_id = %(run)s"
-
-
 # Portable: the chunk's frozen targets.
 REDISTRIBUTION_TARGETS = """
     SELECT account_id FROM grains_run_target
