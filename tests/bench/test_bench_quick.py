@@ -13,7 +13,8 @@ import pytest
 
 from bench import report
 from bench.dbs import Server
-from bench.harness import BenchOptions, run_bench
+from bench.harness import run_bench
+from bench.options import BenchOptions
 
 pytestmark = pytest.mark.postgres
 

@@ -20,7 +20,8 @@ from django.db import connection
 from bench import report
 from bench.dbs import PREFIX, BenchError
 from bench.floor import DEFAULT_VARIANT, VARIANTS
-from bench.harness import DEFAULT_ORDER, DEFAULT_SIZES, QUICK_SIZES, BenchOptions, run_bench
+from bench.harness import run_bench
+from bench.options import DEFAULT_ORDER, DEFAULT_SIZES, QUICK_SIZES, BenchOptions
 from saka.core.clock import parse_instant
 from saka.core.errors import DomainError
 from saka.grains.runs.chunks import DEFAULT_CHUNK_SIZE
