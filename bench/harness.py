@@ -2,8 +2,8 @@
 dict (what ``saka_bench`` writes as JSON and renders with :mod:`bench.report`).
 
 The populations are templates (:mod:`bench.templates`); each contender runs on a fresh copy
-in a fresh process (:mod:`bench.measure`); the member latency probe (:mod:`bench.latency`)
-runs on a copy of the largest population.
+in a fresh process (:mod:`bench.measure`); the member probes, latency (:mod:`bench.latency`) and
+throughput (:mod:`bench.throughput`), each run on a copy of the largest population.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from bench.machine import machine_info
 from bench.measure import Measurement, measure, summary_line
 from bench.options import BenchOptions
 from bench.templates import Templates
+from bench.throughput import throughput_line, throughput_probe
 from saka.grains.conf import get_settings
 
 
@@ -40,6 +41,7 @@ def run_bench(opts: BenchOptions) -> dict[str, Any]:
     templates = Templates(server, opts)
     measurements: list[Measurement] = []
     latency: dict[str, Any] | None = None
+    throughput: dict[str, Any] | None = None
     cfg = get_settings()
     try:
         for size in opts.sizes:
@@ -61,6 +63,13 @@ def run_bench(opts: BenchOptions) -> dict[str, Any]:
                         for op in ("harvest", "plant")
                     )
                 )
+        if opts.throughput:
+            size = opts.latency_size or max(opts.sizes)
+            opts.log(
+                f"throughput probe at N = {size:,} (1 then {opts.throughput_processes} processes)"
+            )
+            throughput = throughput_probe(server, templates, opts, size)
+            opts.log("    " + throughput_line(throughput))
     finally:
         if not opts.keep_templates:
             templates.drop_all()
@@ -90,4 +99,5 @@ def run_bench(opts: BenchOptions) -> dict[str, Any]:
         },
         "measurements": [m.__dict__ for m in measurements],
         "latency": latency,
+        "throughput": throughput,
     }

@@ -46,6 +46,11 @@ class BenchOptions:
     latency_idle_seconds: float = 10.0
     latency_max_ops: int = 5_000  # per worker and phase
     latency_max_seconds: float = 300.0
+    throughput: bool = True
+    throughput_processes: int = 4  # the parallel phase; the first phase runs 1
+    throughput_members: int = 2  # members per process of the parallel phase
+    throughput_per_member: int = 50  # harvests per member
+    throughput_max_seconds: float = 60.0  # per phase
     keep_templates: bool = False
     reuse_templates: bool = False
     timeout_s: float = 7_200.0
