@@ -5,18 +5,29 @@ Each worker is its own process (own connection) and paces itself at ``rate`` cal
 (the next call starts at the next tick, or at once when a call overran): an open-loop load
 that does not saturate the two cores by itself. Bounded by ``max_ops`` and ``seconds`` and by
 a stop file the harness creates when the run ends.
+
+Both ends live here: :func:`worker` runs in each worker process (``saka_bench_contender
+--contender latency_worker``), :func:`latency_probe` in the harness starts the workers
+(:mod:`bench.processes`) and the run, and summarises the samples.
 """
 
 from __future__ import annotations
 
 import math
 import random
+import subprocess
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from django.db import connection
 
+from bench.dbs import Server, check_name
+from bench.measure import contender_args
+from bench.options import BenchOptions
+from bench.processes import finish_workers, last_json, manage, start_workers
+from bench.templates import FILE_COPY_FROM, Templates
 from saka.core.errors import DomainError
 from saka.grains.services import wallet_harvest, wallet_plant
 
@@ -125,3 +136,112 @@ def summarize(
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
+
+
+# --- the harness's side ---------------------------------------------------------------------
+
+
+def _workers(
+    server: Server,
+    dbname: str,
+    opts: BenchOptions,
+    *,
+    seconds: float,
+    stop_file: str | None,
+    phase: int,
+    ready_dir: Path,
+) -> list[subprocess.Popen[str]]:
+    """Start the worker processes and return once each is warm (or after 120 s)."""
+    commands = []
+    ready_files = []
+    for w in range(opts.latency_workers):
+        ready = ready_dir / f"ready-{phase}-{w}"
+        args = [
+            "saka_bench_contender",
+            "--contender",
+            "latency_worker",
+            "--as-of",
+            opts.as_of.isoformat(),
+            "--seconds",
+            str(seconds),
+            "--max-ops",
+            str(opts.latency_max_ops),
+            "--rate",
+            str(opts.latency_rate),
+            "--seed",
+            str(1000 * phase + w),
+        ]
+        if stop_file:
+            args += ["--stop-file", stop_file]
+        args += ["--ready-file", str(ready)]
+        commands.append(args)
+        ready_files.append(ready)
+    return start_workers(server, dbname, commands, ready_files=ready_files)
+
+
+def _collect(
+    procs: list[subprocess.Popen[str]], timeout: float
+) -> tuple[list[list[Any]], dict[str, int]]:
+    samples: list[list[Any]] = []
+    errors: dict[str, int] = {}
+    for data in finish_workers(procs, timeout=timeout, what="latency worker"):
+        samples += data["samples"]
+        for code, n in data["errors"].items():
+            errors[code] = errors.get(code, 0) + n
+    return samples, errors
+
+
+def latency_probe(
+    server: Server, templates: Templates, opts: BenchOptions, size: int
+) -> dict[str, Any]:
+    """p50/p99 of harvest and plant: a quiet phase, then the same load during a project compost."""
+    db = check_name(f"{opts.prefix}_latency")
+    server.create(db, template=templates.population(size), file_copy=size >= FILE_COPY_FROM)
+    try:
+        with server.connect(db) as conn:
+            conn.execute("CHECKPOINT")
+        with tempfile.TemporaryDirectory(prefix="saka_bench_") as tmp:
+            ready_dir = Path(tmp)
+            # 1. no run
+            procs = _workers(
+                server,
+                db,
+                opts,
+                seconds=opts.latency_idle_seconds,
+                stop_file=None,
+                phase=1,
+                ready_dir=ready_dir,
+            )
+            idle_samples, idle_errors = _collect(procs, timeout=opts.latency_idle_seconds + 120)
+            # 2. the same load while the project's compost runs (its own fresh process); only
+            # the calls that start between the run's first and last statement count
+            stop = ready_dir / "stop"
+            procs = _workers(
+                server,
+                db,
+                opts,
+                seconds=opts.latency_max_seconds,
+                stop_file=str(stop),
+                phase=2,
+                ready_dir=ready_dir,
+            )
+            try:
+                out, _ = manage(
+                    server, db, *contender_args(opts, "project_compost"), timeout=opts.timeout_s
+                )
+            finally:
+                stop.touch()
+            run_samples, run_errors = _collect(procs, timeout=opts.latency_max_seconds + 120)
+        run = last_json(out)
+        window = (float(run["work_started_at"]), float(run["work_ended_at"]))
+        return {
+            "size": size,
+            "workers": opts.latency_workers,
+            "rate_per_worker": opts.latency_rate,
+            "no_run": {**summarize(idle_samples), "errors": idle_errors},
+            "during_run": {**summarize(run_samples, window=window), "errors": run_errors},
+            "run_wall_s": run["wall_s"],
+            "run_wallets": run["wallets"],
+        }
+    finally:
+        server.drop(db)

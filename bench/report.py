@@ -49,6 +49,9 @@ def failures(results: dict[str, Any]) -> list[str]:
             out.append(f"{m['contender']} at N={m['size']}: {m['status']} {m['note'][:200]}")
         elif not m["correct"]:
             out.append(f"{m['contender']} at N={m['size']}: {_result(m)}")
+    thr = results.get("throughput")
+    if thr and not thr["exact"]:
+        out.append(f"member throughput probe at N={thr['size']}: {_booked(thr)}")
     return out
 
 
@@ -121,6 +124,32 @@ def latency_table(results: dict[str, Any]) -> str:
             f"| {_n(p['plant']['p50_ms'])} | {_n(p['plant']['p99_ms'])} | {calls} | {refused} |"
         )
     return "\n".join(lines)
+
+
+def _booked(thr: dict[str, Any]) -> str:
+    if thr["exact"]:
+        return "booked exactly"
+    return "; ".join(
+        f"{phase} phase reported {p['harvests']} harvests, booked {p['booked_harvests']} "
+        f"({p['booked_grains']} grains, {p['wrong_members']} members off, refused {p['errors']})"
+        for phase, p in (("single", thr["single"]), ("parallel", thr["parallel"]))
+        if not p["exact"]
+    )
+
+
+def throughput_line(results: dict[str, Any]) -> str:
+    thr = results.get("throughput")
+    if not thr:
+        return ""
+    single, parallel = thr["single"], thr["parallel"]
+    speedup = "—" if thr["speedup"] is None else f"{thr['speedup']:.2f}x"
+    return (
+        f"Member throughput at N = {thr['size']:,}: `wallet_harvest` as fast as it goes, each "
+        f"process on members of its own ({single['members']} members, {thr['per_member']} "
+        f"harvests each, per phase): 1 process {_n(single['per_s'])} harvests/s, "
+        f"{parallel['processes']} processes {_n(parallel['per_s'])} harvests/s ({speedup}); "
+        f"{_booked(thr)}."
+    )
 
 
 def bar(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
@@ -203,7 +232,7 @@ def markdown(results: dict[str, Any], *, chart: str | None = None) -> str:
         "",
         table(results),
     ]
-    for block in (latency_table(results), bar_table(results)):
+    for block in (latency_table(results), throughput_line(results), bar_table(results)):
         if block:
             parts += ["", block]
     if chart:

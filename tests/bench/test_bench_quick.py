@@ -13,11 +13,14 @@ import pytest
 
 from bench import report
 from bench.dbs import Server
-from bench.harness import BenchOptions, run_bench
+from bench.harness import run_bench
+from bench.options import BenchOptions
+from saka.grains.conf import HARVEST_RULES
 
 pytestmark = pytest.mark.postgres
 
 SIZE = 2_000
+THROUGHPUT_PROCESSES, PER_MEMBER = 2, 4
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +33,10 @@ def results() -> dict[str, Any]:
         latency_idle_seconds=1.0,
         latency_max_ops=40,
         latency_max_seconds=30.0,
+        throughput_processes=THROUGHPUT_PROCESSES,
+        throughput_members=2,
+        throughput_per_member=PER_MEMBER,
+        throughput_max_seconds=60.0,
         checkpoint=False,
         quick=True,
         log=lambda _message: None,
@@ -104,6 +111,45 @@ def test_latency_is_measured_with_and_without_a_run(results: dict[str, Any]) -> 
         assert latency["no_run"][op]["p99_ms"] >= latency["no_run"][op]["p50_ms"] > 0
     assert latency["run_wallets"] > 0
     assert latency["run_wall_s"] > 0
+
+
+def test_the_throughput_probe_books_exactly_what_it_reports(results: dict[str, Any]) -> None:
+    # given the throughput probe: 1 process, then 2 at once, each on members of its own
+    thr = results["throughput"]
+    reward = HARVEST_RULES[thr["reason"]].reward
+    # then each phase did all its harvests, and the copy shows exactly those: one entry per
+    # harvest and the reward on each member's balance (booked harvests = gain / reward)
+    assert (thr["size"], thr["processes"], thr["per_member"]) == (
+        SIZE,
+        THROUGHPUT_PROCESSES,
+        PER_MEMBER,
+    )
+    for phase, processes in (("single", 1), ("parallel", THROUGHPUT_PROCESSES)):
+        p = thr[phase]
+        assert p["processes"] == processes
+        assert p["members"] == 2 * THROUGHPUT_PROCESSES
+        assert p["harvests"] == p["planned"] == 2 * THROUGHPUT_PROCESSES * PER_MEMBER
+        assert p["booked_harvests"] == p["harvests"] == p["booked_grains"] // reward
+        assert p["booked_grains"] == reward * p["harvests"]
+        assert (p["wrong_members"], p["errors"], p["exact"]) == (0, {}, True)
+        # and it reports its figures (speed itself is not asserted: the benchmark measures it)
+        assert p["seconds"] > 0
+        assert p["per_s"] > 0
+    assert thr["exact"] is True
+    assert thr["speedup"] > 0
+    assert "Member throughput at N = 2,000" in report.markdown(results)
+
+
+def test_a_throughput_probe_that_books_otherwise_fails_the_run(results: dict[str, Any]) -> None:
+    # given the quick run's results where the parallel phase booked one harvest fewer
+    parallel = {**results["throughput"]["parallel"], "exact": False}
+    parallel["booked_harvests"] -= 1
+    broken = {**results, "throughput": {**results["throughput"], "parallel": parallel}}
+    broken["throughput"]["exact"] = False
+    # then it is reported as a failure (saka_bench exits 1)
+    failed = report.failures(broken)
+    assert len(failed) == 1
+    assert failed[0].startswith("member throughput probe at N=2000: parallel phase reported")
 
 
 def test_a_wrong_project_result_fails_the_run_but_a_wrong_seeds_result_does_not(

@@ -20,7 +20,8 @@ from django.db import connection
 from bench import report
 from bench.dbs import PREFIX, BenchError
 from bench.floor import DEFAULT_VARIANT, VARIANTS
-from bench.harness import DEFAULT_ORDER, DEFAULT_SIZES, QUICK_SIZES, BenchOptions, run_bench
+from bench.harness import run_bench
+from bench.options import DEFAULT_ORDER, DEFAULT_SIZES, QUICK_SIZES, BenchOptions
 from saka.core.clock import parse_instant
 from saka.core.errors import DomainError
 from saka.grains.runs.chunks import DEFAULT_CHUNK_SIZE
@@ -64,7 +65,8 @@ class Command(BaseCommand):
             action="store_true",
             help="CI smoke run: sizes "
             + ",".join(str(n) for n in QUICK_SIZES)
-            + ", a short latency probe, results under bench/results/tmp/, docs untouched",
+            + ", short member probes (latency, throughput), results under bench/results/tmp/, "
+            "docs untouched",
         )
         parser.add_argument(
             "--contenders",
@@ -78,10 +80,22 @@ class Command(BaseCommand):
         parser.add_argument("--naive-max", type=int, default=100_000)
         parser.add_argument("--floor-variant", choices=VARIANTS, default=DEFAULT_VARIANT)
         parser.add_argument("--no-latency", action="store_true", help="skip the latency probe")
-        parser.add_argument("--latency-size", type=int, help="N of the latency probe (default max)")
+        parser.add_argument("--latency-size", type=int, help="N of the member probes (default max)")
         parser.add_argument("--latency-workers", type=int, default=4)
         parser.add_argument("--latency-rate", type=float, default=25.0, help="calls/s per worker")
         parser.add_argument("--latency-seconds", type=float, default=10.0, help="no-run phase")
+        parser.add_argument(
+            "--no-throughput", action="store_true", help="skip the member throughput probe"
+        )
+        parser.add_argument(
+            "--throughput-processes", type=int, default=4, help="processes of the parallel phase"
+        )
+        parser.add_argument(
+            "--throughput-harvests", type=int, default=50, help="harvests per member and phase"
+        )
+        parser.add_argument(
+            "--throughput-seconds", type=float, default=60.0, help="at most, per phase"
+        )
         parser.add_argument(
             "--reconcile-max",
             type=int,
@@ -149,6 +163,10 @@ class Command(BaseCommand):
             latency_idle_seconds=2.0 if quick else options["latency_seconds"],
             latency_max_ops=300 if quick else 5_000,
             latency_max_seconds=60.0 if quick else 300.0,
+            throughput=not options["no_throughput"],
+            throughput_processes=max(1, options["throughput_processes"]),
+            throughput_per_member=5 if quick else max(1, options["throughput_harvests"]),
+            throughput_max_seconds=30.0 if quick else options["throughput_seconds"],
             keep_templates=options["keep_templates"],
             reuse_templates=options["reuse_templates"],
             timeout_s=options["timeout"],

@@ -1,4 +1,4 @@
-"""One contender (or one latency worker) in this fresh process; one JSON line on stdout.
+"""One contender (or one member-probe worker) in this fresh process; one JSON line on stdout.
 
 Started by ``saka_bench`` with ``DATABASE_URL`` pointing at a fresh copy of the population.
 Not meant to be run by hand on a database you care about: contenders write.
@@ -12,7 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
-from bench import latency
+from bench import latency, throughput
 from bench.contenders import CONTENDERS, rss_mb, run_contender
 from bench.dbs import PREFIX
 from bench.floor import DEFAULT_VARIANT, VARIANTS
@@ -26,7 +26,11 @@ class Command(BaseCommand):
     requires_system_checks: list[str] = []  # a fresh process per contender: start fast
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--contender", required=True, choices=[*CONTENDERS, "latency_worker"])
+        parser.add_argument(
+            "--contender",
+            required=True,
+            choices=[*CONTENDERS, "latency_worker", "throughput_worker"],
+        )
         parser.add_argument("--as-of", required=True, help="the population's as_of (ISO 8601)")
         parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE)
         parser.add_argument("--floor-variant", choices=VARIANTS, default=DEFAULT_VARIANT)
@@ -36,6 +40,9 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--stop-file")
         parser.add_argument("--ready-file")
+        parser.add_argument("--start-file", help="throughput worker: start once it exists")
+        parser.add_argument("--members", help="throughput worker: comma-separated member ids")
+        parser.add_argument("--per-member", type=int, default=1, help="throughput worker")
         parser.add_argument("--reconcile", action="store_true", help="reconcile after the work")
         parser.add_argument(
             "--no-checkpoint", action="store_true", help="skip the CHECKPOINT before the clock"
@@ -56,6 +63,20 @@ class Command(BaseCommand):
                     rate=options["rate"],
                     seed=options["seed"],
                     stop_file=options["stop_file"],
+                    ready_file=options["ready_file"],
+                )
+                result["peak_rss_mb"] = rss_mb()
+            elif options["contender"] == "throughput_worker":
+                if not options["members"] or not options["start_file"] or not options["ready_file"]:
+                    raise CommandError(
+                        "throughput_worker needs --members, --start-file, --ready-file"
+                    )
+                result = throughput.worker(
+                    members=[int(m) for m in options["members"].split(",")],
+                    per_member=options["per_member"],
+                    as_of=as_of,
+                    seconds=options["seconds"],
+                    start_file=options["start_file"],
                     ready_file=options["ready_file"],
                 )
                 result["peak_rss_mb"] = rss_mb()

@@ -1,0 +1,59 @@
+"""What one ``saka_bench`` run measures and how: its options (:class:`BenchOptions`) and the
+defaults the command and the tests start from."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from django.conf import settings
+
+from bench.dbs import PREFIX
+from saka.grains.runs.chunks import DEFAULT_CHUNK_SIZE
+
+DEFAULT_AS_OF = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)  # a Monday, 03:00 UTC
+DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
+QUICK_SIZES = (2_000, 5_000)
+DEFAULT_ORDER = (
+    "floor_compost",
+    "project_compost",
+    "seeds_compost",
+    "naive_compost",
+    "floor_redistribution",
+    "project_redistribution",
+    "seeds_redistribution",
+)
+BASE_DIR = Path(settings.BASE_DIR)  # the reference project: manage.py, src/
+
+
+@dataclass
+class BenchOptions:
+    sizes: Sequence[int] = DEFAULT_SIZES
+    contenders: Sequence[str] = DEFAULT_ORDER
+    as_of: datetime = DEFAULT_AS_OF
+    prefix: str = PREFIX
+    naive_max: int = 100_000
+    repeat: int = 1
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+    floor_variant: str = "column"  # bench.floor.DEFAULT_VARIANT
+    reconcile_max: int = 100_000  # saka_reconcile after contenders on sizes up to this
+    latency: bool = True
+    latency_size: int | None = None  # default: the largest size
+    latency_workers: int = 4
+    latency_rate: float = 25.0  # calls per second per worker
+    latency_idle_seconds: float = 10.0
+    latency_max_ops: int = 5_000  # per worker and phase
+    latency_max_seconds: float = 300.0
+    throughput: bool = True
+    throughput_processes: int = 4  # the parallel phase; the first phase runs 1
+    throughput_members: int = 2  # members per process of the parallel phase
+    throughput_per_member: int = 50  # harvests per member
+    throughput_max_seconds: float = 60.0  # per phase
+    keep_templates: bool = False
+    reuse_templates: bool = False
+    timeout_s: float = 7_200.0
+    checkpoint: bool = True  # CHECKPOINT before each contender's clock (off in quick mode)
+    quick: bool = False
+    log: Callable[[str], None] = print
