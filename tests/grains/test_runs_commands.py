@@ -12,7 +12,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,8 @@ from django.test import override_settings
 
 from saka.demo.seed import expected_compost, seed_balance
 from saka.grains.models import AccountKind, Run, RunKind, RunTrigger, SakaEntry
-from tests.grains.runs_reference import (
+from tests.support.clock import A
+from tests.support.runs_reference import (
     DAY,
     CompostRules,
     RedistributionRules,
@@ -34,7 +35,6 @@ from tests.grains.runs_reference import (
 
 pytestmark = pytest.mark.django_db
 
-A = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
 REPO = Path(__file__).resolve().parents[2]
 
 
