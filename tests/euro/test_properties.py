@@ -106,6 +106,7 @@ class Wallet:
 _example = itertools.count()
 
 
+@pytest.mark.slow
 @settings(
     max_examples=30,
     deadline=None,

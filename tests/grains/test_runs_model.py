@@ -183,6 +183,7 @@ def _check_wallets(model: dict[int, Wallet], where: str) -> None:
     assert actual == model, where
 
 
+@pytest.mark.slow
 @settings(
     max_examples=30,
     deadline=None,
