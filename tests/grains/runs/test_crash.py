@@ -66,7 +66,7 @@ from tests.support.runs_reference import (
 # django_db(transaction=True) so that the child process sees the committed population.
 pytestmark = pytest.mark.django_db
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 GUARD_SECONDS = 90  # liveness guard only: a wait longer than this is a hang, not a slow run
 
 
