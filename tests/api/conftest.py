@@ -81,16 +81,6 @@ def fund() -> Callable[..., None]:
     return give
 
 
-def balance_of(user: Any) -> int:
-    wallet = SakaAccount.objects.filter(kind=AccountKind.WALLET, member_id=user.pk).first()
-    return 0 if wallet is None else wallet.balance
-
-
-@pytest.fixture
-def balance() -> Callable[[Any], int]:
-    return balance_of
-
-
 def _assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
     assert response.status_code == status, (response.status_code, response.content[:500])
     body = response.json()

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
+from tests.support.saka import saka_balance
+
 pytestmark = pytest.mark.django_db
 
 WRITE_ENDPOINTS = ["saka-plant", "project-boost", "platform-harvest", "staff-adjustment"]
@@ -31,7 +33,6 @@ def call(
     project: Any,
     fund: Any,
     books: Any,
-    balance: Any,
     assert_error: Any,
 ) -> Any:
     """``call(endpoint, body=..., raw=..., status=..., code=...)``: send, check, prove no booking.
@@ -60,7 +61,7 @@ def call(
             url = reverse(f"saka_api:{endpoint}")
         if isinstance(body, dict):
             body = {k: member.pk if v == "{member}" else v for k, v in body.items()}
-        before, before_balance = books(), balance(member)
+        before, before_balance = books(), saka_balance(member.pk)
         client = api(caller)
         extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in (headers or {}).items()}
         if raw is not None:
@@ -69,7 +70,7 @@ def call(
             response = getattr(client, method)(url, body, format="json", **extra)
         error = assert_error(response, status, code)
         assert books() == before
-        assert balance(member) == before_balance == 50
+        assert saka_balance(member.pk) == before_balance == 50
         return error
 
     return send

@@ -21,11 +21,11 @@ pytestmark = pytest.mark.django_db
 PUBLIC = {"schema", "docs", "redoc", "token"}
 # Endpoints whose permission matrix lives in another module.
 COVERED_ELSEWHERE = {
-    "saka-compost-preview": "tests/api/test_runs_api.py",
-    "staff-run-list": "tests/api/test_runs_api.py",
-    "staff-run-detail": "tests/api/test_runs_api.py",
-    "staff-silo": "tests/api/test_runs_api.py",
-    "staff-stats": "tests/api/test_runs_api.py",
+    "saka-compost-preview": "tests/api/saka/test_run_views.py",
+    "staff-run-list": "tests/api/saka/test_run_views.py",
+    "staff-run-detail": "tests/api/saka/test_run_views.py",
+    "staff-silo": "tests/api/saka/test_run_views.py",
+    "staff-stats": "tests/api/saka/test_run_views.py",
     **dict.fromkeys(
         (
             "euro-wallet",
@@ -42,7 +42,7 @@ COVERED_ELSEWHERE = {
             "staff-euro-settlement",
             "staff-euro-pledge-refund",
         ),
-        "tests/api/test_euro_api.py",
+        "tests/api/euro/test_views.py",
     ),
 }
 

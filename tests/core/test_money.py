@@ -166,6 +166,7 @@ def test_parse_amount_accepts_positive_ints_and_digit_strings(value):
 
 
 @PROPS
+@pytest.mark.slow
 @given(
     value=st.one_of(
         st.floats(allow_nan=True, allow_infinity=True),

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.euro.helpers import SECRET, deposit
+from tests.support.euro import SECRET, deposit
 
 
 @pytest.fixture(autouse=True)

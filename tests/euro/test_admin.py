@@ -12,7 +12,7 @@ from saka.core.clock import now
 from saka.euro.models import Campaign, CampaignStatus, Pledge, PledgeStatus, SettlementRun
 from saka.euro.services.pledges import pledge_create
 from saka.euro.services.pockets import pocket_create
-from tests.euro.helpers import deposit, open_campaign
+from tests.support.euro import deposit, open_campaign
 
 pytestmark = pytest.mark.django_db
 

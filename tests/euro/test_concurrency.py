@@ -35,67 +35,19 @@ from saka.euro.models import (
 from saka.euro.services import pledges, pockets
 from saka.ledger.errors import InsufficientBalance
 from saka.projects.services import project_create
-from tests.euro.helpers import (
+from tests.support.euro import (
     account_balance,
-    balance,
     close,
     deposit,
+    euro_balance,
     open_campaign,
     seed_pledges,
 )
+from tests.support.threads import Worker, join, run_all, settle
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 JOIN_SECONDS = 90
-
-
-class Worker(threading.Thread):
-    """Run ``fn`` in a thread on its own connection; keep its result or its exception."""
-
-    def __init__(
-        self, fn: Callable[[], Any], *, name: str, barrier: threading.Barrier | None = None
-    ) -> None:
-        super().__init__(name=name, daemon=True)
-        self.fn, self.barrier = fn, barrier
-        self.result: Any = None
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            with connection.cursor() as cursor:  # connect before the start line
-                cursor.execute("SELECT 1")
-            if self.barrier is not None:
-                self.barrier.wait()
-            self.result = self.fn()
-        except BaseException as exc:
-            self.error = exc
-        finally:
-            connection.close()
-
-    @property
-    def outcome(self) -> Any:
-        return self.error if self.error is not None else self.result
-
-
-def run_all(workers: list[Worker]) -> list[Worker]:
-    for w in workers:
-        w.start()
-    join(workers)
-    return workers
-
-
-def join(workers: list[Worker]) -> None:
-    for w in workers:
-        w.join(JOIN_SECONDS)
-    alive = [w.name for w in workers if w.is_alive()]
-    assert not alive, f"threads hang (deadlock?): {alive}"
-
-
-def result_of(worker: Worker) -> Any:
-    join([worker])
-    if worker.error is not None:
-        raise worker.error
-    return worker.result
 
 
 def wait_for_lock_waiters(count: int = 1) -> None:
@@ -161,6 +113,7 @@ def test_the_same_pledge_sent_eight_times_at_once_is_booked_once(funded: Any, pr
             ),
             name=f"p{i}",
             barrier=start,
+            guard_seconds=JOIN_SECONDS,
         )
         for i in range(8)
     ]
@@ -171,7 +124,7 @@ def test_the_same_pledge_sent_eight_times_at_once_is_booked_once(funded: Any, pr
     assert all(isinstance(o, pledges.PledgeResult) for o in outcomes), outcomes
     assert len({o.pledge_id for o in outcomes}) == 1
     assert Pledge.objects.filter(member=member).count() == 1
-    assert balance(member) == 4_000
+    assert euro_balance(member) == 4_000
 
 
 def test_concurrent_pledges_never_overdraw(funded: Any, project: Any) -> None:
@@ -189,6 +142,7 @@ def test_concurrent_pledges_never_overdraw(funded: Any, project: Any) -> None:
             ),
             name=f"p{i}",
             barrier=start,
+            guard_seconds=JOIN_SECONDS,
         )
         for i in range(10)
     ]
@@ -198,7 +152,7 @@ def test_concurrent_pledges_never_overdraw(funded: Any, project: Any) -> None:
     kinds = Counter(type(w.outcome).__name__ for w in workers)
     assert kinds == {"PledgeResult": 3, "InsufficientBalance": 7}, [w.outcome for w in workers]
     assert sorted(w.outcome.available for w in workers if not w.error) == [1_000, 4_000, 7_000]
-    assert balance(member) == 1_000
+    assert euro_balance(member) == 1_000
     assert (
         Pledge.objects.filter(member=member, status=PledgeStatus.HELD).aggregate(
             s=Sum("amount_cents")
@@ -217,16 +171,21 @@ def test_closing_a_campaign_waits_for_pledges_in_flight(
         pledging = Worker(
             lambda: pledges.pledge_create(member_id=member.pk, project_id=project.pk, amount=100),
             name="paused",
+            guard_seconds=JOIN_SECONDS,
         )
         pledging.start()
         assert booked.wait(JOIN_SECONDS)
         # when staff close the campaign, the close waits for the pledge
-        closing = Worker(lambda: close(campaign, CampaignStatus.SUCCEEDED), name="close")
+        closing = Worker(
+            lambda: close(campaign, CampaignStatus.SUCCEEDED),
+            name="close",
+            guard_seconds=JOIN_SECONDS,
+        )
         closing.start()
         wait_for_lock_waiters(1)
         release.set()
-        made = result_of(pledging)
-        result_of(closing)
+        made = settle(pledging)
+        settle(closing)
     # then a later pledge is refused, and the settlement releases the one in flight
     with pytest.raises(CampaignNotOpen):
         pledges.pledge_create(member_id=member.pk, project_id=project.pk, amount=100)
@@ -247,9 +206,17 @@ def test_pledges_racing_the_close_are_all_settled(make_user: Any, project: Any) 
             lambda m=m: pledges.pledge_create(member_id=m.pk, project_id=project.pk, amount=500),
             name=f"p{m.pk}",
             barrier=start,
+            guard_seconds=JOIN_SECONDS,
         )
         for m in members
-    ] + [Worker(lambda: close(campaign, CampaignStatus.FAILED), name="close", barrier=start)]
+    ] + [
+        Worker(
+            lambda: close(campaign, CampaignStatus.FAILED),
+            name="close",
+            barrier=start,
+            guard_seconds=JOIN_SECONDS,
+        )
+    ]
     run_all(workers)
     # then each pledge was either booked before the close or refused after it
     for w in workers[:-1]:
@@ -259,7 +226,7 @@ def test_pledges_racing_the_close_are_all_settled(make_user: Any, project: Any) 
     booked = [w for w in workers[:-1] if not w.error]
     assert run.pledges_done == len(booked)
     assert not Pledge.objects.filter(status=PledgeStatus.HELD).exists()
-    assert [balance(m) for m in members] == [1_000] * 12
+    assert [euro_balance(m) for m in members] == [1_000] * 12
 
 
 # --- deposits and pockets -----------------------------------------------------------------------
@@ -280,14 +247,15 @@ def test_concurrent_deposits_to_one_wallet_lose_nothing(make_user: Any, project:
             ),
             name=f"d{i}",
             barrier=start,
+            guard_seconds=JOIN_SECONDS,
         )
         for i, x in enumerate(amounts)
     ]
     run_all(workers)
     # then every deposit is booked once and its parts add up, to the cent
-    bodies = [result_of(w).body for w in workers]
+    bodies = [settle(w).body for w in workers]
     cents = lambda s: int(s.replace(".", ""))  # noqa: E731
-    assert sum(cents(body["wallet"]["main"]) for body in bodies) == balance(member)
+    assert sum(cents(body["wallet"]["main"]) for body in bodies) == euro_balance(member)
     pocket_parts = Counter()
     for body in bodies:
         for part in body["wallet"]["pockets"]:
@@ -296,24 +264,27 @@ def test_concurrent_deposits_to_one_wallet_lose_nothing(make_user: Any, project:
         got = Pocket.objects.select_related("account").get(pk=pocket.pocket_id).account.balance
         assert got == pocket_parts[pocket.pocket_id]
     net = sum(cents(body["wallet"]["net"]) for body in bodies)
-    assert balance(member) + pocket_parts[a.pocket_id] + pocket_parts[b.pocket_id] == net
+    assert euro_balance(member) + pocket_parts[a.pocket_id] + pocket_parts[b.pocket_id] == net
     assert account_balance(AccountKind.PROJECT, project=project) == sum(
         cents(body["donation"]["net"]) for body in bodies
     )
 
 
 def test_the_same_event_delivered_concurrently_is_booked_once(member: Any) -> None:
-    from tests.euro.helpers import deliver, payment_event
+    from tests.support.euro import deliver, payment_event
 
     event = payment_event(member_id=member.pk, amount=4_321, fee=21)
     start = threading.Barrier(6)
     workers = run_all(
-        [Worker(lambda: deliver(event), name=f"w{i}", barrier=start) for i in range(6)]
+        [
+            Worker(lambda: deliver(event), name=f"w{i}", barrier=start, guard_seconds=JOIN_SECONDS)
+            for i in range(6)
+        ]
     )
-    outcomes = [result_of(w) for w in workers]
+    outcomes = [settle(w) for w in workers]
     assert sorted(o.replayed for o in outcomes) == [False] + [True] * 5
     assert all(o.body == outcomes[0].body for o in outcomes)
-    assert balance(member) == 4_300
+    assert euro_balance(member) == 4_300
 
 
 def test_concurrent_pocket_percentages_never_exceed_100(member: Any) -> None:
@@ -326,6 +297,7 @@ def test_concurrent_pocket_percentages_never_exceed_100(member: Any) -> None:
                 ),
                 name=f"k{i}",
                 barrier=start,
+                guard_seconds=JOIN_SECONDS,
             )
             for i in range(10)
         ]
@@ -357,19 +329,24 @@ def test_a_refund_holding_a_pledge_makes_the_settlement_skip_it(
     close(campaign, CampaignStatus.SUCCEEDED)
     target = ids[149]
     with paused(monkeypatch, pledges, "pledges_exit") as (booked, release):
-        refunding = Worker(lambda: pledges.pledge_refund(pledge_id=target), name="paused")
+        refunding = Worker(
+            lambda: pledges.pledge_refund(pledge_id=target),
+            name="paused",
+            guard_seconds=JOIN_SECONDS,
+        )
         refunding.start()
         assert booked.wait(JOIN_SECONDS)
         # when the settlement reaches that pledge's batch, it waits on its row lock
         settling = Worker(
             lambda: settlement.settlement_start(campaign_id=campaign.pk, batch_size=40),
             name="settle",
+            guard_seconds=JOIN_SECONDS,
         )
         settling.start()
         wait_for_lock_waiters(1)
         release.set()
-        refund = result_of(refunding)
-        run = result_of(settling)
+        refund = settle(refunding)
+        run = settle(settling)
     # then after the refund commits, the settlement re-checks under the lock and skips it
     assert refund.status == "refunded"
     assert Pledge.objects.get(pk=target).status == PledgeStatus.REFUNDED
@@ -388,21 +365,28 @@ def test_a_settlement_holding_a_pledge_makes_the_refund_fail_cleanly(
         settling = Worker(
             lambda: settlement.settlement_start(campaign_id=campaign.pk, batch_size=50),
             name="paused",
+            guard_seconds=JOIN_SECONDS,
         )
         settling.start()
         assert booked.wait(JOIN_SECONDS)
         # when staff refund a pledge of that batch, the refund waits on the row lock
-        refunding = Worker(lambda: pledges.pledge_refund(pledge_id=ids[10]), name="refund")
+        refunding = Worker(
+            lambda: pledges.pledge_refund(pledge_id=ids[10]),
+            name="refund",
+            guard_seconds=JOIN_SECONDS,
+        )
         refunding.start()
         wait_for_lock_waiters(1)
         release.set()
-        run = result_of(settling)
+        run = settle(settling)
         join([refunding])
     # then the refund finds the pledge released: refused, nothing booked twice
     assert isinstance(refunding.error, PledgeNotHeld), refunding.outcome
     assert Pledge.objects.get(pk=ids[10]).status == PledgeStatus.RELEASED
     assert run.pledges_done == 300
-    assert sum(balance(m) for m in members) == 10 * 1_000_000 - sum(1_000 + i for i in range(300))
+    assert sum(euro_balance(m) for m in members) == 10 * 1_000_000 - sum(
+        1_000 + i for i in range(300)
+    )
 
 
 def test_a_second_settlement_is_refused_while_the_first_runs(
@@ -414,14 +398,19 @@ def test_a_second_settlement_is_refused_while_the_first_runs(
         first = Worker(
             lambda: settlement.settlement_start(campaign_id=campaign.pk, batch_size=100),
             name="paused",
+            guard_seconds=JOIN_SECONDS,
         )
         first.start()
         assert booked.wait(JOIN_SECONDS)
-        second = Worker(lambda: settlement.settlement_start(campaign_id=campaign.pk), name="2nd")
+        second = Worker(
+            lambda: settlement.settlement_start(campaign_id=campaign.pk),
+            name="2nd",
+            guard_seconds=JOIN_SECONDS,
+        )
         second.start()
         join([second])
         release.set()
-        run = result_of(first)
+        run = settle(first)
     assert isinstance(second.error, SettlementInProgress), second.outcome
     assert (run.status, run.pledges_done) == ("done", 300)
     # asking again later returns the finished run
@@ -447,6 +436,7 @@ def test_even_without_the_lease_two_settlers_never_release_twice(
                 lambda: settlement.settlement_start(campaign_id=campaign.pk, batch_size=7),
                 name=f"s{i}",
                 barrier=start,
+                guard_seconds=JOIN_SECONDS,
             )
             for i in range(3)
         ]
@@ -487,7 +477,10 @@ def test_members_keep_pledging_and_depositing_while_a_settlement_runs(
                 seen["poor"] += 1
         return seen
 
-    activity = [Worker(lambda m=m: member_activity(m), name=f"m{m.pk}") for m in members[:4]]
+    activity = [
+        Worker(lambda m=m: member_activity(m), name=f"m{m.pk}", guard_seconds=JOIN_SECONDS)
+        for m in members[:4]
+    ]
     for w in activity:
         w.start()
     # when the settlement runs in small batches meanwhile

@@ -28,7 +28,7 @@ from django.db import connection
 from saka.euro.models import CampaignStatus, EuroPosting, Pledge, PledgeStatus, SettlementRun
 from saka.euro.splits import commission_of
 from saka.ledger.reconcile import reconcile
-from tests.euro.helpers import close, deposit, open_campaign, seed_pledges
+from tests.support.euro import close, deposit, open_campaign, seed_pledges
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

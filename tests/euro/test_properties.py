@@ -27,7 +27,7 @@ from saka.euro.services.pockets import pocket_create, pocket_transfer
 from saka.euro.splits import commission_of, payment_split, pocket_split
 from saka.ledger.reconcile import reconcile
 from saka.projects.services import project_create
-from tests.euro.helpers import (
+from tests.support.euro import (
     account_balance,
     close,
     deposit,
@@ -106,6 +106,7 @@ class Wallet:
 _example = itertools.count()
 
 
+@pytest.mark.slow
 @settings(
     max_examples=30,
     deadline=None,

@@ -31,7 +31,14 @@ from saka.euro.models import (
 from saka.euro.services.escrow import pledges_exit
 from saka.euro.services.pledges import pledge_cancel, pledge_create, pledge_refund
 from saka.euro.splits import commission_of
-from tests.euro.helpers import account_balance, balance, close, deposit, open_campaign, snapshot
+from tests.support.euro import (
+    account_balance,
+    close,
+    deposit,
+    euro_balance,
+    open_campaign,
+    snapshot,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -96,7 +103,7 @@ def test_failed_or_cancelled_campaigns_refund_every_pledge(pledged: Any, outcome
     run = settle(campaign, batch_size=4)
     assert (run.kind, run.pledges_done, run.refunded_done) == ("refund", 12, sum(AMOUNTS))
     assert (run.commission_done, run.net_done) == (0, 0)
-    assert [balance(m) for m in members] == [200_000] * 3
+    assert [euro_balance(m) for m in members] == [200_000] * 3
     assert set(Pledge.objects.values_list("status", flat=True)) == {PledgeStatus.REFUNDED}
     assert account_balance(AccountKind.COMMISSION) == 0
 
@@ -264,7 +271,7 @@ def test_settlement_queries_do_not_grow_with_the_batch(make_user: Any) -> None:
     from django.test.utils import CaptureQueriesContext
 
     from saka.projects.services import project_create
-    from tests.euro.helpers import seed_pledges
+    from tests.support.euro import seed_pledges
 
     members = [make_user() for _ in range(6)]
     for m in members:

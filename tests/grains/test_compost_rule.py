@@ -7,7 +7,7 @@ independent reference model.
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
@@ -22,9 +22,9 @@ from saka.grains.models import AccountKind, Run, RunKind, RunTrigger, SakaAccoun
 from saka.grains.rules import CompostRule
 from saka.grains.runs import compost
 from saka.grains.runs.periods import period_of
-from tests.grains.runs_reference import CompostRules, Wallet, compost_amount
+from tests.support.clock import A
+from tests.support.runs_reference import CompostRules, Wallet, compost_amount
 
-A = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)  # a Monday, 03:00 UTC: the weekly compost slot
 SECOND = timedelta(seconds=1)
 MICRO = timedelta(microseconds=1)
 

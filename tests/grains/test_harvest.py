@@ -17,11 +17,11 @@ from saka.grains.errors import (
     UnknownReason,
 )
 from saka.grains.models import AccountKind, EntryKind, SakaAccount, SakaEntry, SakaPosting
+from tests.support.clock import T0
+from tests.support.saka import harvest, saka_balance
 
 pytestmark = pytest.mark.django_db
 
-
-T0 = datetime(2025, 6, 10, 12, 0, tzinfo=UTC)  # a Tuesday, summer time in Paris (UTC+2)
 
 RULES = [
     # reason, reward, daily limit (spec section 3)
@@ -32,11 +32,6 @@ RULES = [
 ]
 
 
-def harvest(member_id, reason="content_read", **kwargs):
-    kwargs.setdefault("as_of", T0)
-    return services.wallet_harvest(member_id=member_id, reason=reason, **kwargs)
-
-
 def manual(member_id, amount, granted_by_id, as_of=T0):
     return services.wallet_harvest(
         member_id=member_id,
@@ -45,10 +40,6 @@ def manual(member_id, amount, granted_by_id, as_of=T0):
         granted_by_id=granted_by_id,
         as_of=as_of,
     )
-
-
-def balance(member_id):
-    return selectors.wallet_summary(member_id=member_id).balance
 
 
 def entries(member_id):
@@ -75,11 +66,11 @@ def test_each_reason_pays_its_reward_up_to_its_daily_limit(member, reason, rewar
     # then it is refused with the limit in the error, and nothing is booked
     assert exc.value.data == {"reason": reason, "daily_limit": limit, "used": limit}
     assert exc.value.code == "daily_limit_reached"
-    assert balance(member.pk) == reward * limit
+    assert saka_balance(member.pk) == reward * limit
     assert entries(member.pk) == limit
     # and the next calendar day the reason pays again
     assert harvest(member.pk, reason, as_of=T0 + timedelta(days=1)).used_today == 1
-    assert balance(member.pk) == reward * (limit + 1)
+    assert saka_balance(member.pk) == reward * (limit + 1)
 
 
 def test_limits_are_per_reason_and_per_member(member, other_member):
@@ -91,8 +82,8 @@ def test_limits_are_per_reason_and_per_member(member, other_member):
     assert harvest(other_member.pk, "content_read").used_today == 1
     with pytest.raises(DailyLimitReached):
         harvest(member.pk, "content_read")
-    assert balance(member.pk) == 35
-    assert balance(other_member.pk) == 10
+    assert saka_balance(member.pk) == 35
+    assert saka_balance(other_member.pk) == 10
 
 
 def test_utc_day_boundary_is_exclusive_at_midnight(member):
@@ -146,7 +137,7 @@ def test_paris_day_starts_at_22_utc_in_summer(member):
     result = harvest(member.pk, "invest_bonus", as_of=datetime(2025, 6, 10, 22, 0, tzinfo=UTC))
     # then both pass the 1/day limit: they are on two Paris days
     assert result.used_today == 1
-    assert balance(member.pk) == 200
+    assert saka_balance(member.pk) == 200
 
 
 @override_settings(SAKA_TIME_ZONE="Europe/Paris")
@@ -163,7 +154,7 @@ def test_a_23_hour_day_at_the_spring_clock_change(member):
         harvest(member.pk, "invest_bonus", as_of=datetime(2025, 3, 31, 21, 0, tzinfo=UTC))
     # and an instant before the day belongs to the 29th
     harvest(member.pk, "invest_bonus", as_of=datetime(2025, 3, 29, 22, 59, 59, tzinfo=UTC))
-    assert balance(member.pk) == 300
+    assert saka_balance(member.pk) == 300
 
 
 def test_day_limit_does_not_depend_on_the_order_of_days(member):
@@ -190,7 +181,7 @@ def test_manual_adjust_grants_1_to_500(member, staff_user, amount):
     assert result.amount == int(amount)
     assert result.daily_limit == 1000
     assert result.used_today == int(amount)
-    assert balance(member.pk) == int(amount)
+    assert saka_balance(member.pk) == int(amount)
     entry = SakaEntry.objects.get(pk=result.entry_id)
     assert entry.granted_by_id == staff_user.pk
     assert entry.reason == "manual_adjust"
@@ -217,7 +208,7 @@ def test_manual_adjust_is_capped_at_1000_per_rolling_24_hours(member, staff_user
     # then it is refused, with the figures, and nothing is booked
     assert exc.value.data == {"used": 1000, "remaining": 0, "cap": 1000}
     assert exc.value.code == "adjustment_cap_reached"
-    assert balance(member.pk) == 1000
+    assert saka_balance(member.pk) == 1000
     # and exactly 24 hours after the first grant, the first grant has left the window
     result = manual(member.pk, 500, staff_user.pk, as_of=T0 + timedelta(hours=24))
     assert result.used_today == 1000
@@ -225,7 +216,7 @@ def test_manual_adjust_is_capped_at_1000_per_rolling_24_hours(member, staff_user
     with pytest.raises(AdjustmentCapReached):
         manual(member.pk, 1, staff_user.pk, as_of=T0 + timedelta(hours=25) - timedelta(seconds=1))
     manual(member.pk, 1, staff_user.pk, as_of=T0 + timedelta(hours=25))
-    assert balance(member.pk) == 1501
+    assert saka_balance(member.pk) == 1501
 
 
 def test_manual_adjust_cap_counts_amounts_not_grants(member, staff_user):
@@ -237,7 +228,7 @@ def test_manual_adjust_cap_counts_amounts_not_grants(member, staff_user):
         manual(member.pk, 2, staff_user.pk)
     assert exc.value.data["remaining"] == 1
     manual(member.pk, 1, staff_user.pk)
-    assert balance(member.pk) == 1000
+    assert saka_balance(member.pk) == 1000
 
 
 def test_manual_adjust_is_independent_of_the_daily_limits(member, staff_user):
@@ -250,7 +241,7 @@ def test_manual_adjust_is_independent_of_the_daily_limits(member, staff_user):
         harvest(member.pk, "content_read")
     # then only the adjustment was added; and normal harvests do not use the adjustment cap
     assert manual(member.pk, 500, staff_user.pk).used_today == 1000
-    assert balance(member.pk) == 1030
+    assert saka_balance(member.pk) == 1030
 
 
 def test_manual_adjust_cap_is_per_member(member, other_member, staff_user):
@@ -286,7 +277,7 @@ def test_manual_adjust_cap_holds_for_grants_dated_before_existing_ones(member, s
     with pytest.raises(AdjustmentCapReached):
         manual(member.pk, 500, staff_user.pk, as_of=T0 - timedelta(hours=1))
     # then nothing more was granted within those 24 hours
-    assert balance(member.pk) == 1000
+    assert saka_balance(member.pk) == 1000
 
 
 # --- bad requests ------------------------------------------------------------------------------
@@ -386,7 +377,7 @@ def test_saka_disabled_refuses_and_books_nothing(member, staff_user):
     assert not SakaAccount.objects.filter(member=member).exists()
     # and switched on again, harvesting works
     harvest(member.pk)
-    assert balance(member.pk) == 10
+    assert saka_balance(member.pk) == 10
 
 
 # --- booking, wallet, activity -----------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from django.test import override_settings
@@ -15,10 +15,9 @@ from saka.ledger.errors import IdempotencyConflict, InsufficientBalance
 from saka.projects.errors import ProjectNotFound
 from saka.projects.models import Project
 from saka.projects.services import project_create
+from tests.support.clock import T0
 
 pytestmark = pytest.mark.django_db
-
-T0 = datetime(2025, 6, 10, 12, 0, tzinfo=UTC)
 
 
 def fund(member_id, grains, staff_id):

@@ -186,6 +186,7 @@ class Model:
 # --- the property ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("time_zone", ["UTC", "Europe/Paris"])
 @settings(
     max_examples=40,

@@ -19,7 +19,7 @@ from saka.grains.runs.compost import compost_run_start
 from saka.grains.runs.periods import period_of
 from saka.grains.selectors import wallet_summary
 from saka.jobs.tasks import compost_run, redistribution_run
-from tests.jobs.scenarios import eager_tasks, idle
+from tests.support.run_scenarios import eager_tasks, idle
 
 pytestmark = pytest.mark.django_db
 

@@ -25,7 +25,7 @@ from saka.grains.selectors import run_summary, wallet_summary
 from saka.jobs import tasks
 from saka.jobs.enqueue import run_enqueue
 from saka.jobs.tasks import compost_run, redistribution_run
-from tests.jobs.scenarios import active, eager_tasks, idle
+from tests.support.run_scenarios import active, eager_tasks, idle
 
 pytestmark = pytest.mark.django_db
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import UTC, datetime
 
 import pytest
 from django.contrib import admin
@@ -14,10 +13,10 @@ from django.test import RequestFactory
 from saka.grains import services
 from saka.grains.models import SakaAccount, SakaEntry, SakaPosting
 from saka.ledger.models import AppendOnlyError, IdempotencyRecord
+from tests.support.clock import T0
 
 pytestmark = pytest.mark.django_db
 
-T0 = datetime(2025, 6, 10, 12, 0, tzinfo=UTC)
 LEDGER_MODELS = [SakaEntry, SakaPosting]
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from django.db import transaction
 
-from saka.grains import selectors, services
+from saka.grains import selectors
 from saka.grains.errors import DailyLimitReached
 from saka.grains.models import EntryKind, SakaEntry
 from saka.ledger.errors import IdempotencyConflict, InvalidIdempotencyKey
@@ -18,15 +18,10 @@ from saka.ledger.idempotency import (
     validate_key,
 )
 from saka.ledger.models import IdempotencyRecord
+from tests.support.clock import T0
+from tests.support.saka import harvest
 
 pytestmark = pytest.mark.django_db
-
-T0 = datetime(2025, 6, 10, 12, 0, tzinfo=UTC)
-
-
-def harvest(member_id, reason="content_read", **kwargs):
-    kwargs.setdefault("as_of", T0)
-    return services.wallet_harvest(member_id=member_id, reason=reason, **kwargs)
 
 
 def harvests(member_id):

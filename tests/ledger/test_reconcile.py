@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from io import StringIO
 
 import pytest
@@ -13,10 +12,9 @@ from django.db import connection
 from saka.grains import services
 from saka.grains.models import AccountKind, SakaAccount, SakaEntry, SakaPosting
 from saka.ledger.reconcile import GENERIC_CHECKS, reconcile
+from tests.support.clock import T0
 
 pytestmark = pytest.mark.django_db
-
-T0 = datetime(2025, 6, 10, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture

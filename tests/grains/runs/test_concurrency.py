@@ -19,7 +19,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import psycopg
@@ -38,7 +38,8 @@ from saka.grains.runs.compost import compost_run_start
 from saka.grains.runs.redistribution import redistribution_run_start
 from saka.ledger.errors import InsufficientBalance
 from saka.ledger.reconcile import reconcile
-from tests.grains.runs_reference import (
+from tests.support.clock import A
+from tests.support.runs_reference import (
     DAY,
     CompostRules,
     RedistributionRules,
@@ -50,13 +51,13 @@ from tests.grains.runs_reference import (
     share,
     system_balance,
 )
+from tests.support.threads import Worker, settle
 
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True, reset_sequences=True),
 ]
 
-A = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)  # the run's as_of (Monday 03:00, the 2nd)
 DURING = A + timedelta(hours=1)  # when members act: while the run executes
 N = 2000
 CHUNK = 50
@@ -126,29 +127,6 @@ class History:
 # --- threads ----------------------------------------------------------------------------------
 
 
-class Worker(threading.Thread):
-    """Run ``fn`` on its own connection, closed at the end; keep its result or exception."""
-
-    def __init__(self, fn: Callable[[], Any], name: str) -> None:
-        super().__init__(name=name, daemon=True)
-        self.fn, self.result, self.error = fn, None, None
-
-    def run(self) -> None:
-        try:
-            self.result = self.fn()
-        except BaseException as exc:
-            self.error = exc
-        finally:
-            connection.close()
-
-    def outcome(self) -> Any:
-        self.join(GUARD_SECONDS)
-        assert not self.is_alive(), f"{self.name} hangs"
-        if self.error is not None:
-            raise self.error
-        return self.result
-
-
 class Members:
     """Member threads doing random harvests and plants until told to stop."""
 
@@ -160,7 +138,10 @@ class Members:
         self.unexpected: list[BaseException] = []
         self.lock_timeouts = 0
         self.workers = [
-            Worker(self._loop(random.Random(seed)), f"member-{seed}") for seed in range(threads)
+            Worker(
+                self._loop(random.Random(seed)), name=f"member-{seed}", guard_seconds=GUARD_SECONDS
+            )
+            for seed in range(threads)
         ]
 
     def _loop(self, rng: random.Random) -> Callable[[], None]:
@@ -208,7 +189,7 @@ class Members:
     def finish(self) -> None:
         self.stop.set()
         for w in self.workers:
-            w.outcome()
+            settle(w)
         assert not self.unexpected, self.unexpected
         assert self.lock_timeouts == 0, "a member waited on a run for the whole lock_timeout"
 
@@ -266,11 +247,12 @@ def test_compost_while_members_harvest_and_plant():
             workers=1,
             progress=interleaving(members, scripted, at_chunk=10),
         ),
-        "compost",
+        name="compost",
+        guard_seconds=GUARD_SECONDS,
     )
     runner.start()
     try:
-        run = runner.outcome()
+        run = settle(runner)
     finally:
         members.finish()
     # then the books hold (no lost update, no negative balance) ...
@@ -359,11 +341,12 @@ def test_redistribution_while_members_harvest_and_plant(staff_user):
             workers=1,
             progress=interleaving(members, scripted, at_chunk=5),
         ),
-        "redistribution",
+        name="redistribution",
+        guard_seconds=GUARD_SECONDS,
     )
     runner.start()
     try:
-        run = runner.outcome()
+        run = settle(runner)
     finally:
         members.finish()
     # then the credited set is exactly the set counted at the start, the model's set at A
@@ -437,11 +420,17 @@ def test_compost_and_redistribution_at_once_compost_the_current_balance():
 
         return go
 
-    compost = Worker(start("compost", compost_run_start), "compost")
-    redistribute = Worker(start("redistribution", redistribution_run_start), "redistribution")
+    compost = Worker(
+        start("compost", compost_run_start), name="compost", guard_seconds=GUARD_SECONDS
+    )
+    redistribute = Worker(
+        start("redistribution", redistribution_run_start),
+        name="redistribution",
+        guard_seconds=GUARD_SECONDS,
+    )
     compost.start()
     redistribute.start()
-    c_run, r_run = compost.outcome(), redistribute.outcome()
+    c_run, r_run = settle(compost), settle(redistribute)
     # then each wallet composts floor(its balance just before x 10%), credit or not, and a
     # wallet whose balance passes the thresholds without the credit always composts
     report = reconcile()
@@ -527,10 +516,10 @@ def test_two_processes_starting_the_same_run_book_it_once():
         except RunInProgress as exc:
             return exc
 
-    workers = [Worker(ask, f"ask-{i}") for i in range(8)]
+    workers = [Worker(ask, name=f"ask-{i}", guard_seconds=GUARD_SECONDS) for i in range(8)]
     for w in workers:
         w.start()
-    outcomes = [w.outcome() for w in workers]
+    outcomes = [settle(w) for w in workers]
     # then each got the run or a RunInProgress; one live run exists
     run_ids = {o for o in outcomes if isinstance(o, int)}
     assert len(run_ids) >= 1
@@ -571,7 +560,9 @@ class Held:
             return real(**kwargs)
 
         monkeypatch.setattr(services, "entry_post", paused)
-        self.members = [Worker(fn, name) for name, fn in operations.items()]
+        self.members = [
+            Worker(fn, name=name, guard_seconds=GUARD_SECONDS) for name, fn in operations.items()
+        ]
 
     def start(self) -> None:
         """From the run's progress callback: the members take their locks, then a watcher
@@ -580,7 +571,7 @@ class Held:
             m.start()
         for name, event in self.holding.items():
             assert event.wait(GUARD_SECONDS), f"{name} never took its lock"
-        self.watcher = Worker(self._watch, "watcher")
+        self.watcher = Worker(self._watch, name="watcher", guard_seconds=GUARD_SECONDS)
         self.watcher.start()
 
     def _watch(self) -> None:
@@ -608,7 +599,7 @@ class Held:
 
     def finish(self) -> None:
         for m in [*self.members, self.watcher]:
-            m.outcome()
+            settle(m)
         assert self.seen_waiting == set(self.operations)
 
 

@@ -1,27 +1,26 @@
-"""The run commands: ``saka_compost``, ``saka_redistribute`` and ``saka_seed`` (spec 5, 7).
+"""The run commands: ``saka_compost`` and ``saka_redistribute`` (spec 5).
 
 ``--json`` prints one object with the run's figures; bad input is a ``CommandError`` (one
-line, exit status 1), never a traceback; the seeded population composts exactly
-``expected_compost()``.
+line, exit status 1), never a traceback. ``saka_seed`` is tested in ``tests/demo``.
 """
 
 from __future__ import annotations
 
 import io
-import json
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
-from saka.demo.seed import expected_compost, seed_balance
 from saka.grains.models import AccountKind, Run, RunKind, RunTrigger, SakaEntry
-from tests.grains.runs_reference import (
+from tests.support.clock import A
+from tests.support.run_scenarios import run_json, seed
+from tests.support.runs_reference import (
     DAY,
     CompostRules,
     RedistributionRules,
@@ -34,71 +33,7 @@ from tests.grains.runs_reference import (
 
 pytestmark = pytest.mark.django_db
 
-A = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
 REPO = Path(__file__).resolve().parents[2]
-
-
-def run_json(name: str, *args: str, **options) -> dict:
-    out = io.StringIO()
-    call_command(name, *args, json=True, stdout=out, stderr=io.StringIO(), **options)
-    return json.loads(out.getvalue())
-
-
-def seed(n: int, at: datetime = A) -> dict:
-    return run_json("saka_seed", wallets=n, as_of=at.isoformat())
-
-
-# --- saka_seed --------------------------------------------------------------------------------
-
-
-def test_seed_then_compost_equals_expected_compost():
-    # given a small seeded population (spec 7)
-    seeded = seed(500)
-    expected = expected_compost(wallets=500)
-    # when the compost runs at the seed's instant
-    summary = run_json("saka_compost", as_of=A.isoformat())
-    # then it composts exactly what the seed announced
-    assert (seeded["expected_compost_wallets"], seeded["expected_compost_total"]) == expected
-    assert (summary["wallets_composted"], summary["total_composted"]) == expected
-    assert seeded["wallets"] == 500
-    assert seeded["total_balance"] == sum(seed_balance(i) for i in range(1, 501))
-    assert sum(w.balance for w in db_wallets().values()) == seeded["total_balance"] - expected[1]
-    # and the reference is the spec's: 544,600 of 1M wallets compost (spec 7, 10.1)
-    assert expected_compost(wallets=1_000_000)[0] == 544_600
-
-
-def test_seed_refuses_a_database_that_has_wallets():
-    # given a seeded database
-    seed(10)
-    # when it is seeded again, then a clear error and nothing more
-    with pytest.raises(CommandError, match="without SAKA wallets"):
-        seed(10)
-    assert len(db_wallets()) == 10
-
-
-@pytest.mark.parametrize("wallets", [0, -5])
-def test_seed_refuses_a_bad_size(wallets):
-    with pytest.raises(CommandError):
-        seed(wallets)
-    assert db_wallets() == {}
-
-
-@pytest.mark.parametrize(
-    "value", ["yesterday", "2026-03-02", "2026-03-02T03:00:00", " ", "2026-03-02T03:00Z+1"]
-)
-def test_seed_refuses_an_unparsable_as_of(value):
-    with pytest.raises(CommandError, match="ISO 8601"):
-        call_command("saka_seed", wallets=3, as_of=value, stdout=io.StringIO())
-    assert db_wallets() == {}
-
-
-@pytest.mark.parametrize(
-    "value",
-    ["2026-02-30T00:00:00Z", "2026-03-02T03:00:00+25:00", "0001-01-01T00:00:00Z"],
-)
-def test_seed_refuses_an_impossible_as_of_with_a_command_error(value):
-    with pytest.raises(CommandError):
-        call_command("saka_seed", wallets=3, as_of=value, stdout=io.StringIO())
 
 
 # --- saka_compost / saka_redistribute --json ---------------------------------------------------

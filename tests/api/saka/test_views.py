@@ -1,5 +1,8 @@
-"""What each endpoint does when it is used right: bookings, limits, idempotency, pagination,
-throttling, and the number of queries each request costs."""
+"""What the SAKA endpoints do when they are used right: harvests, adjustments, plants,
+idempotency, the history and its pagination, and the number of queries each request costs.
+
+Boosts and the project list are tested in ``tests/api/projects``, throttling in
+``tests/api/common``."""
 
 from __future__ import annotations
 
@@ -12,31 +15,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from saka.api.common.pagination import NewestFirst as HistoryPagination
-from saka.api.common.throttling import MemberThrottle, PlatformThrottle
-from saka.grains.models import EntryKind, ProjectSupporter, SakaEntry
+from saka.grains.models import EntryKind, SakaEntry
 from saka.grains.services import wallet_harvest, wallet_plant
-from saka.projects.services import project_create
+from tests.support.api import boost_url, platform_harvest, wallet_json
 
 pytestmark = pytest.mark.django_db
 
-HARVEST_URL = "saka_api:platform-harvest"
 ADJUST_URL = "saka_api:staff-adjustment"
-
-
-def _boost_url(project: Any) -> str:
-    return reverse("saka_api:project-boost", args=[project.pk])
-
-
-def _harvest(api: Any, platform_user: Any, member: Any, reason: str, **extra: Any) -> Any:
-    return api(platform_user).post(
-        reverse(HARVEST_URL), {"member_id": member.pk, "reason": reason}, format="json", **extra
-    )
-
-
-def _wallet(api: Any, user: Any) -> dict[str, Any]:
-    response = api(user).get(reverse("saka_api:saka-wallet"))
-    assert response.status_code == 200
-    return response.json()
 
 
 # --- harvest (platform) --------------------------------------------------------------------
@@ -45,7 +30,7 @@ def _wallet(api: Any, user: Any) -> dict[str, Any]:
 def test_platform_harvest_credits_the_member(api: Any, platform_user: Any, member: Any) -> None:
     # given a member without grains
     # when the platform grants an accepted invitation
-    response = _harvest(api, platform_user, member, "invite_accepted")
+    response = platform_harvest(api, platform_user, member, "invite_accepted")
     # then the member is credited and the response describes the booking
     assert response.status_code == 201
     body = response.json()
@@ -75,7 +60,7 @@ def test_platform_harvest_credits_the_member(api: Any, platform_user: Any, membe
         50,
     )
     # and the member's wallet shows it
-    wallet = _wallet(api, member)
+    wallet = wallet_json(api, member)
     assert (wallet["balance"], wallet["lifetime_harvested"]) == (50, 50)
     assert wallet["harvests_today"]["invite_accepted"] == {"used": 1, "daily_limit": 5}
     assert wallet["last_activity_at"] is not None
@@ -83,41 +68,43 @@ def test_platform_harvest_credits_the_member(api: Any, platform_user: Any, membe
 
 def test_platform_harvests_accumulate(api: Any, platform_user: Any, member: Any) -> None:
     # given a member who already harvested
-    _harvest(api, platform_user, member, "invest_bonus")
+    platform_harvest(api, platform_user, member, "invest_bonus")
     # when the platform grants two more
-    second = _harvest(api, platform_user, member, "content_read")
-    third = _harvest(api, platform_user, member, "content_read")
+    second = platform_harvest(api, platform_user, member, "content_read")
+    third = platform_harvest(api, platform_user, member, "content_read")
     # then each response reports the running balance and usage
     assert (second.json()["balance"], second.json()["used_today"]) == (110, 1)
     assert (third.json()["balance"], third.json()["used_today"]) == (120, 2)
-    assert _wallet(api, member)["balance"] == 120
+    assert wallet_json(api, member)["balance"] == 120
 
 
 def test_daily_limit_is_409_after_the_limit(
     api: Any, platform_user: Any, member: Any, books: Any, assert_error: Any
 ) -> None:
     # given a member who got the 3 daily content_read harvests
-    statuses = [_harvest(api, platform_user, member, "content_read").status_code for _ in range(3)]
+    statuses = [
+        platform_harvest(api, platform_user, member, "content_read").status_code for _ in range(3)
+    ]
     assert statuses == [201, 201, 201]
     before = books()
     # when the platform grants a fourth
-    response = _harvest(api, platform_user, member, "content_read")
+    response = platform_harvest(api, platform_user, member, "content_read")
     # then it is refused with the limit in the data, and nothing is booked
     error = assert_error(response, 409, "daily_limit_reached")
     assert error["data"] == {"reason": "content_read", "daily_limit": 3, "used": 3}
     assert books() == before
-    assert _wallet(api, member)["balance"] == 30
+    assert wallet_json(api, member)["balance"] == 30
 
 
 def test_daily_limit_is_per_reason_and_per_member(
     api: Any, platform_user: Any, member: Any, other_member: Any
 ) -> None:
     # given a member at their invest_bonus limit (1 a day)
-    assert _harvest(api, platform_user, member, "invest_bonus").status_code == 201
-    assert _harvest(api, platform_user, member, "invest_bonus").status_code == 409
+    assert platform_harvest(api, platform_user, member, "invest_bonus").status_code == 201
+    assert platform_harvest(api, platform_user, member, "invest_bonus").status_code == 409
     # when they harvest another reason, and another member harvests the same reason
-    other_reason = _harvest(api, platform_user, member, "poll_vote")
-    other_member_same_reason = _harvest(api, platform_user, other_member, "invest_bonus")
+    other_reason = platform_harvest(api, platform_user, member, "poll_vote")
+    other_member_same_reason = platform_harvest(api, platform_user, other_member, "invest_bonus")
     # then both are granted
     assert other_reason.status_code == 201
     assert other_member_same_reason.status_code == 201
@@ -137,7 +124,7 @@ def test_saka_disabled_is_503_and_books_nothing(
     settings.SAKA_ENABLED = False
     before = books()
     # when the platform grants a harvest and the member plants
-    harvest = _harvest(api, platform_user, member, "content_read")
+    harvest = platform_harvest(api, platform_user, member, "content_read")
     plant = api(member).post(reverse("saka_api:saka-plant"), {"amount": 5}, format="json")
     # then both are refused as unavailable, and nothing is booked
     for response in (harvest, plant):
@@ -164,7 +151,7 @@ def test_staff_adjustment_credits_the_member(api: Any, staff_user: Any, member: 
     assert (body["reason"], body["amount"], body["balance"]) == ("manual_adjust", 300, 300)
     assert (body["used_today"], body["daily_limit"]) == (300, 1000)
     assert SakaEntry.objects.get(pk=body["entry_id"]).granted_by_id == staff_user.pk
-    assert _wallet(api, member)["balance"] == 300
+    assert wallet_json(api, member)["balance"] == 300
 
 
 def test_staff_adjustment_of_501_is_invalid_amount(
@@ -195,7 +182,7 @@ def test_staff_adjustment_cap_over_24_hours(
     # and exactly the remaining 400 is granted, after which even 1 is refused
     assert _adjust(api, staff_user, member, 400).json()["used_today"] == 1000
     assert_error(_adjust(api, staff_user, member, 1), 409, "adjustment_cap_reached")
-    assert _wallet(api, member)["balance"] == 1000
+    assert wallet_json(api, member)["balance"] == 1000
 
 
 @pytest.mark.parametrize(("hours_ago", "status"), [(23, 409), (25, 201)])
@@ -218,7 +205,7 @@ def test_staff_adjustment_cap_is_a_rolling_24_hours(
     assert response.status_code == status
 
 
-# --- plant and boost -----------------------------------------------------------------------
+# --- plant ---------------------------------------------------------------------------------------
 
 
 def test_plant_spends_grains(api: Any, member: Any, fund: Any) -> None:
@@ -237,7 +224,7 @@ def test_plant_spends_grains(api: Any, member: Any, fund: Any) -> None:
         None,
         None,
     )
-    wallet = _wallet(api, member)
+    wallet = wallet_json(api, member)
     assert (wallet["balance"], wallet["lifetime_planted"]) == (38, 12)
 
 
@@ -249,56 +236,6 @@ def test_plant_accepts_a_digit_string_amount(api: Any, member: Any, fund: Any) -
     # then 7 grains are planted
     assert response.status_code == 201
     assert response.json()["balance"] == 43
-
-
-def test_boost_moves_grains_and_raises_score_and_distinct_supporters(
-    api: Any, member: Any, other_member: Any, project: Any, fund: Any
-) -> None:
-    # given two members with 50 grains each
-    fund(member)
-    fund(other_member)
-    # when the first boosts twice (default cost, then 15) and the second once
-    first = api(member).post(_boost_url(project), {}, format="json")
-    second = api(member).post(_boost_url(project), {"amount": 15}, format="json")
-    third = api(other_member).post(_boost_url(project), {"amount": 5}, format="json")
-    # then each boost spends the member's grains
-    assert [r.status_code for r in (first, second, third)] == [201, 201, 201]
-    assert (first.json()["amount"], first.json()["balance"]) == (10, 40)
-    assert (second.json()["amount"], second.json()["balance"]) == (15, 25)
-    assert (third.json()["amount"], third.json()["balance"]) == (5, 45)
-    # and the project's score is the sum planted, its supporters the distinct members
-    assert (first.json()["project_score"], first.json()["project_supporters"]) == (10, 1)
-    assert (second.json()["project_score"], second.json()["project_supporters"]) == (25, 1)
-    assert (third.json()["project_score"], third.json()["project_supporters"]) == (30, 2)
-    detail = api(member).get(reverse("saka_api:project-detail", args=[project.pk])).json()
-    assert (detail["saka_score"], detail["saka_supporters"]) == (30, 2)
-    assert ProjectSupporter.objects.filter(project=project).count() == 2
-    assert _wallet(api, member)["lifetime_planted"] == 25
-
-
-def test_boost_with_no_body_costs_the_configured_default(
-    api: Any, member: Any, project: Any, fund: Any, settings: Any
-) -> None:
-    # given a boost cost of 7
-    settings.SAKA_BOOST_COST = 7
-    fund(member)
-    # when a member boosts without a body
-    response = api(member).post(_boost_url(project))
-    # then 7 grains are planted on the project
-    assert response.status_code == 201
-    assert (response.json()["amount"], response.json()["project_score"]) == (7, 7)
-
-
-def test_boost_without_grains_is_insufficient_balance(
-    api: Any, member: Any, project: Any, books: Any, assert_error: Any
-) -> None:
-    # given a member who never had grains
-    before = books()
-    # when they boost
-    response = api(member).post(_boost_url(project), {}, format="json")
-    # then it is refused and neither wallet nor project changes
-    assert_error(response, 409, "insufficient_balance")
-    assert books() == before
 
 
 def test_plant_on_a_project_counts_like_a_boost(
@@ -315,24 +252,6 @@ def test_plant_on_a_project_counts_like_a_boost(
     assert (response.json()["project_score"], response.json()["project_supporters"]) == (9, 1)
 
 
-def test_project_list_is_ordered_by_score(
-    api: Any, member: Any, project: Any, fund: Any, make_user: Any
-) -> None:
-    # given a second project boosted more than the first
-    fund(member)
-    other = project_create(owner_id=make_user().pk, title="Repair cafe")
-    api(member).post(_boost_url(project), {"amount": 5}, format="json")
-    api(member).post(_boost_url(other), {"amount": 20}, format="json")
-    # when a member lists projects
-    response = api(member).get(reverse("saka_api:project-list"))
-    # then the best-supported comes first
-    assert response.status_code == 200
-    assert [(p["id"], p["saka_score"]) for p in response.json()] == [
-        (other.pk, 20),
-        (project.pk, 5),
-    ]
-
-
 # --- idempotency ---------------------------------------------------------------------------
 
 
@@ -340,27 +259,31 @@ def test_harvest_replay_returns_the_same_body_and_books_once(
     api: Any, platform_user: Any, member: Any
 ) -> None:
     # given a harvest sent with an idempotency key
-    first = _harvest(api, platform_user, member, "content_read", HTTP_IDEMPOTENCY_KEY="h-1")
+    first = platform_harvest(api, platform_user, member, "content_read", HTTP_IDEMPOTENCY_KEY="h-1")
     # when it is sent again with the same key and body
-    again = _harvest(api, platform_user, member, "content_read", HTTP_IDEMPOTENCY_KEY="h-1")
+    again = platform_harvest(api, platform_user, member, "content_read", HTTP_IDEMPOTENCY_KEY="h-1")
     # then the same result is returned and only one harvest is booked
     assert (first.status_code, again.status_code) == (201, 201)
     assert again.json() == first.json()
     assert SakaEntry.objects.filter(member_id=member.pk).count() == 1
-    assert _wallet(api, member)["balance"] == 10
+    assert wallet_json(api, member)["balance"] == 10
 
 
 def test_harvest_replay_still_answers_after_the_limit_is_reached(
     api: Any, platform_user: Any, member: Any
 ) -> None:
     # given the member's only invest_bonus of the day, granted with a key
-    first = _harvest(api, platform_user, member, "invest_bonus", HTTP_IDEMPOTENCY_KEY="bonus-1")
+    first = platform_harvest(
+        api, platform_user, member, "invest_bonus", HTTP_IDEMPOTENCY_KEY="bonus-1"
+    )
     # when the platform retries it (the limit is now reached)
-    again = _harvest(api, platform_user, member, "invest_bonus", HTTP_IDEMPOTENCY_KEY="bonus-1")
+    again = platform_harvest(
+        api, platform_user, member, "invest_bonus", HTTP_IDEMPOTENCY_KEY="bonus-1"
+    )
     # then the retry gets the original result, not a limit error
     assert again.status_code == 201
     assert again.json() == first.json()
-    assert _wallet(api, member)["balance"] == 100
+    assert wallet_json(api, member)["balance"] == 100
 
 
 def test_boost_replay_returns_the_same_body_and_books_once(
@@ -369,19 +292,19 @@ def test_boost_replay_returns_the_same_body_and_books_once(
     # given a boost sent with an idempotency key
     fund(member)
     first = api(member).post(
-        _boost_url(project), {"amount": 12}, format="json", HTTP_IDEMPOTENCY_KEY="b-1"
+        boost_url(project), {"amount": 12}, format="json", HTTP_IDEMPOTENCY_KEY="b-1"
     )
     after_first = books()
     # when the client retries it
     again = api(member).post(
-        _boost_url(project), {"amount": 12}, format="json", HTTP_IDEMPOTENCY_KEY="b-1"
+        boost_url(project), {"amount": 12}, format="json", HTTP_IDEMPOTENCY_KEY="b-1"
     )
     # then it gets the same body and nothing more is booked
     assert (first.status_code, again.status_code) == (201, 201)
     assert again.json() == first.json()
     assert books() == after_first
     assert after_first.projects[project.pk] == (12, 1)
-    assert _wallet(api, member)["balance"] == 38
+    assert wallet_json(api, member)["balance"] == 38
 
 
 def test_staff_adjustment_replay_books_once(api: Any, staff_user: Any, member: Any) -> None:
@@ -411,13 +334,13 @@ def test_same_key_different_body_is_idempotency_conflict(
     # given a boost done with a key
     fund(member)
     first = api(member).post(
-        _boost_url(project), first_body, format="json", HTTP_IDEMPOTENCY_KEY="k"
+        boost_url(project), first_body, format="json", HTTP_IDEMPOTENCY_KEY="k"
     )
     assert first.status_code == 201
     before = books()
     # when the key is reused for another amount
     again = api(member).post(
-        _boost_url(project), second_body, format="json", HTTP_IDEMPOTENCY_KEY="k"
+        boost_url(project), second_body, format="json", HTTP_IDEMPOTENCY_KEY="k"
     )
     # then it is a conflict naming the key, and nothing is booked
     error = assert_error(again, 409, "idempotency_conflict")
@@ -429,10 +352,12 @@ def test_harvest_same_key_for_another_member_is_idempotency_conflict(
     api: Any, platform_user: Any, member: Any, other_member: Any, books: Any, assert_error: Any
 ) -> None:
     # given the platform used a key for one member
-    _harvest(api, platform_user, member, "poll_vote", HTTP_IDEMPOTENCY_KEY="pv")
+    platform_harvest(api, platform_user, member, "poll_vote", HTTP_IDEMPOTENCY_KEY="pv")
     before = books()
     # when it reuses the key for another member
-    response = _harvest(api, platform_user, other_member, "poll_vote", HTTP_IDEMPOTENCY_KEY="pv")
+    response = platform_harvest(
+        api, platform_user, other_member, "poll_vote", HTTP_IDEMPOTENCY_KEY="pv"
+    )
     # then it is a conflict and the other member gets nothing
     assert_error(response, 409, "idempotency_conflict")
     assert books() == before
@@ -445,8 +370,8 @@ def test_idempotency_keys_are_scoped_to_the_caller(
     fund(member)
     fund(other_member)
     # when both boost with the same key
-    a = api(member).post(_boost_url(project), {}, format="json", HTTP_IDEMPOTENCY_KEY="same")
-    b = api(other_member).post(_boost_url(project), {}, format="json", HTTP_IDEMPOTENCY_KEY="same")
+    a = api(member).post(boost_url(project), {}, format="json", HTTP_IDEMPOTENCY_KEY="same")
+    b = api(other_member).post(boost_url(project), {}, format="json", HTTP_IDEMPOTENCY_KEY="same")
     # then both are booked: a key belongs to its caller
     assert (a.status_code, b.status_code) == (201, 201)
     assert a.json()["entry_id"] != b.json()["entry_id"]
@@ -457,11 +382,11 @@ def test_a_refused_request_does_not_burn_its_key(
     api: Any, member: Any, project: Any, fund: Any
 ) -> None:
     # given a boost refused for lack of grains, sent with a key
-    refused = api(member).post(_boost_url(project), {}, format="json", HTTP_IDEMPOTENCY_KEY="r")
+    refused = api(member).post(boost_url(project), {}, format="json", HTTP_IDEMPOTENCY_KEY="r")
     assert refused.status_code == 409
     # when the member gets grains and retries with the same key
     fund(member)
-    retried = api(member).post(_boost_url(project), {}, format="json", HTTP_IDEMPOTENCY_KEY="r")
+    retried = api(member).post(boost_url(project), {}, format="json", HTTP_IDEMPOTENCY_KEY="r")
     # then it is booked now
     assert retried.status_code == 201
     assert retried.json()["balance"] == 40
@@ -593,80 +518,6 @@ def test_history_page_size_that_is_not_a_positive_number_uses_the_default(
     assert len(page["results"]) == 2
 
 
-# --- throttling ----------------------------------------------------------------------------
-
-
-def test_member_endpoints_are_throttled(
-    api: Any, member: Any, other_member: Any, monkeypatch: pytest.MonkeyPatch, assert_error: Any
-) -> None:
-    # given a member rate of 3 requests a minute
-    monkeypatch.setattr(MemberThrottle, "rate", "3/min", raising=False)
-    url = reverse("saka_api:saka-wallet")
-    # when a member sends 4 requests
-    statuses = [api(member).get(url).status_code for _ in range(3)]
-    fourth = api(member).get(url)
-    # then the fourth is throttled, with the wait in the data and a Retry-After header
-    assert statuses == [200, 200, 200]
-    error = assert_error(fourth, 429, "throttled")
-    assert 0 < error["data"]["wait_seconds"] <= 60
-    assert 0 < int(fourth.headers["Retry-After"]) <= 60
-    # and another member is not affected
-    assert api(other_member).get(url).status_code == 200
-
-
-def test_a_throttled_write_books_nothing(
-    api: Any,
-    member: Any,
-    fund: Any,
-    monkeypatch: pytest.MonkeyPatch,
-    books: Any,
-    assert_error: Any,
-) -> None:
-    # given a member rate of 1 request a minute, already used
-    fund(member)
-    monkeypatch.setattr(MemberThrottle, "rate", "1/min", raising=False)
-    url = reverse("saka_api:saka-plant")
-    assert api(member).post(url, {"amount": 1}, format="json").status_code == 201
-    before = books()
-    # when they plant again
-    response = api(member).post(url, {"amount": 1}, format="json")
-    # then it is throttled and not booked
-    assert_error(response, 429, "throttled")
-    assert books() == before
-
-
-def test_platform_endpoint_has_its_own_throttle(
-    api: Any,
-    platform_user: Any,
-    member: Any,
-    monkeypatch: pytest.MonkeyPatch,
-    books: Any,
-    assert_error: Any,
-) -> None:
-    # given a tiny member rate and a platform rate of 2 a minute
-    monkeypatch.setattr(MemberThrottle, "rate", "1/min", raising=False)
-    monkeypatch.setattr(PlatformThrottle, "rate", "2/min", raising=False)
-    # when the platform grants 3 harvests
-    first = _harvest(api, platform_user, member, "poll_vote")
-    second = _harvest(api, platform_user, member, "poll_vote")
-    before = books()
-    third = _harvest(api, platform_user, member, "poll_vote")
-    # then the platform's own rate applies: the third is throttled and not booked
-    assert (first.status_code, second.status_code) == (201, 201)
-    assert_error(third, 429, "throttled")
-    assert books() == before
-
-
-def test_throttle_rates_are_configured() -> None:
-    # given the reference settings
-    # when the throttles are built
-    member, platform = MemberThrottle(), PlatformThrottle()
-    # then both have a finite rate, the platform's higher than a member's
-    assert member.num_requests is not None
-    assert platform.num_requests is not None
-    assert 0 < member.num_requests / member.duration < platform.num_requests / platform.duration
-
-
 # --- query counts --------------------------------------------------------------------------
 
 
@@ -696,40 +547,3 @@ def test_history_query_count_does_not_grow_with_the_page(
     with django_assert_max_num_queries(3):
         response = client.get(reverse("saka_api:saka-history"), {"page_size": page_size})
     assert len(response.json()["results"]) == min(page_size, 15)
-
-
-def test_boost_query_count(
-    api: Any,
-    member: Any,
-    project: Any,
-    fund: Any,
-    django_assert_max_num_queries: Any,
-) -> None:
-    # given a member with grains boosting a project for the first time (system accounts exist)
-    fund(member)
-    wallet_plant(member_id=member.pk, amount=1)
-    client = api(member)
-    # when they boost it, then it costs at most 12 queries (incl. savepoints)
-    with django_assert_max_num_queries(12):
-        response = client.post(_boost_url(project), {}, format="json")
-    assert response.status_code == 201
-
-
-def test_boost_with_key_query_count(
-    api: Any,
-    member: Any,
-    project: Any,
-    fund: Any,
-    django_assert_max_num_queries: Any,
-) -> None:
-    # given a member with grains (system accounts exist)
-    fund(member)
-    wallet_plant(member_id=member.pk, amount=1)
-    client = api(member)
-    # when they boost with an idempotency key, then at most 17 queries
-    with django_assert_max_num_queries(17):
-        first = client.post(_boost_url(project), {}, format="json", HTTP_IDEMPOTENCY_KEY="q")
-    # and a replay costs at most 5 (project, system account, key lookup, savepoint pair)
-    with django_assert_max_num_queries(5):
-        again = client.post(_boost_url(project), {}, format="json", HTTP_IDEMPOTENCY_KEY="q")
-    assert again.json() == first.json()

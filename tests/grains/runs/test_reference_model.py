@@ -33,7 +33,7 @@ from saka.grains.runs.compost import compost_run_start
 from saka.grains.runs.redistribution import redistribution_run_start
 from saka.grains.selectors import compost_preview, run_summary
 from saka.ledger.reconcile import reconcile
-from tests.grains.runs_reference import (
+from tests.support.runs_reference import (
     DAY,
     GRANT_MAX,
     GRANT_SPACING,
@@ -183,6 +183,7 @@ def _check_wallets(model: dict[int, Wallet], where: str) -> None:
     assert actual == model, where
 
 
+@pytest.mark.slow
 @settings(
     max_examples=30,
     deadline=None,

@@ -29,12 +29,12 @@ from saka.euro.payments.deposits import deposit_book
 from saka.euro.payments.webhooks import payment_webhook_handle, signature_header, signature_verify
 from saka.euro.splits import payment_split
 from saka.projects.errors import ProjectNotFound
-from tests.euro.helpers import (
+from tests.support.euro import (
     SECRET,
     account_balance,
-    balance,
     body_of,
     deliver,
+    euro_balance,
     external_total,
     payment_event,
     sign,
@@ -72,7 +72,7 @@ def test_a_valid_signature_books_the_deposit(member: Any) -> None:
     assert outcome.body["amount"] == "100.00"
     assert outcome.body["fee"] == "3.20"
     assert outcome.body["wallet"]["net"] == "96.80"
-    assert balance(member) == 9_680
+    assert euro_balance(member) == 9_680
     assert external_total(AccountKind.FEES) == 320
     assert external_total(AccountKind.PROVIDER) == -10_000
     stored = WebhookEvent.objects.get(event_id=event["id"])
@@ -196,7 +196,7 @@ def test_a_replay_returns_the_original_result_and_books_nothing(member: Any) -> 
     assert third.replayed
     assert second.body == first.body == third.body
     assert snapshot() == after_first
-    assert balance(member) == 2_425
+    assert euro_balance(member) == 2_425
 
 
 def test_a_replay_with_another_content_is_a_conflict(member: Any) -> None:
@@ -235,7 +235,7 @@ def test_a_refused_event_can_be_retried_after_the_cause_is_fixed(make_user: Any)
     member.save()
     # then the event is booked
     assert deliver(event).body["status"] == "booked"
-    assert balance(member) == 1_000
+    assert euro_balance(member) == 1_000
 
 
 def test_other_event_types_are_stored_and_ignored(member: Any) -> None:
@@ -387,7 +387,7 @@ def test_the_fee_is_split_between_the_parts_in_proportion(member: Any, project: 
         "net": "19.42",
     }
     assert body["tip"] == {"gross": "5.00", "fee": "0.14", "net": "4.86"}
-    assert balance(member) == 7_282
+    assert euro_balance(member) == 7_282
     assert account_balance(AccountKind.PROJECT, project=project) == 1_942
     assert account_balance(AccountKind.COMMISSION) == 486
     assert external_total(AccountKind.FEES) == 290
@@ -400,13 +400,13 @@ def test_a_deposit_that_is_all_donation_leaves_the_wallet_alone(member: Any, pro
         )
     ).body
     assert body["wallet"]["net"] == "0.00"
-    assert balance(member) == 0
+    assert euro_balance(member) == 0
     assert account_balance(AccountKind.PROJECT, project=project) == 970
 
 
 def test_a_fee_equal_to_the_amount_books_only_the_fee(member: Any) -> None:
     deliver(payment_event(member_id=member.pk, amount=30, fee=30))
-    assert balance(member) == 0
+    assert euro_balance(member) == 0
     assert external_total(AccountKind.FEES) == 30
 
 

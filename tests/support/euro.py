@@ -98,7 +98,8 @@ def close(campaign: Campaign, status: str = CampaignStatus.SUCCEEDED) -> Campaig
     return campaign_set_status(campaign_id=campaign.pk, status=status)
 
 
-def balance(member: Any) -> int:
+def euro_balance(member: Any) -> int:
+    """The member's main EUR balance in cents (0 before any deposit)."""
     return int(
         EuroAccount.objects.filter(kind=AccountKind.WALLET, member_id=member.pk)
         .values_list("balance", flat=True)

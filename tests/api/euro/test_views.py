@@ -19,12 +19,12 @@ from saka.core.clock import now
 from saka.euro.models import CampaignStatus, Pledge, PledgeStatus
 from saka.euro.services.pledges import pledge_create, pledge_refund
 from saka.euro.services.pockets import pocket_create, pocket_transfer
-from tests.euro.helpers import (
+from tests.support.euro import (
     SECRET,
-    balance,
     body_of,
     close,
     deposit,
+    euro_balance,
     open_campaign,
     payment_event,
     sign,
@@ -360,13 +360,13 @@ def test_webhook_books_a_correctly_signed_event(member: Any) -> None:
     assert response.json()["status"] == "booked"
     assert response.json()["wallet"]["net"] == "48.55"
     assert "Idempotent-Replayed" not in response
-    assert balance(member) == 4_855
+    assert euro_balance(member) == 4_855
     # and a replay returns the same body, flagged, and books nothing
     replay = deliver(client, body, sign(body))
     assert replay.status_code == 200
     assert replay.json() == response.json()
     assert replay["Idempotent-Replayed"] == "true"
-    assert balance(member) == 4_855
+    assert euro_balance(member) == 4_855
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ from saka.euro.models import (
 from saka.euro.services.pledges import pledge_create
 from saka.euro.services.pockets import pocket_create
 from saka.ledger.reconcile import reconcile
-from tests.euro.helpers import close, deposit, open_campaign
+from tests.support.euro import close, deposit, open_campaign
 
 pytestmark = pytest.mark.django_db
 

@@ -36,7 +36,7 @@ from saka.euro.services.pledges import PledgeResult, pledge_cancel, pledge_creat
 from saka.euro.services.pockets import pocket_create, pocket_transfer
 from saka.ledger.errors import IdempotencyConflict, InsufficientBalance
 from saka.projects.errors import ProjectNotFound
-from tests.euro.helpers import balance, close, open_campaign, snapshot
+from tests.support.euro import close, euro_balance, open_campaign, snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -96,7 +96,7 @@ def test_pledge_limits(funded: Any, project: Any, amount: Any) -> None:
 
 
 def test_the_largest_pledge_is_100000_eur(make_user: Any, project: Any) -> None:
-    from tests.euro.helpers import deposit
+    from tests.support.euro import deposit
 
     member = make_user()
     deposit(member, 20_000_000)
@@ -136,7 +136,7 @@ def test_a_pledge_key_books_once_and_conflicts_on_another_payload(
     again = pledge(member, project, 1_000, idempotency_key="pledge-1")
     assert again == first
     assert Pledge.objects.filter(member=member).count() == 1
-    assert balance(member) == 9_000
+    assert euro_balance(member) == 9_000
     # another payload under the same key is a conflict
     with pytest.raises(IdempotencyConflict):
         pledge(member, project, 2_000, idempotency_key="pledge-1")
@@ -150,7 +150,7 @@ def test_a_refused_pledge_leaves_its_key_free(funded: Any, project: Any) -> None
     open_campaign(project)
     with pytest.raises(InsufficientBalance):
         pledge(member, project, 1_000, idempotency_key="k")
-    from tests.euro.helpers import deposit
+    from tests.support.euro import deposit
 
     deposit(member, 1_000)
     assert pledge(member, project, 1_000, idempotency_key="k").amount == 1_000
@@ -200,7 +200,7 @@ def test_a_member_cancels_a_held_pledge_while_the_campaign_is_open(
     cancelled = pledge_cancel(member_id=member.pk, pledge_id=made.pledge_id)
     # then the money is back, the escrow empty, and it cannot be cancelled twice
     assert (cancelled.status, cancelled.available) == ("cancelled", 1_000)
-    assert balance(member) == 1_000
+    assert euro_balance(member) == 1_000
     row = Pledge.objects.get(pk=made.pledge_id)
     assert row.status == PledgeStatus.CANCELLED
     assert row.settled_at is not None

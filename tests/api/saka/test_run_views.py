@@ -18,7 +18,7 @@ from saka.grains.runs.redistribution import redistribution_run_start
 from saka.grains.selectors import run_summary
 from saka.grains.services import wallet_plant
 from saka.jobs.tasks import compost_run
-from tests.jobs.scenarios import active, eager_tasks, idle
+from tests.support.run_scenarios import active, eager_tasks, idle
 
 pytestmark = pytest.mark.django_db
 

@@ -24,7 +24,6 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -49,7 +48,8 @@ from saka.grains.runs.compost import compost_run_start
 from saka.grains.runs.redistribution import redistribution_run_start
 from saka.grains.selectors import run_summary
 from saka.ledger.reconcile import reconcile
-from tests.grains.runs_reference import (
+from tests.support.clock import A
+from tests.support.runs_reference import (
     DAY,
     CompostRules,
     RedistributionRules,
@@ -66,8 +66,7 @@ from tests.grains.runs_reference import (
 # django_db(transaction=True) so that the child process sees the committed population.
 pytestmark = pytest.mark.django_db
 
-A = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)  # Monday 03:00 UTC; the 2nd of the month
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 GUARD_SECONDS = 90  # liveness guard only: a wait longer than this is a hang, not a slow run
 
 

@@ -30,7 +30,8 @@ from saka.grains.models import (
 from saka.grains.runs.compost import compost_run_start
 from saka.grains.runs.redistribution import redistribution_run_start
 from saka.grains.selectors import compost_preview, run_summary
-from tests.grains.runs_reference import (
+from tests.support.clock import A
+from tests.support.runs_reference import (
     DAY,
     build_wallet,
     bulk_wallets,
@@ -47,7 +48,6 @@ from tests.grains.runs_reference import (
 
 pytestmark = pytest.mark.django_db
 
-A = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)  # a Monday, 03:00 UTC: the weekly compost slot
 SECOND = timedelta(seconds=1)
 # Runs walk key ranges (0, size], (size, 2 size], ...: tests whose chunk geometry matters
 # start from id 1 (PostgreSQL sequences are not rolled back with a test's transaction).

@@ -13,7 +13,7 @@ from saka.euro.errors import AllocationExceeded, PocketLimitReached, PocketNotFo
 from saka.euro.models import AccountKind, EuroAccount, Pocket
 from saka.euro.services.pockets import pocket_close, pocket_create, pocket_transfer, pocket_update
 from saka.ledger.errors import IdempotencyConflict, InsufficientBalance
-from tests.euro.helpers import balance, deposit, snapshot
+from tests.support.euro import deposit, euro_balance, snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -98,7 +98,7 @@ def test_transfers_between_wallet_and_pocket(funded: Any) -> None:
     # then both balances follow, exactly
     assert (to_pocket.wallet_balance, to_pocket.pocket_balance) == (7_000, 3_000)
     assert (back.wallet_balance, back.pocket_balance) == (8_000, 2_000)
-    assert balance(member) == 8_000
+    assert euro_balance(member) == 8_000
     assert pocket_balance(pocket.pocket_id) == 2_000
 
 
@@ -149,7 +149,7 @@ def test_a_transfer_with_a_key_is_booked_once(funded: Any) -> None:
     first = pocket_transfer(**args, amount=1_000, idempotency_key="t-1")
     again = pocket_transfer(**args, amount=1_000, idempotency_key="t-1")
     assert again == first
-    assert balance(member) == 4_000
+    assert euro_balance(member) == 4_000
     with pytest.raises(IdempotencyConflict):
         pocket_transfer(**args, amount=2_000, idempotency_key="t-1")
 
@@ -165,7 +165,7 @@ def test_closing_a_pocket_returns_its_money(funded: Any) -> None:
     result = pocket_close(member_id=member.pk, pocket_id=pocket.pocket_id)
     # then the money is back in the main balance, the pocket is gone from the wallet
     assert (result.amount, result.wallet_balance, result.pocket_balance) == (1_234, 5_000, 0)
-    assert balance(member) == 5_000
+    assert euro_balance(member) == 5_000
     assert selectors.wallet_summary(member_id=member.pk).pockets == []
     closed = Pocket.objects.get(pk=pocket.pocket_id)
     assert closed.closed_at is not None
@@ -189,7 +189,7 @@ def test_a_deposit_is_split_across_pockets_exactly(member: Any) -> None:
     assert pockets == {a.pocket_id: "3.34", b.pocket_id: "3.33", c.pocket_id: "1.00"}
     assert body["wallet"]["main"] == "2.34"
     assert [pocket_balance(p.pocket_id) for p in (a, b, c, gone)] == [334, 333, 100, 0]
-    assert balance(member) == 234
+    assert euro_balance(member) == 234
 
 
 def test_a_deposit_books_in_the_same_queries_whatever_the_pockets(

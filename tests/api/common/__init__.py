@@ -1,0 +1,1 @@
+"""Tests of what every endpoint shares (saka.api.common): throttling."""

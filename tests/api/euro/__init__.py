@@ -1,0 +1,1 @@
+"""Tests of the EUR endpoints (saka.api.euro)."""

@@ -1,0 +1,1 @@
+"""Tests of the project endpoints (saka.api.projects): list and boost."""

@@ -1,0 +1,1 @@
+"""Tests of the SAKA endpoints (saka.api.saka): wallet, history, plant, harvests, runs."""

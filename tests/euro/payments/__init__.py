@@ -1,0 +1,1 @@
+"""Tests of the payments (saka.euro.payments): webhooks and the deposits they book."""

@@ -1,0 +1,1 @@
+"""Tests of the EUR services (saka.euro.services): pockets and pledges."""

@@ -1,0 +1,26 @@
+"""Helpers of the endpoint tests: a platform harvest request, the boost URL, a member's
+wallet as the API shows it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+
+HARVEST_URL = "saka_api:platform-harvest"
+
+
+def boost_url(project: Any) -> str:
+    return reverse("saka_api:project-boost", args=[project.pk])
+
+
+def platform_harvest(api: Any, platform_user: Any, member: Any, reason: str, **extra: Any) -> Any:
+    return api(platform_user).post(
+        reverse(HARVEST_URL), {"member_id": member.pk, "reason": reason}, format="json", **extra
+    )
+
+
+def wallet_json(api: Any, user: Any) -> dict[str, Any]:
+    response = api(user).get(reverse("saka_api:saka-wallet"))
+    assert response.status_code == 200
+    return response.json()

@@ -1,0 +1,19 @@
+"""SAKA helpers: a harvest at the fixed instant ``T0`` and a member's wallet balance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from saka.grains import selectors, services
+from tests.support.clock import T0
+
+
+def harvest(member_id: int, reason: str = "content_read", **kwargs: Any) -> Any:
+    """``wallet_harvest`` of ``reason`` for ``member_id``, ``as_of=T0`` unless given."""
+    kwargs.setdefault("as_of", T0)
+    return services.wallet_harvest(member_id=member_id, reason=reason, **kwargs)
+
+
+def saka_balance(member_id: int) -> int:
+    """The member's wallet balance in grains (0 for a member who never used SAKA)."""
+    return selectors.wallet_summary(member_id=member_id).balance
