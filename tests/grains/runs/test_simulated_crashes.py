@@ -1,38 +1,20 @@
-"""Runs that crash resume where they stopped and never apply twice to a wallet (spec 3, 8).
+"""Runs that crash resume where they stopped and never apply twice to a wallet (spec 3, 8):
+simulated crashes, on any database.
 
-Two kinds of crash:
-
-- simulated, on any database: an exception that no ``except Exception`` catches is raised
-  inside a chunk's transaction (rolled back), between chunks, right after the redistribution
-  plan is committed, or before the run's finish;
-- real, on PostgreSQL: ``manage.py saka_compost`` / ``saka_redistribute`` run in a child
-  process that is SIGKILLed while one of its chunk statements is blocked on a row this test
-  locks (so the kill lands mid-transaction, deterministically), then the command is run again.
-
-Every scenario ends with the same checks: each eligible wallet posted exactly once by the run,
-amounts equal to the reference model, the run's figures equal to what was booked, and
-``reconcile()`` clean.
-"""
+An exception that no ``except Exception`` catches is raised inside a chunk's transaction
+(rolled back), between chunks, right after the redistribution plan is committed, or before the
+run's finish. Every scenario ends with the same checks (``tests.support.run_crashes``): each
+eligible wallet posted exactly once by the run, amounts equal to the reference model, the
+run's figures equal to what was booked, and ``reconcile()`` clean."""
 
 from __future__ import annotations
 
-import io
-import json
 import math
-import os
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
-import psycopg
 import pytest
-from django.core.management import call_command
 from django.db import connection
 
-from saka.demo.seed import expected_compost, seed_balance, seed_idle_days, seed_population
-from saka.grains.accounts import system_account_id
+from saka.demo.seed import seed_population
 from saka.grains.models import (
     AccountKind,
     Run,
@@ -41,124 +23,38 @@ from saka.grains.models import (
     RunKind,
     RunStatus,
     RunTarget,
-    SakaAccount,
 )
 from saka.grains.runs import chunks, compost, lifecycle, redistribution
 from saka.grains.runs.compost import compost_run_start
 from saka.grains.runs.redistribution import redistribution_run_start
 from saka.grains.selectors import run_summary
-from saka.ledger.reconcile import reconcile
 from tests.support.clock import A
+from tests.support.run_crashes import (
+    assert_compost_exactly_once,
+    assert_interrupted_cleanly,
+    assert_redistribution_exactly_once,
+    chunk_of,
+    done_chunks,
+    expected_compost_postings,
+    seed_accounts,
+    seed_model,
+)
 from tests.support.runs_reference import (
     DAY,
-    CompostRules,
     RedistributionRules,
-    Wallet,
     build_wallet,
-    compost_plan,
     new_member,
     redistribution_plan,
     run_postings,
     system_balance,
 )
 
-# Simulated crashes run on any database; the SIGKILL tests override this with
-# django_db(transaction=True) so that the child process sees the committed population.
+# Simulated crashes run on any database.
 pytestmark = pytest.mark.django_db
-
-REPO = Path(__file__).resolve().parents[3]
-GUARD_SECONDS = 90  # liveness guard only: a wait longer than this is a hang, not a slow run
 
 
 class Killed(BaseException):
     """A crash: not an Exception, so no ``except Exception`` in the code under test stops it."""
-
-
-# --- the reference: the seeded population of spec 7 -------------------------------------------
-
-
-def seed_accounts() -> dict[int, int]:
-    """``{seed index i: account id}`` of the seeded wallets."""
-    rows = SakaAccount.objects.filter(kind=AccountKind.WALLET).values_list("id", "member__username")
-    return {int(name.removeprefix("seed-")): acc for acc, name in rows}
-
-
-def seed_model(n: int) -> dict[int, Wallet]:
-    accounts = seed_accounts()
-    assert len(accounts) == n
-    return {
-        accounts[i]: Wallet(
-            balance=seed_balance(i),
-            last_activity_at=A - seed_idle_days(i) * DAY,
-            lifetime_harvested=seed_balance(i),
-        )
-        for i in range(1, n + 1)
-    }
-
-
-def expected_compost_postings(n: int) -> dict[int, int]:
-    plan = compost_plan(seed_model(n), CompostRules(), A)
-    assert (len(plan), sum(plan.values())) == expected_compost(wallets=n)
-    return {acc: -amount for acc, amount in plan.items()}
-
-
-def assert_compost_exactly_once(run: Run, n: int) -> None:
-    expected = expected_compost_postings(n)
-    assert run.status == RunStatus.DONE
-    assert run_postings(run.pk) == expected  # each eligible wallet once, with its amount
-    assert (run.wallets_done, run.amount_done) == expected_compost(wallets=n)
-    assert run.chunks_done == math.ceil(run.max_id / run.chunk_size)
-    assert system_balance(AccountKind.SILO) == run.amount_done
-    report = reconcile()
-    assert report.ok, [d.message for d in report.discrepancies]
-
-
-def assert_redistribution_exactly_once(run: Run, n: int, silo_before: int) -> None:
-    model = seed_model(n)
-    plan = redistribution_plan(model, silo_before, RedistributionRules(), A)
-    assert plan.reason == ""
-    assert run.status == RunStatus.DONE
-    assert run.outcome == "completed"
-    assert (run.silo_before, run.pot, run.eligible_wallets, run.per_wallet) == (
-        plan.silo_before,
-        plan.pot,
-        len(plan.eligible),
-        plan.per_wallet,
-    )
-    # the credited set is the counted set, each credited once with the same share
-    assert run_postings(run.pk) == dict.fromkeys(plan.eligible, plan.per_wallet)
-    assert (run.wallets_done, run.amount_done) == (len(plan.eligible), plan.total)
-    assert system_balance(AccountKind.SILO) == run.silo_after == plan.silo_after
-    assert system_balance(AccountKind.POOL) == 0
-    report = reconcile()
-    assert report.ok, [d.message for d in report.discrepancies]
-
-
-def chunk_of(account_id: int, chunk_size: int) -> int:
-    """Runs walk (k * size, (k + 1) * size] from 0."""
-    return (account_id - 1) // chunk_size
-
-
-def done_chunks(run: Run) -> set[int]:
-    """The chunk numbers the run recorded as applied (parallel workers finish them in any
-    order), after checking that the run row's progress says the same."""
-    his = list(
-        RunChunk.objects.filter(run_id=run.pk, step=RunChunkStep.APPLY).values_list("hi", flat=True)
-    )
-    run.refresh_from_db()
-    assert run.chunks_done == len(his)
-    assert run.cursor == max(his, default=0)
-    return {math.ceil(hi / run.chunk_size) - 1 for hi in his}
-
-
-def assert_interrupted_cleanly(run: Run, expected: dict[int, int], crashed: int | None) -> None:
-    """After a crash: the crashed chunk left nothing, and the run's postings are exactly the
-    expected postings of the chunks it recorded as done."""
-    done = done_chunks(run)
-    assert crashed not in done
-    assert run_postings(run.pk) == {
-        acc: amount for acc, amount in expected.items() if chunk_of(acc, run.chunk_size) in done
-    }
 
 
 # --- simulated crashes (any database) ---------------------------------------------------------
@@ -415,205 +311,3 @@ def test_redistribution_with_nothing_to_do_crashed_before_its_finish_keeps_its_r
     assert run_summary(resumed)["reason"] == reason
     assert run_postings(resumed.pk) == {}
     assert system_balance(AccountKind.SILO) == silo
-
-
-# --- SIGKILL of a real run process (PostgreSQL) ------------------------------------------------
-
-N_KILL = 2999  # wallets get ids 2..3000 (the issuance account is 1): 15 full chunks of 200
-CHUNK_KILL = 200
-
-
-def _database_url() -> str:
-    """The pytest database, for the child process (not the database DATABASE_URL names)."""
-    s = connection.settings_dict
-    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
-    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
-def _run_command(kind: str) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "SAKA_LOCK_TIMEOUT_MS": "60000",  # the child waits on our lock instead of failing
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-    }
-    env.pop("SAKA_TEST_DB_NAME", None)
-    args = ["--as-of", A.isoformat(), "--chunk-size", str(CHUNK_KILL), "--json"]
-    return subprocess.Popen(  # noqa: S603 - our own interpreter and manage.py
-        [sys.executable, str(REPO / "manage.py"), f"saka_{kind}", *args],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def _pg_connect() -> psycopg.Connection:
-    s = connection.settings_dict
-    return psycopg.connect(
-        host=s["HOST"] or "127.0.0.1",
-        port=s["PORT"] or 5432,
-        user=s["USER"],
-        password=s["PASSWORD"] or None,
-        dbname=s["NAME"],
-    )
-
-
-def _query(sql: str, params: list) -> list[tuple]:
-    with connection.cursor() as cursor:  # autocommit: a fresh pg_stat_activity every time
-        cursor.execute(sql, params)
-        return list(cursor.fetchall())
-
-
-def _wait_until_blocked(child: subprocess.Popen, blocker_pid: int) -> int:
-    """The backend of ``child`` once it waits on a lock held by ``blocker_pid``."""
-    deadline = time.monotonic() + GUARD_SECONDS
-    while time.monotonic() < deadline:
-        if child.poll() is not None:
-            out, err = child.communicate()
-            pytest.fail(f"the run ended before reaching the locked row: {out}\n{err}")
-        rows = _query(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-            "AND wait_event_type = 'Lock' AND %s = ANY(pg_blocking_pids(pid))",
-            [blocker_pid],
-        )
-        if rows:
-            return rows[0][0]
-        time.sleep(0.05)
-    child.kill()
-    pytest.fail("the run never blocked on the locked row")
-
-
-def _wait_until_gone(backend_pid: int) -> None:
-    """A killed client's backend ends once it finds its client gone (after our unlock)."""
-    deadline = time.monotonic() + GUARD_SECONDS
-    while _query("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [backend_pid]):
-        if time.monotonic() > deadline:
-            pytest.fail(f"backend {backend_pid} of the killed run is still alive")
-        time.sleep(0.05)
-
-
-def _kill_while_blocked_on(kind: str, account_id: int | None) -> None:
-    """Start the command, hold a row lock on ``account_id`` (``None``: a lock on the targets
-    table, which blocks the freeze) until the command's statement waits on it
-    (mid-transaction), SIGKILL the command, then let the lock go."""
-    locker = _pg_connect()
-    try:
-        with locker.cursor() as cursor:
-            cursor.execute("SELECT pg_backend_pid()")
-            (locker_pid,) = cursor.fetchone()
-            if account_id is None:
-                cursor.execute("LOCK TABLE grains_run_target IN SHARE MODE")
-            else:
-                cursor.execute(
-                    "SELECT id FROM grains_account WHERE id = %s FOR UPDATE", [account_id]
-                )
-                assert cursor.fetchone() == (account_id,)
-        child = _run_command(kind)
-        backend = _wait_until_blocked(child, locker_pid)
-        os.kill(child.pid, signal.SIGKILL)
-        child.communicate()
-        assert child.returncode == -signal.SIGKILL
-    finally:
-        locker.rollback()
-        locker.close()
-    _wait_until_gone(backend)
-
-
-def _run_to_completion(kind: str) -> dict:
-    child = _run_command(kind)
-    out, err = child.communicate(timeout=GUARD_SECONDS)
-    assert child.returncode == 0, err
-    return json.loads(out)
-
-
-def _target(eligible: set[int], where: str) -> tuple[int, int]:
-    """An eligible wallet in the first, a middle or the last chunk: ``(chunk, account id)``."""
-    by_chunk: dict[int, list[int]] = {}
-    for acc in sorted(eligible):
-        by_chunk.setdefault(chunk_of(acc, CHUNK_KILL), []).append(acc)
-    chunks = sorted(by_chunk)
-    k = {"first": chunks[0], "middle": chunks[len(chunks) // 2], "last": chunks[-1]}[where]
-    members = by_chunk[k]
-    return k, members[len(members) // 2]  # some of the chunk's rows come before it
-
-
-def _seed_for_kill() -> None:
-    call_command("saka_seed", wallets=N_KILL, as_of=A.isoformat(), json=True, stdout=io.StringIO())
-    assert max(seed_accounts().values()) == N_KILL + 1
-
-
-@pytest.mark.parametrize("where", ["first", "middle", "last"])
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, reset_sequences=True)
-def test_sigkill_mid_compost_chunk_then_resume(where):
-    # given the seeded population and a compost process killed inside chunk k's statement
-    _seed_for_kill()
-    expected = expected_compost_postings(N_KILL)
-    k, locked = _target(set(expected), where)
-    last_chunk = math.ceil((N_KILL + 1) / CHUNK_KILL) - 1
-    assert (k == last_chunk) == (where == "last")
-    _kill_while_blocked_on("compost", locked)
-    # then the run stayed "running": nothing of chunk k, and exactly the chunks it recorded as
-    # done booked (its other worker went on with other chunks until the kill)
-    run = Run.objects.get(kind=RunKind.COMPOST, dry_run=False)
-    assert (run.status, run.attempts) == (RunStatus.RUNNING, 1)
-    assert_interrupted_cleanly(run, expected, k)
-    # when the command is run again
-    summary = _run_to_completion("compost")
-    # then the same run finished: every eligible wallet composted exactly once
-    assert (summary["run_id"], summary["status"], summary["attempts"]) == (run.pk, "done", 2)
-    assert (summary["wallets_composted"], summary["total_composted"]) == expected_compost(
-        wallets=N_KILL
-    )
-    assert_compost_exactly_once(Run.objects.get(pk=run.pk), N_KILL)
-
-
-@pytest.mark.parametrize("where", ["freeze", "plan", "first", "middle", "last"])
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, reset_sequences=True)
-def test_sigkill_mid_redistribution_then_resume(where):
-    # given the seeded population composted into the silo, and a redistribution process
-    # killed while it waits on the silo (its plan) or inside chunk k's statement
-    _seed_for_kill()
-    compost_run_start(as_of=A)
-    silo = system_balance(AccountKind.SILO)
-    plan = redistribution_plan(seed_model(N_KILL), silo, RedistributionRules(), A)
-    if where == "freeze":
-        k, locked = None, None
-    elif where == "plan":
-        k, locked = None, system_account_id(AccountKind.SILO)
-    else:
-        k, locked = _target(set(plan.eligible), where)
-    _kill_while_blocked_on("redistribute", locked)
-    run = Run.objects.get(kind=RunKind.REDISTRIBUTION, dry_run=False)
-    assert (run.status, run.attempts) == (RunStatus.RUNNING, 1)
-    if k is None:
-        # then nothing was planned nor moved (and, killed while freezing, nothing frozen)
-        assert (run.per_wallet, run.chunks_done) == (None, 0)
-        assert system_balance(AccountKind.SILO) == silo
-        frozen = RunChunk.objects.filter(run_id=run.pk, step=RunChunkStep.FREEZE).count()
-        total = len(chunks.chunk_ranges(run, RunChunkStep.FREEZE))
-        assert frozen == (0 if where == "freeze" else total)
-    else:
-        # then the plan is frozen, the chunks recorded as done are paid (never chunk k) and
-        # the rest waits in the pool
-        assert run.per_wallet == plan.per_wallet
-        assert_interrupted_cleanly(run, dict.fromkeys(plan.eligible, plan.per_wallet), k)
-        assert system_balance(AccountKind.POOL) == plan.per_wallet * (
-            len(plan.eligible) - len(run_postings(run.pk))
-        )
-    # when the command is run again
-    summary = _run_to_completion("redistribute")
-    # then the same run credited the counted set exactly once
-    assert (summary["run_id"], summary["status"], summary["attempts"]) == (run.pk, "done", 2)
-    assert (summary["eligible_wallets"], summary["per_wallet"]) == (
-        len(plan.eligible),
-        plan.per_wallet,
-    )
-    assert (summary["total_redistributed"], summary["silo_after"]) == (
-        plan.total,
-        plan.silo_after,
-    )
-    assert_redistribution_exactly_once(Run.objects.get(pk=run.pk), N_KILL, silo)
