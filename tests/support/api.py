@@ -1,5 +1,5 @@
 """Helpers of the endpoint tests: a platform harvest request, the boost URL, a member's
-wallet as the API shows it."""
+wallet as the API shows it, a staff adjustment request."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from django.urls import reverse
 
 HARVEST_URL = "saka_api:platform-harvest"
+ADJUST_URL = "saka_api:staff-adjustment"
 
 
 def boost_url(project: Any) -> str:
@@ -24,3 +25,9 @@ def wallet_json(api: Any, user: Any) -> dict[str, Any]:
     response = api(user).get(reverse("saka_api:saka-wallet"))
     assert response.status_code == 200
     return response.json()
+
+
+def _adjust(api: Any, staff_user: Any, member: Any, amount: Any, **extra: Any) -> Any:
+    return api(staff_user).post(
+        reverse(ADJUST_URL), {"member_id": member.pk, "amount": amount}, format="json", **extra
+    )
