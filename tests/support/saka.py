@@ -1,10 +1,11 @@
-"""SAKA helpers: a harvest at the fixed instant ``T0`` and a member's wallet balance."""
+"""SAKA helpers: a harvest at the fixed instant ``T0``, a member's wallet balance, a count of entries."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from saka.grains import selectors, services
+from saka.grains.models import SakaEntry
 from tests.support.clock import T0
 
 
@@ -17,3 +18,7 @@ def harvest(member_id: int, reason: str = "content_read", **kwargs: Any) -> Any:
 def saka_balance(member_id: int) -> int:
     """The member's wallet balance in grains (0 for a member who never used SAKA)."""
     return selectors.wallet_summary(member_id=member_id).balance
+
+
+def count_entries(**filters):
+    return SakaEntry.objects.filter(**filters).count()
