@@ -1,4 +1,5 @@
-"""SAKA helpers: a harvest at the fixed instant ``T0``, a member's wallet balance, a count of entries."""
+"""SAKA helpers: a harvest at the fixed instant ``T0``, a manual adjustment, a member's wallet
+balance, counts of entries (a member's, or any filter's)."""
 
 from __future__ import annotations
 
@@ -22,3 +23,17 @@ def saka_balance(member_id: int) -> int:
 
 def count_entries(**filters):
     return SakaEntry.objects.filter(**filters).count()
+
+
+def manual(member_id, amount, granted_by_id, as_of=T0):
+    return services.wallet_harvest(
+        member_id=member_id,
+        reason="manual_adjust",
+        amount=amount,
+        granted_by_id=granted_by_id,
+        as_of=as_of,
+    )
+
+
+def entries(member_id):
+    return SakaEntry.objects.filter(member_id=member_id).count()
