@@ -1,9 +1,9 @@
-"""Bad input on every write endpoint: a 4xx with a stable code, nothing booked, never a 500.
+"""Bad values on every write endpoint: amounts, reasons, project and member ids, and the reads'
+kinds and cursors; a 4xx with a stable code, nothing booked, never a 500.
 
-Every case starts from a member with 50 grains and a project, sends one bad request, and
-checks the status, the exact error code, and that the books did not move (entries, postings,
-wallet balances, project figures, idempotency keys).
-"""
+Every case starts from a member with 50 grains and a project (the ``call`` fixture), sends one
+bad request, and checks the status, the exact error code, and that the books did not move
+(entries, postings, wallet balances, project figures, idempotency keys)."""
 
 from __future__ import annotations
 
@@ -12,77 +12,9 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from tests.support.saka import saka_balance
+from tests.support.api import _valid_body
 
 pytestmark = pytest.mark.django_db
-
-WRITE_ENDPOINTS = ["saka-plant", "project-boost", "platform-harvest", "staff-adjustment"]
-CALLER = {
-    "saka-plant": "member",
-    "project-boost": "member",
-    "platform-harvest": "platform_user",
-    "staff-adjustment": "staff_user",
-}
-
-
-@pytest.fixture
-def call(
-    request: pytest.FixtureRequest,
-    api: Any,
-    member: Any,
-    project: Any,
-    fund: Any,
-    books: Any,
-    assert_error: Any,
-) -> Any:
-    """``call(endpoint, body=..., raw=..., status=..., code=...)``: send, check, prove no booking.
-
-    ``body`` may use ``"{member}"`` for the funded member's id. ``raw`` sends bytes as
-    ``application/json`` (or ``content_type``). ``project_id`` overrides the boost URL's id.
-    """
-    fund(member)
-
-    def send(
-        endpoint: str,
-        *,
-        status: int,
-        code: str,
-        body: Any = None,
-        raw: bytes | None = None,
-        content_type: str = "application/json",
-        project_id: Any = None,
-        headers: dict[str, str] | None = None,
-        method: str = "post",
-    ) -> dict[str, Any]:
-        caller = request.getfixturevalue(CALLER[endpoint])
-        if endpoint == "project-boost":
-            url = reverse("saka_api:project-boost", args=[project_id or project.pk])
-        else:
-            url = reverse(f"saka_api:{endpoint}")
-        if isinstance(body, dict):
-            body = {k: member.pk if v == "{member}" else v for k, v in body.items()}
-        before, before_balance = books(), saka_balance(member.pk)
-        client = api(caller)
-        extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in (headers or {}).items()}
-        if raw is not None:
-            response = client.generic(method.upper(), url, raw, content_type, **extra)
-        else:
-            response = getattr(client, method)(url, body, format="json", **extra)
-        error = assert_error(response, status, code)
-        assert books() == before
-        assert saka_balance(member.pk) == before_balance == 50
-        return error
-
-    return send
-
-
-def _valid_body(endpoint: str) -> dict[str, Any]:
-    return {
-        "saka-plant": {"amount": 10},
-        "project-boost": {"amount": 10},
-        "platform-harvest": {"member_id": "{member}", "reason": "content_read"},
-        "staff-adjustment": {"member_id": "{member}", "amount": 10},
-    }[endpoint]
 
 
 # --- amounts -------------------------------------------------------------------------------
@@ -244,100 +176,6 @@ def test_platform_harvest_with_an_amount_for_a_fixed_reward_is_refused(call: Any
     call("platform-harvest", body=body, status=400, code="invalid_amount")
 
 
-# --- missing fields --------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("endpoint", "body", "missing"),
-    [
-        pytest.param("saka-plant", {}, "amount", id="plant-empty"),
-        pytest.param("saka-plant", {"reason": "plant"}, "amount", id="plant-no-amount"),
-        pytest.param("platform-harvest", {}, "member_id", id="harvest-empty"),
-        pytest.param(
-            "platform-harvest", {"reason": "content_read"}, "member_id", id="harvest-no-member"
-        ),
-        pytest.param("platform-harvest", {"member_id": "{member}"}, "reason", id="harvest-no-why"),
-        pytest.param("staff-adjustment", {}, "member_id", id="adjust-empty"),
-        pytest.param("staff-adjustment", {"amount": 10}, "member_id", id="adjust-no-member"),
-        pytest.param("staff-adjustment", {"member_id": "{member}"}, "amount", id="adjust-no-amt"),
-    ],
-)
-def test_missing_field_is_validation_error(
-    endpoint: str, body: dict[str, Any], missing: str, call: Any
-) -> None:
-    # given a body without a required field
-    # when it is sent, then it is a 400 naming the field, and nothing is booked
-    error = call(endpoint, body=body, status=400, code="validation_error")
-    assert missing in error["data"]["fields"]
-
-
-# --- bodies that are not a JSON object ----------------------------------------------------
-
-MALFORMED = [
-    pytest.param(b"{bad", id="not-json"),
-    pytest.param(b'{"amount": 10', id="truncated"),
-    pytest.param(b'{"amount": 10}}', id="trailing"),
-    pytest.param(b"\xff\xfe\x00", id="not-utf8"),
-    pytest.param(b'{"amount": NaN}', id="nan"),
-    pytest.param(b'{"amount": 1' + b"0" * 5000 + b"}", id="5000-digit-int"),
-]
-
-
-@pytest.mark.parametrize("endpoint", WRITE_ENDPOINTS)
-@pytest.mark.parametrize("raw", MALFORMED)
-def test_malformed_json_is_parse_error(endpoint: str, raw: bytes, call: Any) -> None:
-    # given a body that is not valid JSON
-    # when it is sent as application/json, then it is a 400 parse_error, nothing booked
-    call(endpoint, raw=raw, status=400, code="parse_error")
-
-
-NOT_OBJECTS = [b"[]", b'[{"amount": 10}]', b"null", b"0", b"42", b"false", b"true", b'""', b'"x"']
-
-
-def _not_object_cases() -> list[Any]:
-    return [
-        pytest.param(endpoint, raw, id=f"{endpoint}-{raw.decode()}")
-        for endpoint in WRITE_ENDPOINTS
-        for raw in NOT_OBJECTS
-    ]
-
-
-@pytest.mark.parametrize(("endpoint", "raw"), _not_object_cases())
-def test_json_that_is_not_an_object_is_validation_error(
-    endpoint: str, raw: bytes, call: Any
-) -> None:
-    # given a JSON body that is an array or a scalar instead of an object
-    # when it is sent, then it is a 400 validation_error and nothing is booked
-    call(endpoint, raw=raw, status=400, code="validation_error")
-
-
-@pytest.mark.parametrize("endpoint", WRITE_ENDPOINTS)
-def test_unsupported_media_type(endpoint: str, call: Any) -> None:
-    # given a body that is not JSON nor a form
-    # when it is sent as text/plain, then it is a 415 and nothing is booked
-    call(
-        endpoint,
-        raw=b"amount=10",
-        content_type="text/plain",
-        status=415,
-        code="unsupported_media_type",
-    )
-
-
-@pytest.mark.parametrize("endpoint", WRITE_ENDPOINTS)
-@pytest.mark.parametrize("method", ["get", "put", "patch", "delete"])
-def test_wrong_method_is_405(endpoint: str, method: str, call: Any) -> None:
-    # given a write endpoint
-    # when it is called with a method it does not serve, then 405 and nothing is booked
-    call(
-        endpoint,
-        raw=b'{"amount": 10}',
-        method=method,
-        status=405,
-        code="method_not_allowed",
-    )
-
-
 # --- ids -----------------------------------------------------------------------------------
 
 
@@ -439,31 +277,6 @@ def test_inactive_member_is_404(endpoint: str, call: Any, make_user: Any) -> Non
     body = {**_valid_body(endpoint), "member_id": inactive.pk}
     # when it is sent, then 404 member_not_found and nothing is booked
     call(endpoint, body=body, status=404, code="member_not_found")
-
-
-# --- idempotency keys ------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("endpoint", WRITE_ENDPOINTS)
-@pytest.mark.parametrize(
-    "key",
-    [
-        pytest.param("", id="empty"),
-        pytest.param("k" * 201, id="too-long"),
-        pytest.param("caf\u00e9", id="non-ascii"),
-        pytest.param("tab\there", id="control-char"),
-    ],
-)
-def test_bad_idempotency_key_is_refused(endpoint: str, key: str, call: Any) -> None:
-    # given a valid body with a bad Idempotency-Key header
-    # when it is sent, then 400 invalid_idempotency_key and nothing is booked
-    call(
-        endpoint,
-        body=_valid_body(endpoint),
-        headers={"Idempotency-Key": key},
-        status=400,
-        code="invalid_idempotency_key",
-    )
 
 
 # --- reads -----------------------------------------------------------------------------------

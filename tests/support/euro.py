@@ -1,4 +1,5 @@
-"""Helpers of the EUR tests: signed webhook deliveries, campaigns, snapshots of the book."""
+"""Helpers of the EUR tests: signed webhook deliveries (and ``handle``, a payload with any
+signature), campaigns, snapshots of the book."""
 
 from __future__ import annotations
 
@@ -197,3 +198,7 @@ def seed_pledges(campaign: Campaign, members: list[Any], amounts: list[int]) -> 
             EuroAccount.objects.filter(pk=wallets[m]).update(balance=F("balance") - total)
         EuroPosting.objects.bulk_create(postings, batch_size=5000)
     return [p.pk for p in pledges]
+
+
+def handle(body: bytes, signature: str | None) -> Any:
+    return payment_webhook_handle(payload=body, signature=signature)

@@ -1,0 +1,157 @@
+"""The queries a run costs grow with its chunks, not with its wallets, and are pinned; a run's
+figures equal the postings it booked."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from django.db import connection
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+
+from saka.grains.accounts import system_account_id
+from saka.grains.models import AccountKind, EntryKind, Run, SakaEntry
+from saka.grains.runs.compost import compost_run_start
+from saka.grains.runs.redistribution import redistribution_run_start
+from tests.support.clock import A
+from tests.support.run_rules import composted, credits, fill_silo
+from tests.support.runs_reference import DAY, bulk_wallets, db_wallets, is_postgres, system_balance
+
+pytestmark = pytest.mark.django_db
+
+
+# Runs walk key ranges (0, size], (size, 2 size], ...: tests whose chunk geometry matters
+# start from id 1 (PostgreSQL sequences are not rolled back with a test's transaction).
+ids_from_one = pytest.mark.django_db(transaction=True, reset_sequences=True)
+
+
+# --- query counts -----------------------------------------------------------------------------
+
+
+def per_chunk_max(kind: str = "compost") -> int:
+    """Queries a key range may cost: PostgreSQL does a chunk in one statement (plus its
+    synchronous_commit setting and transaction bookkeeping); SQLite in a few simple ones
+    (about 9). A redistribution does two chunks per key range: freeze, then credit."""
+    per_step = 6 if is_postgres() else 10
+    return per_step * (2 if kind == "redistribution" else 1)
+
+
+def _queries(start, **kwargs) -> tuple[int, Run]:
+    with CaptureQueriesContext(connection) as ctx:
+        run = start(**kwargs)
+    return len(ctx.captured_queries), run
+
+
+# Two runs of a kind whose eligible set is the same: compost at A and one window later (the
+# idle wallets compost again, the others acted after A); redistribution at A and a month
+# later (the active wallets acted 10 days before A, the others 200 days before).
+TWICE = {
+    "compost": (compost_run_start, A, A + 90 * DAY, A + DAY),
+    "redistribution": (redistribution_run_start, A, A + 31 * DAY, A - 10 * DAY),
+}
+
+
+def _population(n: int, *, prefix: str, kind: str, offset: int = 0) -> list[int]:
+    """n wallets, balances 50..5049 like the seed, half of them eligible at both instants of
+    ``TWICE[kind]`` and half at neither, mixed so that any slice has both."""
+    other = TWICE[kind][3]
+    return bulk_wallets(
+        [
+            (50 + ((i + offset) * 7919) % 5000, A - 200 * DAY if (i * 53) % 7 < 4 else other)
+            for i in range(1, n + 1)
+        ],
+        prefix=prefix,
+        as_of=A,
+    )
+
+
+def _system_accounts(make_wallet, kind: str) -> None:
+    """The silo and pool exist before the measured runs (their first use creates them); the
+    redistribution gets a silo from wallets idle at both instants, the compost none (those
+    wallets would compost again at the second instant)."""
+    if kind == "redistribution":
+        fill_silo(make_wallet, [50_000, 50_000], at=A - 7 * DAY)
+    system_account_id(AccountKind.SILO)
+    system_account_id(AccountKind.POOL)
+
+
+@ids_from_one
+@override_settings(SAKA_REDISTRIBUTION_RATE="0.5", SAKA_RUN_WORKERS=1)  # queries of this thread
+@pytest.mark.parametrize("kind", ["compost", "redistribution"])
+def test_run_queries_grow_with_chunks_not_wallets(kind, make_wallet):
+    # given 300 wallets (and a silo to redistribute twice)
+    start, first, second, _ = TWICE[kind]
+    _system_accounts(make_wallet, kind)
+    ids = _population(300, prefix="q", kind=kind)
+    # when the run is made with chunks of 10, then on the same eligible set with chunks of 100
+    n10, run10 = _queries(start, as_of=first, chunk_size=10)
+    n100, run100 = _queries(start, as_of=second, chunk_size=100)
+    # then it did the same work, and the extra queries are a few per extra chunk
+    assert run10.wallets_done == run100.wallets_done > 100
+    extra_chunks = run10.chunks_done - run100.chunks_done
+    assert extra_chunks >= max(ids) // 10 - max(ids) // 100 - 1
+    per_chunk = (n10 - n100) / extra_chunks
+    assert 1 <= per_chunk <= per_chunk_max(kind)
+    # and the whole run stays within a fixed cost plus that much per chunk
+    assert n10 <= 40 + per_chunk * run10.chunks_done
+
+
+@ids_from_one
+@override_settings(SAKA_REDISTRIBUTION_RATE="0.5", SAKA_RUN_WORKERS=1)  # queries of this thread
+@pytest.mark.parametrize("kind", ["compost", "redistribution"])
+def test_run_queries_do_not_grow_with_wallets_in_one_chunk(kind, make_wallet):
+    # given 50 wallets, all in one chunk
+    start, first, second, _ = TWICE[kind]
+    _system_accounts(make_wallet, kind)
+    _population(50, prefix="s", kind=kind)
+    n50, run50 = _queries(start, as_of=first, chunk_size=1000)
+    # when 450 more wallets join (still one chunk) and the next run comes
+    _population(450, prefix="l", kind=kind, offset=50)
+    n500, run500 = _queries(start, as_of=second, chunk_size=1000)
+    # then the run did ten times the work with the same number of queries (PostgreSQL: one
+    # statement per chunk); SQLite only adds its insert batches of 999 parameters
+    assert run50.chunks_done == run500.chunks_done == 1
+    assert run500.wallets_done > 5 * run50.wallets_done > 0
+    if is_postgres():
+        assert n500 == n50
+    else:
+        assert n50 <= n500 <= n50 + math.ceil(run500.wallets_done * 4 / 999)
+
+
+@ids_from_one
+@override_settings(SAKA_RUN_WORKERS=1)  # the queries of this thread's connection
+def test_a_run_pins_its_query_count(make_wallet, django_assert_max_num_queries):
+    # given 120 wallets; chunks of 50 walk the key range from 0 to the highest wallet id
+    ids = _population(120, prefix="p", kind="compost")
+    chunks = math.ceil(max(ids) / 50)
+    # when the compost runs, then it takes at most a fixed cost plus a few queries per chunk
+    with django_assert_max_num_queries(15 + per_chunk_max() * chunks):
+        run = compost_run_start(as_of=A, chunk_size=50)
+    assert run.chunks_done == chunks
+    assert run.wallets_done > 0
+
+
+# --- runs write the postings the summary reports ----------------------------------------------
+
+
+@ids_from_one
+def test_run_figures_equal_what_was_booked(make_wallet):
+    # given a population composted and redistributed
+    fill_silo(make_wallet, [3000, 4000], at=A - 7 * DAY)
+    _population(150, prefix="b", kind="redistribution")
+    compost = compost_run_start(as_of=A, chunk_size=40)
+    redistribution = redistribution_run_start(as_of=A, chunk_size=40)
+    # then the run rows' figures are exactly the postings of each run
+    taken, credited = composted(compost), credits(redistribution)
+    assert (compost.wallets_done, compost.amount_done) == (len(taken), sum(taken.values()))
+    assert (redistribution.wallets_done, redistribution.amount_done) == (
+        len(credited),
+        sum(credited.values()),
+    )
+    assert set(credited.values()) == {redistribution.per_wallet}
+    assert redistribution.amount_done == redistribution.per_wallet * redistribution.eligible_wallets
+    assert system_balance(AccountKind.SILO) == redistribution.silo_after
+    assert sum(w.balance for w in db_wallets().values()) + redistribution.silo_after == sum(
+        SakaEntry.objects.filter(kind=EntryKind.HARVEST).values_list("amount", flat=True)
+    )
