@@ -18,7 +18,6 @@ import sys
 import time
 from pathlib import Path
 
-import psycopg
 import pytest
 from django.core.management import call_command
 from django.db import connection
@@ -29,6 +28,7 @@ from saka.grains.models import AccountKind, Run, RunChunk, RunChunkStep, RunKind
 from saka.grains.runs import chunks
 from saka.grains.runs.compost import compost_run_start
 from tests.support.clock import A
+from tests.support.db import pg_connect
 from tests.support.run_crashes import (
     assert_compost_exactly_once,
     assert_interrupted_cleanly,
@@ -85,17 +85,6 @@ def _run_command(kind: str) -> subprocess.Popen:
     )
 
 
-def _pg_connect() -> psycopg.Connection:
-    s = connection.settings_dict
-    return psycopg.connect(
-        host=s["HOST"] or "127.0.0.1",
-        port=s["PORT"] or 5432,
-        user=s["USER"],
-        password=s["PASSWORD"] or None,
-        dbname=s["NAME"],
-    )
-
-
 def _query(sql: str, params: list) -> list[tuple]:
     with connection.cursor() as cursor:  # autocommit: a fresh pg_stat_activity every time
         cursor.execute(sql, params)
@@ -134,7 +123,7 @@ def _kill_while_blocked_on(kind: str, account_id: int | None) -> None:
     """Start the command, hold a row lock on ``account_id`` (``None``: a lock on the targets
     table, which blocks the freeze) until the command's statement waits on it
     (mid-transaction), SIGKILL the command, then let the lock go."""
-    locker = _pg_connect()
+    locker = pg_connect()
     try:
         with locker.cursor() as cursor:
             cursor.execute("SELECT pg_backend_pid()")

@@ -9,7 +9,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import psycopg
 import pytest
 from django.db import connection
 from django.test import override_settings
@@ -22,6 +21,7 @@ from saka.grains.runs.compost import compost_run_start
 from saka.grains.runs.redistribution import redistribution_run_start
 from saka.ledger.reconcile import reconcile
 from tests.support.clock import A
+from tests.support.db import pg_connect
 from tests.support.run_races import CHUNK, GUARD_SECONDS, History, N, seed_model
 from tests.support.runs_reference import (
     DAY,
@@ -128,18 +128,6 @@ def test_compost_and_redistribution_at_once_compost_the_current_balance():
 # --- one executing run per kind -------------------------------------------------------------
 
 
-def _pg_connect() -> psycopg.Connection:
-    s = connection.settings_dict
-    return psycopg.connect(
-        host=s["HOST"] or "127.0.0.1",
-        port=s["PORT"] or 5432,
-        user=s["USER"],
-        password=s["PASSWORD"] or None,
-        dbname=s["NAME"],
-        autocommit=True,
-    )
-
-
 def _backend_alive(pid: int) -> bool:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid])
@@ -149,7 +137,7 @@ def _backend_alive(pid: int) -> bool:
 def test_a_run_another_process_executes_is_refused_and_a_dry_run_is_not():
     # given another process executing this week's compost (it holds the kind's lease)
     seed_population(wallets=200, as_of=A)
-    other = _pg_connect()
+    other = pg_connect(autocommit=True)
     (other_pid,) = other.execute("SELECT pg_backend_pid()").fetchone()
     try:
         other.execute(
