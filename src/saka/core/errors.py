@@ -39,6 +39,9 @@ class ErrorCode(StrEnum):
     PROJECT_NOT_FOUND = "project_not_found"
     RUN_IN_PROGRESS = "run_in_progress"
     RUN_NOT_FOUND = "run_not_found"
+    # runs (the batch engine)
+    EARLIER_RUN_UNFINISHED = "earlier_run_unfinished"
+    RUN_CONFLICT = "run_conflict"
     # euro
     WEBHOOK_NOT_CONFIGURED = "webhook_not_configured"
     INVALID_SIGNATURE = "invalid_signature"

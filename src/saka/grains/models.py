@@ -12,6 +12,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from saka.engine.models import UNFINISHED, BatchChunk, BatchRun
+from saka.engine.models import RunStatus as RunStatus  # the runs' statuses and triggers
+from saka.engine.models import RunTrigger as RunTrigger
 from saka.ledger.models import LedgerAccount, LedgerEntry, LedgerPosting
 
 
@@ -206,47 +209,25 @@ class RunKind(models.TextChoices):
     REDISTRIBUTION = "redistribution", "Redistribution"
 
 
-class RunStatus(models.TextChoices):
-    RUNNING = "running", "Running"
-    INTERRUPTED = "interrupted", "Interrupted (resumable)"
-    DONE = "done", "Done"
-
-
-class RunTrigger(models.TextChoices):
-    BEAT = "beat", "Scheduler (Celery beat)"
-    COMMAND = "command", "Management command"
-    ADMIN = "admin", "Admin"
-    API = "api", "REST API"
-    PYTHON = "python", "Python call"
-
-
-class Run(models.Model):
+class Run(BatchRun):
     """A compost or redistribution run: its parameters, progress (chunks done) and outcome.
 
     At most one live run per kind and period (ISO week for compost, month for
-    redistribution); dry runs are recorded too and write nothing else.
+    redistribution), and at most one unfinished live run per kind (a new period waits for the
+    earlier one: it is resumed, never skipped); dry runs are recorded too and write nothing
+    else. The lifecycle fields come from the batch engine (:class:`BatchRun`).
     """
 
     id = models.BigAutoField(primary_key=True)
     kind = models.CharField(max_length=16, choices=RunKind.choices)
     period = models.CharField(max_length=16)
     dry_run = models.BooleanField(default=False)
-    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.RUNNING)
-    outcome = models.CharField(max_length=32, blank=True, default="")
-    as_of = models.DateTimeField()
-    parameters = models.JSONField(default=dict)
-    trigger = models.CharField(max_length=16, choices=RunTrigger.choices)
-    triggered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    chunk_size = models.IntegerField(default=5_000)
     cursor = models.BigIntegerField(
         default=0,
         help_text="Highest account id done. Chunks run in parallel, so a range below it may "
         "still be pending: grains_run_chunk lists the chunks done.",
     )
     max_id = models.BigIntegerField(default=0, help_text="Highest account id in scope.")
-    chunks_done = models.IntegerField(default=0)
     wallets_done = models.BigIntegerField(default=0, help_text="Wallets composted or credited.")
     amount_done = models.BigIntegerField(default=0, help_text="Grains composted or credited.")
     eligible_wallets = models.BigIntegerField(null=True, blank=True)
@@ -254,12 +235,6 @@ class Run(models.Model):
     pot = models.BigIntegerField(null=True, blank=True)
     silo_before = models.BigIntegerField(null=True, blank=True)
     silo_after = models.BigIntegerField(null=True, blank=True)
-    attempts = models.IntegerField(default=1)
-    error = models.TextField(blank=True, default="")
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    duration_ms = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         db_table = "grains_run"
@@ -269,6 +244,11 @@ class Run(models.Model):
                 fields=["kind", "period"],
                 condition=Q(dry_run=False),
                 name="grains_run_one_live_per_period",
+            ),
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=Q(dry_run=False) & Q(status__in=UNFINISHED),
+                name="grains_run_one_unfinished_per_kind",
             ),
         ]
         indexes = [models.Index(fields=["kind", "-id"], name="grains_run_kind_id")]
@@ -288,19 +268,16 @@ class RunChunkStep(models.IntegerChoices):
     FREEZE = 1, "freeze"  # redistribution: write the chunk's eligible wallets as targets
 
 
-class RunChunk(models.Model):
-    """A key range a live run has done, written in the transaction that does it: the primary
-    key makes a chunk happen at most once whichever worker takes it, and a resumed run (or a
-    second worker) skips it. Chunks are done in any order, by parallel workers."""
+class RunChunk(BatchChunk):
+    """One key range of one step of a run (:class:`BatchChunk`): planned when the step
+    begins, leased by one worker at a time, marked done in the transaction that does it, so a
+    chunk's work commits once whichever worker takes it, and a resumed run (or another
+    worker) skips it. Chunks are done in any order, by any number of workers."""
 
     pk = models.CompositePrimaryKey("run_id", "step", "lo")
-    run_id = models.BigIntegerField()
     step = models.SmallIntegerField(choices=RunChunkStep.choices)
-    lo = models.BigIntegerField(help_text="Exclusive lower account id.")
-    hi = models.BigIntegerField(help_text="Inclusive upper account id.")
-    wallets = models.BigIntegerField()
-    amount = models.BigIntegerField()
-    done_at = models.DateTimeField()
+    wallets = models.BigIntegerField(default=0)
+    amount = models.BigIntegerField(default=0)
 
     class Meta:
         db_table = "grains_run_chunk"

@@ -11,11 +11,12 @@ from django.db import connection
 from django.db.models import F
 
 from saka.core.clock import now
-from saka.grains.accounts import system_account_id
+from saka.engine.spec import Chunked, RunSpec
 from saka.grains.models import (
     AccountKind,
     EntryKind,
     Run,
+    RunChunk,
     RunChunkStep,
     RunKind,
     RunTrigger,
@@ -26,13 +27,13 @@ from saka.grains.models import (
 from saka.grains.rules import CompostRule
 from saka.grains.runs.chunks import (
     DEFAULT_CHUNK_SIZE,
-    Progress,
+    chunk_ranges,
     db_time,
     fetch,
     record_chunk,
-    run_chunks,
+    run_account_id,
 )
-from saka.grains.runs.lifecycle import run_dry, run_live, validate_start
+from saka.grains.runs.lifecycle import Progress, run_dry, run_live, validate_start
 from saka.grains.sql.compost import COMPOST_CHUNK_PG, COMPOST_DRY_PG, COMPOST_SELECT
 
 
@@ -48,11 +49,21 @@ def _compost_params(run: Run) -> dict[str, Any]:
     }
 
 
-def _compost_chunk(run: Run, lo: int, hi: int, silo_id: int) -> tuple[int, int]:
-    params = {**_compost_params(run), "lo": lo, "hi": hi, "silo": silo_id, "now": db_time(now())}
+def _compost_chunk(run: Run, lo: int, hi: int, worker: str) -> None:
+    """Compost the idle wallets of ``(lo, hi]`` and mark the chunk done (the engine opened the
+    chunk's transaction and locked its row)."""
+    silo_id = run_account_id(run, AccountKind.SILO)
+    params = {
+        **_compost_params(run),
+        "lo": lo,
+        "hi": hi,
+        "silo": silo_id,
+        "now": db_time(now()),
+        "worker": worker,
+    }
     if connection.vendor == "postgresql":
-        wallets, grains = fetch(COMPOST_CHUNK_PG, params)[0]
-        return int(wallets), int(grains)
+        fetch(COMPOST_CHUNK_PG, params)
+        return
     rule = CompostRule.of_run(run.parameters)
     rows = [
         (acc_id, rule.amount(int(balance))) for acc_id, balance in fetch(COMPOST_SELECT, params)
@@ -78,8 +89,24 @@ def _compost_chunk(run: Run, lo: int, hi: int, silo_id: int) -> tuple[int, int]:
                 [(x, x, x, params["as_of"], a) for a, x in rows],
             )
         SakaAccount.objects.filter(pk=silo_id).update(balance=F("balance") + total)
-    record_chunk(run, RunChunkStep.APPLY, lo, hi, len(rows), total)
-    return len(rows), total
+    record_chunk(COMPOST, run, RunChunkStep.APPLY, lo, hi, worker, len(rows), total)
+
+
+COMPOST = RunSpec(
+    name="compost",
+    run_model=Run,
+    chunk_model=RunChunk,
+    steps=[
+        Chunked(
+            "compost",
+            RunChunkStep.APPLY,
+            lambda run: chunk_ranges(run, RunChunkStep.APPLY),
+            _compost_chunk,
+        )
+    ],
+    outcome=lambda run: "completed" if run.wallets_done else "nothing_to_compost",
+    live={"kind": RunKind.COMPOST, "dry_run": False},
+)
 
 
 def _compost_dry(run: Run) -> tuple[str, dict[str, Any]]:
@@ -109,22 +136,20 @@ def compost_run_start(
     """Run (or resume, or return the finished) compost of ``as_of``'s ISO week.
 
     A dry run computes exactly what a live run at the same ``as_of`` would do and writes
-    only its run record. Raises ``RunInProgress`` when another process executes the run.
-    ``workers`` (default ``SAKA_RUN_WORKERS``) threads do the chunks on PostgreSQL.
+    only its run record. An earlier unfinished compost is finished first. ``workers`` (default
+    ``SAKA_RUN_WORKERS``) threads do the chunks on PostgreSQL; other processes may join.
     """
     at = validate_start(as_of, chunk_size, workers)
     if dry_run:
         return run_dry(RunKind.COMPOST, at, trigger, triggered_by_id, chunk_size, _compost_dry)
 
-    def work(run: Run) -> str:
-        silo_id = system_account_id(AccountKind.SILO)
-        run_chunks(
-            run,
-            RunChunkStep.APPLY,
-            lambda lo, hi: _compost_chunk(run, lo, hi, silo_id),
-            workers=workers,
-            progress=progress,
-        )
-        return "completed" if run.wallets_done else "nothing_to_compost"
-
-    return run_live(RunKind.COMPOST, at, trigger, triggered_by_id, chunk_size, work)
+    return run_live(
+        COMPOST,
+        kind=RunKind.COMPOST,
+        at=at,
+        trigger=trigger,
+        triggered_by_id=triggered_by_id,
+        chunk_size=chunk_size,
+        workers=workers,
+        progress=progress,
+    )

@@ -11,11 +11,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, F, Sum
+from django.db.models import F, Sum
 
 from saka.core.clock import now
-from saka.core.db import durable, lock_rows
+from saka.core.db import lock_rows, require_atomic
 from saka.core.money import floor_share
+from saka.engine.chunks import step_state
+from saka.engine.spec import Chunked, RunSpec, Single
 from saka.grains.accounts import SAKA_BOOK, system_account_id
 from saka.grains.models import (
     AccountKind,
@@ -31,14 +33,13 @@ from saka.grains.models import (
 )
 from saka.grains.runs.chunks import (
     DEFAULT_CHUNK_SIZE,
-    Progress,
     chunk_ranges,
     db_time,
     fetch,
     record_chunk,
-    run_chunks,
+    run_account_id,
 )
-from saka.grains.runs.lifecycle import run_dry, run_live, validate_start
+from saka.grains.runs.lifecycle import Progress, run_dry, run_live, validate_start
 from saka.grains.sql.redistribution import (
     REDISTRIBUTION_CHUNK_PG,
     REDISTRIBUTION_TARGETS,
@@ -122,66 +123,76 @@ def _stored_plan(run: Run) -> RedistributionPlan:
 # --- freeze, prepare, credit, settle ---------------------------------------------------------
 
 
-def _freeze_chunk(run: Run, lo: int, hi: int) -> tuple[int, int]:
+def _freeze_chunk(run: Run, lo: int, hi: int, worker: str) -> None:
     """Write the chunk's eligible wallets as the run's targets, and the chunk as frozen."""
-    params = {**_redistribution_params(run), "lo": lo, "hi": hi, "now": db_time(now())}
+    params = {
+        **_redistribution_params(run),
+        "lo": lo,
+        "hi": hi,
+        "now": db_time(now()),
+        "worker": worker,
+    }
     cond = _activity_condition(run)
     if connection.vendor == "postgresql":
-        (frozen,) = fetch(redistribution_freeze(activity_condition=cond), params)[0]
-        return int(frozen), 0
+        fetch(redistribution_freeze(activity_condition=cond), params)
+        return
     with connection.cursor() as cursor:
         cursor.execute(redistribution_freeze_portable(activity_condition=cond), params)
         frozen = int(cursor.rowcount)
-    record_chunk(run, RunChunkStep.FREEZE, lo, hi, frozen, 0)
-    return frozen, 0
+    record_chunk(REDISTRIBUTION, run, RunChunkStep.FREEZE, lo, hi, worker, frozen, 0)
 
 
 def _frozen_count(run: Run) -> int:
     """The targets of a completely frozen run (each freeze chunk recorded its count in the
     transaction that wrote its targets)."""
+    state = step_state(REDISTRIBUTION, run.pk, RunChunkStep.FREEZE)
+    if not state.finished:  # never: the engine prepares after every freeze chunk is done
+        raise RuntimeError(f"run {run.pk}: {state.done} of {state.total} chunks frozen")
     chunks = RunChunk.objects.filter(run_id=run.pk, step=RunChunkStep.FREEZE)
-    agg = chunks.aggregate(n=Count("lo"), wallets=Sum("wallets"))
-    total = len(chunk_ranges(run, RunChunkStep.FREEZE))
-    if agg["n"] != total:  # never: prepare runs after every freeze chunk
-        raise RuntimeError(f"run {run.pk}: {agg['n']} of {total} chunks frozen")
-    return int(agg["wallets"] or 0)
+    return int(chunks.aggregate(wallets=Sum("wallets"))["wallets"] or 0)
 
 
-def _redistribution_prepare(run: Run) -> RedistributionPlan:
-    """Once per run, after the freeze: count the targets, fix the share and move the pot from
-    the silo to the pool."""
+def _redistribution_prepare(run: Run) -> None:
+    """Once per run, after the freeze (the engine holds the run's row lock): count the
+    targets, fix the share and move the pot from the silo to the pool. A run whose plan is
+    fixed (resumed after this step) keeps it."""
+    require_atomic()
+    if run.per_wallet is not None:
+        return
     silo_id = system_account_id(AccountKind.SILO)
     pool_id = system_account_id(AccountKind.POOL)
-    with durable():
-        (silo,) = lock_rows(SakaAccount.objects.filter(pk=silo_id))
-        plan = _plan(run, silo.balance, _frozen_count(run))
-        fields: dict[str, Any] = {
-            "silo_before": plan.silo_before,
-            "pot": plan.pot,
-            "eligible_wallets": plan.eligible,
-            "per_wallet": plan.per_wallet,
-            "silo_after": plan.silo_before - plan.total,
-        }
-        if not plan.reason:
-            entry_post(
-                book=SAKA_BOOK,
-                entry=SakaEntry(
-                    kind=EntryKind.REDISTRIBUTION,
-                    reason="pot",
-                    amount=plan.total,
-                    run_id=run.pk,
-                    created_at=run.as_of,
-                ),
-                postings=[(silo_id, -plan.total), (pool_id, plan.total)],
-            )
-        Run.objects.filter(pk=run.pk).update(updated_at=now(), **fields)
-    run.refresh_from_db()
-    return plan
+    (silo,) = lock_rows(SakaAccount.objects.filter(pk=silo_id))
+    plan = _plan(run, silo.balance, _frozen_count(run))
+    fields: dict[str, Any] = {
+        "silo_before": plan.silo_before,
+        "pot": plan.pot,
+        "eligible_wallets": plan.eligible,
+        "per_wallet": plan.per_wallet,
+        "silo_after": plan.silo_before - plan.total,
+    }
+    if not plan.reason:
+        entry_post(
+            book=SAKA_BOOK,
+            entry=SakaEntry(
+                kind=EntryKind.REDISTRIBUTION,
+                reason="pot",
+                amount=plan.total,
+                run_id=run.pk,
+                created_at=run.as_of,
+            ),
+            postings=[(silo_id, -plan.total), (pool_id, plan.total)],
+        )
+    Run.objects.filter(pk=run.pk).update(updated_at=now(), **fields)
+    for name, value in fields.items():
+        setattr(run, name, value)
 
 
-def _redistribution_chunk(run: Run, lo: int, hi: int, pool_id: int) -> tuple[int, int]:
+def _redistribution_chunk(run: Run, lo: int, hi: int, worker: str) -> None:
+    """Credit the chunk's frozen targets their share and mark the chunk done."""
+    pool_id = run_account_id(run, AccountKind.POOL)
     per = int(run.per_wallet or 0)
     params = {
+        "worker": worker,
         "run": run.pk,
         "as_of": db_time(run.as_of),
         "lo": lo,
@@ -191,8 +202,8 @@ def _redistribution_chunk(run: Run, lo: int, hi: int, pool_id: int) -> tuple[int
         "now": db_time(now()),
     }
     if connection.vendor == "postgresql":
-        wallets, grains = fetch(REDISTRIBUTION_CHUNK_PG, params)[0]
-        return int(wallets), int(grains)
+        fetch(REDISTRIBUTION_CHUNK_PG, params)
+        return
     ids = [row[0] for row in fetch(REDISTRIBUTION_TARGETS, params)]
     total = per * len(ids)
     if ids:
@@ -207,38 +218,71 @@ def _redistribution_chunk(run: Run, lo: int, hi: int, pool_id: int) -> tuple[int
             balance=F("balance") + per, lifetime_redistributed=F("lifetime_redistributed") + per
         )
         SakaAccount.objects.filter(pk=pool_id).update(balance=F("balance") - total)
-    record_chunk(run, RunChunkStep.APPLY, lo, hi, len(ids), total)
-    return len(ids), total
+    record_chunk(REDISTRIBUTION, run, RunChunkStep.APPLY, lo, hi, worker, len(ids), total)
 
 
-def _redistribution_settle(run: Run) -> str:
-    """After the last chunk: anything not credited (only if a counted wallet vanished) goes
-    back from the pool to the silo, booked; the outcome says so."""
+def _credit_ranges(run: Run) -> list[tuple[int, int]]:
+    """The credit step's chunks: none when the plan does nothing."""
+    return [] if _stored_plan(run).reason else chunk_ranges(run, RunChunkStep.APPLY)
+
+
+def _redistribution_settle(run: Run) -> None:
+    """After the last chunk (the engine holds the run's row lock): anything not credited
+    (only if a counted wallet vanished) goes back from the pool to the silo, booked."""
+    require_atomic()
+    if _stored_plan(run).reason:
+        return
     leftover = int(run.per_wallet or 0) * (int(run.eligible_wallets or 0) - run.wallets_done)
     if leftover == 0:
-        return "completed"
+        return
     logger.error(
         "run %s credited %s of %s counted wallets", run.pk, run.wallets_done, run.eligible_wallets
     )
-    with durable():
-        # idempotent: a crash between this commit and the run's finish must not return twice
-        if SakaEntry.objects.filter(run_id=run.pk, reason="pot_return").exists():
-            return "completed_with_return"
-        entry_post(
-            book=SAKA_BOOK,
-            entry=SakaEntry(
-                kind=EntryKind.REDISTRIBUTION,
-                reason="pot_return",
-                amount=leftover,
-                run_id=run.pk,
-                created_at=run.as_of,
-            ),
-            postings=[
-                (system_account_id(AccountKind.POOL), -leftover),
-                (system_account_id(AccountKind.SILO), leftover),
-            ],
-        )
-    return "completed_with_return"
+    if SakaEntry.objects.filter(run_id=run.pk, reason="pot_return").exists():
+        return
+    entry_post(
+        book=SAKA_BOOK,
+        entry=SakaEntry(
+            kind=EntryKind.REDISTRIBUTION,
+            reason="pot_return",
+            amount=leftover,
+            run_id=run.pk,
+            created_at=run.as_of,
+        ),
+        postings=[
+            (system_account_id(AccountKind.POOL), -leftover),
+            (system_account_id(AccountKind.SILO), leftover),
+        ],
+    )
+
+
+def _redistribution_outcome(run: Run) -> str:
+    reason = _stored_plan(run).reason
+    if reason:
+        return reason
+    if SakaEntry.objects.filter(run_id=run.pk, reason="pot_return").exists():
+        return "completed_with_return"
+    return "completed"
+
+
+REDISTRIBUTION = RunSpec(
+    name="redistribution",
+    run_model=Run,
+    chunk_model=RunChunk,
+    steps=[
+        Chunked(
+            "freeze",
+            RunChunkStep.FREEZE,
+            lambda run: chunk_ranges(run, RunChunkStep.FREEZE),
+            _freeze_chunk,
+        ),
+        Single("prepare", _redistribution_prepare),
+        Chunked("credit", RunChunkStep.APPLY, _credit_ranges, _redistribution_chunk),
+        Single("settle", _redistribution_settle),
+    ],
+    outcome=_redistribution_outcome,
+    live={"kind": RunKind.REDISTRIBUTION, "dry_run": False},
+)
 
 
 def _redistribution_dry(run: Run) -> tuple[str, dict[str, Any]]:
@@ -287,28 +331,13 @@ def redistribution_run_start(
             RunKind.REDISTRIBUTION, at, trigger, triggered_by_id, chunk_size, _redistribution_dry
         )
 
-    def work(run: Run) -> str:
-        # the plan is fixed once; a resumed run keeps it, including "nothing to do"
-        if run.per_wallet is None:
-            run_chunks(
-                run,
-                RunChunkStep.FREEZE,
-                lambda lo, hi: _freeze_chunk(run, lo, hi),
-                workers=workers,
-            )
-            plan = _redistribution_prepare(run)
-        else:
-            plan = _stored_plan(run)
-        if plan.reason:
-            return plan.reason
-        pool_id = system_account_id(AccountKind.POOL)
-        run_chunks(
-            run,
-            RunChunkStep.APPLY,
-            lambda lo, hi: _redistribution_chunk(run, lo, hi, pool_id),
-            workers=workers,
-            progress=progress,
-        )
-        return _redistribution_settle(run)
-
-    return run_live(RunKind.REDISTRIBUTION, at, trigger, triggered_by_id, chunk_size, work)
+    return run_live(
+        REDISTRIBUTION,
+        kind=RunKind.REDISTRIBUTION,
+        at=at,
+        trigger=trigger,
+        triggered_by_id=triggered_by_id,
+        chunk_size=chunk_size,
+        workers=workers,
+        progress=progress,
+    )

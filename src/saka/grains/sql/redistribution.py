@@ -53,8 +53,9 @@ WITH tgt AS (
 ), tot AS (
     SELECT count(*) AS n FROM tgt
 ), chunk AS (
-    INSERT INTO grains_run_chunk (run_id, step, lo, hi, wallets, amount, done_at)
-    SELECT %(run)s, 1, %(lo)s, %(hi)s, tot.n, 0, %(now)s FROM tot
+    UPDATE grains_run_chunk SET wallets = tot.n, done_at = %(now)s, worker = %(worker)s,
+        lease_until = NULL
+    FROM tot WHERE run_id = %(run)s AND step = 1 AND lo = %(lo)s
 )
 SELECT n FROM tot
 """
@@ -102,8 +103,9 @@ WITH upd AS (
     UPDATE grains_account SET balance = grains_account.balance - tot.n * %(per)s
     FROM tot WHERE grains_account.id = %(pool)s AND tot.n > 0
 ), chunk AS (
-    INSERT INTO grains_run_chunk (run_id, step, lo, hi, wallets, amount, done_at)
-    SELECT %(run)s, 0, %(lo)s, %(hi)s, tot.n, tot.n * %(per)s, %(now)s FROM tot
+    UPDATE grains_run_chunk SET wallets = tot.n, amount = tot.n * %(per)s, done_at = %(now)s,
+        worker = %(worker)s, lease_until = NULL
+    FROM tot WHERE run_id = %(run)s AND step = 0 AND lo = %(lo)s
 ), run AS (
     UPDATE grains_run SET cursor = GREATEST(cursor, %(hi)s), chunks_done = chunks_done + 1,
         wallets_done = wallets_done + tot.n, amount_done = amount_done + tot.n * %(per)s,

@@ -1,0 +1,317 @@
+"""A run's lifecycle: open it, drive it (any number of workers, in threads, processes or
+machines), advance its phases, finish it, record interruptions, find and resume stalled runs.
+
+A worker drives a run by looping over its phase: a *single* step is done by whichever worker
+first locks the run row in that phase; a *chunked* step is shared -- each worker claims and
+does pending chunks until none is left to claim, then waits (polling) while other workers finish
+theirs, or takes over a chunk whose lease ran out. The worker that sees every chunk of the step
+done moves the run to the next phase (under the run's row lock, planning the next step's
+chunks in the same transaction). The last phase done, the run is finished, once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, connection, connections, transaction
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from saka.core.db import durable
+from saka.engine import chunks
+from saka.engine.conf import get_settings
+from saka.engine.errors import EarlierRunUnfinished, RunConflict
+from saka.engine.models import UNFINISHED, BatchRun, RunStatus
+from saka.engine.spec import Chunked, RunSpec, Single
+
+logger = logging.getLogger("saka.runs")
+Progress = Callable[[Any], None]
+OPEN_ATTEMPTS = 3
+
+
+# --- opening a run ------------------------------------------------------------------------------
+
+
+def known_user_id(user_id: int | None) -> int | None:
+    """``user_id`` if that user exists, else ``None`` (a run queued by a user deleted since
+    still runs; it only loses who asked)."""
+    if user_id is None or get_user_model().objects.filter(pk=user_id).exists():
+        return user_id
+    logger.warning("run triggered by user %s, who no longer exists", user_id)
+    return None
+
+
+def open_run(
+    spec: RunSpec,
+    *,
+    find: Callable[[], Any],
+    create: Callable[[], Any],
+    earlier: Callable[[], Any] | None = None,
+) -> tuple[Any, bool]:
+    """The run ``find`` returns, or a new one from ``create`` (status queued, phase 0 with its
+    chunks planned): ``(run, created)``. Raises ``EarlierRunUnfinished`` when ``earlier``
+    returns a run (of the same kind, unfinished) and ``RunConflict`` after a few concurrent
+    conflicts (never recursion)."""
+    last: IntegrityError | None = None
+    for _ in range(OPEN_ATTEMPTS):
+        run = find()
+        if run is not None:
+            return run, False
+        blocking = earlier() if earlier is not None else None
+        if blocking is not None:
+            raise EarlierRunUnfinished(run_id=blocking.pk, **_key(blocking))
+        try:
+            with transaction.atomic():
+                run = create()
+                _plan_phase(spec, run)
+        except IntegrityError as exc:  # a concurrent opener won (or another constraint)
+            last = exc
+            continue
+        logger.info("run %s %s opened (%s)", spec.name, run.pk, _key(run))
+        return run, True
+    raise RunConflict(error=str(last)[:300]) from last
+
+
+def _key(run: Any) -> dict[str, Any]:
+    return {k: getattr(run, k) for k in ("kind", "period", "campaign_id") if hasattr(run, k)}
+
+
+def _plan_phase(spec: RunSpec, run: Any) -> None:
+    if run.phase < len(spec.steps):
+        step = spec.steps[run.phase]
+        if isinstance(step, Chunked):
+            chunks.plan(spec, run, step)
+
+
+# --- status changes -----------------------------------------------------------------------------
+
+
+def _join(spec: RunSpec, run_id: int) -> None:
+    """A worker joins: a queued or interrupted run becomes running (an interrupted one counts
+    an attempt); a running one is left as it is."""
+    at = timezone.now()
+    model = spec.run_model
+    model.objects.filter(pk=run_id, status=RunStatus.INTERRUPTED).update(
+        status=RunStatus.RUNNING, attempts=F("attempts") + 1, started_at=at, updated_at=at
+    )
+    model.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
+        status=RunStatus.RUNNING, started_at=at, updated_at=at
+    )
+
+
+def _elapsed_ms(run: Any, at: Any) -> int:
+    since = run.started_at or at
+    return (run.duration_ms or 0) + max(int((at - since).total_seconds() * 1000), 0)
+
+
+def interrupt(spec: RunSpec, run_id: int, exc: BaseException) -> None:
+    """Record why a worker stopped; other workers (if any) go on, and a resume picks it up."""
+    with transaction.atomic():
+        found = list(spec.run_model.objects.select_for_update().filter(pk=run_id))
+        if not found or found[0].status == RunStatus.DONE:
+            return
+        run, at = found[0], timezone.now()
+        spec.run_model.objects.filter(pk=run_id).update(
+            status=RunStatus.INTERRUPTED,
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+            duration_ms=_elapsed_ms(run, at)
+            if run.status == RunStatus.RUNNING
+            else run.duration_ms,
+            started_at=None,
+            updated_at=at,
+        )
+    logger.warning("run %s %s interrupted: %s: %s", spec.name, run_id, type(exc).__name__, exc)
+
+
+def _locked(spec: RunSpec, run_id: int) -> Any:
+    return spec.run_model.objects.select_for_update().get(pk=run_id)
+
+
+def _single(spec: RunSpec, run_id: int, phase: int, step: Single) -> None:
+    with durable():
+        run = _locked(spec, run_id)
+        if run.phase != phase or run.status == RunStatus.DONE:
+            return  # another worker did it
+        step.work(run)
+        _next_phase(spec, run)
+    logger.info("run %s %s: step %s done", spec.name, run_id, step.name)
+
+
+def _advance(spec: RunSpec, run_id: int, phase: int, step: Chunked) -> None:
+    """Every chunk of ``step`` is done: move to the next phase (once)."""
+    with durable():
+        run = _locked(spec, run_id)
+        if run.phase != phase or not chunks.step_state(spec, run_id, step.step).finished:
+            return
+        _next_phase(spec, run)
+
+
+def _next_phase(spec: RunSpec, run: Any) -> None:
+    run.phase += 1
+    spec.run_model.objects.filter(pk=run.pk).update(phase=run.phase, updated_at=timezone.now())
+    _plan_phase(spec, run)
+
+
+def _finish(spec: RunSpec, run_id: int) -> None:
+    with durable():
+        run = _locked(spec, run_id)
+        if run.status == RunStatus.DONE:
+            return
+        at = timezone.now()
+        run.outcome = spec.outcome(run)
+        fields = {
+            "status": RunStatus.DONE,
+            "outcome": run.outcome,
+            "finished_at": at,
+            "updated_at": at,
+            "duration_ms": _elapsed_ms(run, at),
+            "started_at": None,
+            "error": "",
+        }
+        spec.run_model.objects.filter(pk=run_id).update(**fields)
+        for name, value in fields.items():
+            setattr(run, name, value)
+        if spec.on_finish is not None:
+            spec.on_finish(run)
+    logger.info("run %s %s done: %s, %s ms", spec.name, run_id, run.outcome, run.duration_ms)
+
+
+# --- driving a run ------------------------------------------------------------------------------
+
+
+def _drive_one(
+    spec: RunSpec,
+    run_id: int,
+    worker: str,
+    progress: Progress | None,
+    stop: threading.Event,
+) -> None:
+    """One worker's loop until the run is done (or another thread of the pool failed)."""
+    poll = get_settings().poll_ms / 1000
+    while not stop.is_set():
+        run = spec.run_model.objects.get(pk=run_id)
+        if run.status == RunStatus.DONE:
+            return
+        if run.phase >= len(spec.steps):
+            _finish(spec, run_id)
+            continue
+        step = spec.steps[run.phase]
+        if isinstance(step, Single):
+            _single(spec, run_id, run.phase, step)
+            continue
+        while not stop.is_set() and (leased := chunks.claim(spec, run_id, step, worker)):
+            if chunks.do(spec, run, step, *leased, worker) and progress is not None:
+                progress(spec.run_model.objects.get(pk=run_id))
+        if chunks.step_state(spec, run_id, step.step).finished:
+            _advance(spec, run_id, run.phase, step)
+        else:
+            time.sleep(poll)  # chunks leased by other workers: done soon, or their lease runs out
+
+
+def drive(
+    spec: RunSpec,
+    run_id: int,
+    *,
+    threads: int = 1,
+    progress: Progress | None = None,
+) -> Any:
+    """Work on a run until it is done, with ``threads`` workers in this process (each its own
+    database connection; one on SQLite or inside a transaction). Other processes may drive the
+    same run at the same time. Any error is recorded on the run (``interrupted``) and raised."""
+    parallel = threads > 1 and connection.vendor == "postgresql" and not connection.in_atomic_block
+    _join(spec, run_id)
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def thread_main(index: int) -> None:
+        chunks.set_thread(index)
+        try:
+            _drive_one(spec, run_id, chunks.worker_name(index), None, stop)
+        except BaseException as exc:  # handed to the calling thread, raised there
+            stop.set()
+            errors.append(exc)
+        finally:
+            connections.close_all()  # this thread's connections
+
+    pool = (
+        [
+            threading.Thread(target=thread_main, args=(i,), name=f"saka-run-{i}", daemon=True)
+            for i in range(1, threads)
+        ]
+        if parallel
+        else []
+    )
+    for thread in pool:
+        thread.start()
+    try:
+        try:
+            _drive_one(spec, run_id, chunks.worker_name(0 if pool else None), progress, stop)
+        except BaseException:
+            stop.set()
+            raise
+        finally:
+            for thread in pool:
+                thread.join()
+        if errors:
+            raise errors[0]
+    except BaseException as exc:
+        interrupt(spec, run_id, exc)
+        raise
+    return spec.run_model.objects.get(pk=run_id)
+
+
+# --- stalled runs -------------------------------------------------------------------------------
+
+
+def stalled(spec: RunSpec) -> QuerySet[Any]:
+    """Unfinished runs of ``spec`` that nobody works on: interrupted, or queued or running with
+    no live lease and no progress for ``SAKA_RUN_STALL_SECONDS`` (a worker died, the broker
+    lost the task)."""
+    at = timezone.now()
+    cutoff = at - timedelta(seconds=get_settings().stall_seconds)
+    live_lease = spec.chunk_model.objects.filter(
+        run_id=OuterRef("pk"), done_at__isnull=True, lease_until__gte=at
+    )
+    model: type[BatchRun] = spec.run_model
+    return (
+        model.objects.filter(status__in=UNFINISHED, **spec.live)
+        .filter(Q(status=RunStatus.INTERRUPTED) | Q(updated_at__lt=cutoff))
+        .exclude(Exists(live_lease))
+        .order_by("pk")
+    )
+
+
+def is_stalled(spec: RunSpec, run: Any) -> bool:
+    return stalled(spec).filter(pk=run.pk).exists()
+
+
+def resume(spec: RunSpec, run_id: int) -> Any:
+    """Mark a stalled run as resumed (one more attempt) before workers are sent to it."""
+    at = timezone.now()
+    spec.run_model.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
+        status=RunStatus.INTERRUPTED, updated_at=at
+    )
+    return spec.run_model.objects.get(pk=run_id)
+
+
+def chunk_summary(spec: RunSpec, run: Any) -> dict[str, Any]:
+    """Chunks of the run's current step: total, pending, leased, done; and the live leases."""
+    phase = min(run.phase, len(spec.steps) - 1)
+    step = spec.steps[phase]
+    summary: dict[str, Any] = {"step": step.name, "phase": run.phase}
+    if isinstance(step, Chunked):
+        state = chunks.step_state(spec, run.pk, step.step)
+        summary |= {
+            "total": state.total,
+            "done": state.done,
+            "leased": state.leased,
+            "pending": state.pending - state.leased,
+        }
+    summary["leases"] = chunks.leases(spec, run.pk)
+    return summary
