@@ -204,9 +204,14 @@ SAKA_REDISTRIBUTION_RATE = "0.05"
 SAKA_REDISTRIBUTION_MIN_HARVESTED = 1
 SAKA_REDISTRIBUTION_ACTIVE_DAYS = 90
 SAKA_TIME_ZONE = "UTC"
-# Threads doing a compost or redistribution run's chunks on PostgreSQL (each holds one database
-# connection while the run lasts): 2 suits 2 cores; SQLite always runs one chunk at a time.
+# Workers a run is shared by: Celery worker processes for a run started by beat, the API or
+# the admin; threads for a command (each holds one database connection while the run lasts).
+# 2 suits 2 cores; SQLite always runs one chunk at a time.
 SAKA_RUN_WORKERS = int(os.environ.get("SAKA_RUN_WORKERS", "2"))
+# The batch engine (saka.engine.conf): a chunk lease lasts this long; a run with no live lease
+# and no progress for SAKA_RUN_STALL_SECONDS is stalled and resumed by the beat task.
+SAKA_RUN_LEASE_SECONDS = int(os.environ.get("SAKA_RUN_LEASE_SECONDS", "30"))
+SAKA_RUN_STALL_SECONDS = int(os.environ.get("SAKA_RUN_STALL_SECONDS", "120"))
 
 # EUR wallets (spec section 4); validated at start-up. Without a webhook secret the payment
 # webhook refuses every event.

@@ -55,15 +55,50 @@ def _pending(spec: RunSpec, run_id: int, step: Chunked) -> Any:
     return spec.chunk_model.objects.filter(run_id=run_id, step=step.step, done_at__isnull=True)
 
 
+_CLAIM_PG = """
+UPDATE {table} c SET worker = %(worker)s, lease_until = %(until)s, claims = c.claims + 1
+FROM (
+    SELECT run_id, step, lo FROM {table}
+    WHERE run_id = %(run)s AND step = %(step)s AND done_at IS NULL
+      AND (lease_until IS NULL OR lease_until < %(at)s)
+    ORDER BY lo LIMIT 1 FOR UPDATE SKIP LOCKED
+) free
+WHERE c.run_id = free.run_id AND c.step = free.step AND c.lo = free.lo
+RETURNING c.lo, c.hi
+"""
+
+# The chunk's row lock (and its pending state) and the transaction's synchronous_commit off
+# (``set_config(..., true)`` is ``SET LOCAL``: it ends with the transaction), in one statement.
+# A chunk need not wait for its WAL flush: it commits together with its done mark, so a chunk
+# lost in a server crash is lost with its mark and done again; any later synchronous commit
+# (a member's) flushes it first.
+_LOCK_PG = """
+SELECT done_at, set_config('synchronous_commit', 'off', true) FROM {table}
+WHERE run_id = %(run)s AND step = %(step)s AND lo = %(lo)s FOR UPDATE
+"""
+
+
 def claim(spec: RunSpec, run_id: int, step: Chunked, worker: str) -> tuple[int, int] | None:
-    """Lease the first free pending chunk of ``step``: ``(lo, hi)``, or ``None``."""
+    """Lease the first free pending chunk of ``step``: ``(lo, hi)``, or ``None``. One
+    committed statement on PostgreSQL (``FOR UPDATE SKIP LOCKED``: claimers never wait)."""
     at = timezone.now()
     until = at + timedelta(seconds=get_settings().lease_seconds)
+    if connection.vendor == "postgresql":
+        params: dict[str, Any] = {
+            "run": run_id,
+            "step": step.step,
+            "worker": worker,
+            "until": until,
+            "at": at,
+        }
+        with durable(), connection.cursor() as cursor:
+            cursor.execute(_CLAIM_PG.format(table=spec.chunk_model._meta.db_table), params)
+            row = cursor.fetchone()
+        return (int(row[0]), int(row[1])) if row else None
     with durable():
         free = (
             _pending(spec, run_id, step)
             .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=at))
-            .select_for_update(skip_locked=True)
             .order_by("lo")
             .values_list("lo", "hi")[:1]
         )
@@ -77,13 +112,22 @@ def claim(spec: RunSpec, run_id: int, step: Chunked, worker: str) -> tuple[int, 
     return int(lo), int(hi)
 
 
-def _async_commit() -> None:
-    """A chunk need not wait for its WAL flush: it commits together with its done mark, so a
-    chunk lost in a server crash is lost with its mark and done again; any later synchronous
-    commit (a member's) flushes it first. ``SET LOCAL``: it ends with the transaction."""
+def _lock_pending(spec: RunSpec, run_id: int, step: int, lo: int) -> bool:
+    """Inside the chunk's transaction: lock its row; ``True`` if it is still pending."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            cursor.execute(
+                _LOCK_PG.format(table=spec.chunk_model._meta.db_table),
+                {"run": run_id, "step": step, "lo": lo},
+            )
+            row = cursor.fetchone()
+        return row is not None and row[0] is None
+    state = list(
+        spec.chunk_model.objects.select_for_update()
+        .filter(run_id=run_id, step=step, lo=lo)
+        .values_list("done_at", flat=True)
+    )
+    return bool(state) and state[0] is None
 
 
 def do(spec: RunSpec, run: Any, step: Chunked, lo: int, hi: int, worker: str) -> bool:
@@ -96,14 +140,8 @@ def do(spec: RunSpec, run: Any, step: Chunked, lo: int, hi: int, worker: str) ->
         t0 = time.monotonic()
         try:
             with durable():
-                state = list(
-                    spec.chunk_model.objects.select_for_update()
-                    .filter(run_id=run.pk, step=step.step, lo=lo)
-                    .values_list("done_at", flat=True)
-                )
-                if not state or state[0] is not None:
+                if not _lock_pending(spec, run.pk, step.step, lo):
                     return False
-                _async_commit()
                 step.work(run, lo, hi, worker)
         except LockTimeout:
             if attempt >= retries:
@@ -144,6 +182,35 @@ def release(spec: RunSpec, run_id: int, step: int, lo: int) -> None:
     spec.chunk_model.objects.filter(run_id=run_id, step=step, lo=lo, done_at__isnull=True).update(
         lease_until=None
     )
+
+
+_FREE_PG = """
+UPDATE {table} SET lease_until = NULL
+WHERE (run_id, step, lo) IN (
+    SELECT run_id, step, lo FROM {table}
+    WHERE run_id = %(run)s AND done_at IS NULL AND lease_until IS NOT NULL
+      AND lease_until < %(claimed_before)s
+    FOR UPDATE SKIP LOCKED
+)
+"""
+
+
+def free_idle_leases(spec: RunSpec, run_id: int, *, claimed_seconds_ago: float = 0) -> int:
+    """Give up the leases, claimed at least ``claimed_seconds_ago``, of chunks nobody is
+    working on now (their row is not locked): their worker died, or it is between its claim and
+    its chunk's transaction -- it then finds the chunk done and skips it. Never needed for
+    exactness (the row lock and the done mark are), only so that a dead worker's chunks are
+    taken at once instead of when their lease runs out. PostgreSQL only (SKIP LOCKED)."""
+    if connection.vendor != "postgresql":
+        return 0
+    lease = timedelta(seconds=get_settings().lease_seconds)
+    before = timezone.now() + lease - timedelta(seconds=claimed_seconds_ago)
+    with durable(), connection.cursor() as cursor:
+        cursor.execute(
+            _FREE_PG.format(table=spec.chunk_model._meta.db_table),
+            {"run": run_id, "claimed_before": before},
+        )
+        return int(cursor.rowcount)
 
 
 def chunk_done(spec: RunSpec, run_id: int, step: int, lo: int, worker: str, **totals: Any) -> None:
@@ -189,7 +256,10 @@ def leases(spec: RunSpec, run_id: int) -> list[dict[str, Any]]:
         .order_by("step", "lo")
         .values("step", "lo", "hi", "worker", "lease_until")
     )
-    return [{**row, "lease_until": row["lease_until"].isoformat()} for row in rows]
+    return [
+        {**row, "lease_until": row["lease_until"].isoformat() if row["lease_until"] else None}
+        for row in rows
+    ]
 
 
 def set_thread(index: int | None) -> None:

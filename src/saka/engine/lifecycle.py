@@ -33,6 +33,9 @@ from saka.engine.spec import Chunked, RunSpec, Single
 logger = logging.getLogger("saka.runs")
 Progress = Callable[[Any], None]
 OPEN_ATTEMPTS = 3
+# A lease claimed this long ago whose chunk is not being worked on (row not locked) belongs to
+# a dead worker: a live one locks its chunk within a round trip of claiming it.
+IDLE_LEASE_SECONDS = 2.0
 
 
 # --- opening a run ------------------------------------------------------------------------------
@@ -211,7 +214,9 @@ def _drive_one(
         if chunks.step_state(spec, run_id, step.step).finished:
             _advance(spec, run_id, run.phase, step)
         else:
-            time.sleep(poll)  # chunks leased by other workers: done soon, or their lease runs out
+            # chunks leased by other workers: done soon; a dead worker's are freed here
+            time.sleep(poll)
+            chunks.free_idle_leases(spec, run_id, claimed_seconds_ago=IDLE_LEASE_SECONDS)
 
 
 def drive(
@@ -226,6 +231,7 @@ def drive(
     same run at the same time. Any error is recorded on the run (``interrupted``) and raised."""
     parallel = threads > 1 and connection.vendor == "postgresql" and not connection.in_atomic_block
     _join(spec, run_id)
+    chunks.free_idle_leases(spec, run_id)  # a resumed run need not wait for dead leases
     errors: list[BaseException] = []
     stop = threading.Event()
 

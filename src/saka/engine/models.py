@@ -63,6 +63,8 @@ class BatchRun(models.Model):
         null=True, blank=True, help_text="Wall-clock time of all attempts together."
     )
 
+    objects = models.Manager()
+
     class Meta:
         abstract = True
 
@@ -81,6 +83,8 @@ class BatchChunk(models.Model):
     )
     lease_until = models.DateTimeField(null=True, blank=True)
     claims = models.IntegerField(default=0, help_text="Times the chunk was leased.")
+
+    objects = models.Manager()
 
     class Meta:
         abstract = True

@@ -244,8 +244,41 @@ def saka_stats(*, as_of: datetime | None = None, days: int = 30, top: int = 10) 
     }
 
 
-def run_list(*, kind: str | None = None, dry_run: bool | None = None) -> QuerySet[Run]:
+def _spec_of(kind: str) -> Any:
+    # the run kinds' engine specs (imported here: the runs import this module's neighbours)
+    from saka.grains.runs.compost import COMPOST
+    from saka.grains.runs.redistribution import REDISTRIBUTION
+
+    return COMPOST if kind == RunKind.COMPOST else REDISTRIBUTION
+
+
+def stalled_run_ids() -> list[int]:
+    """Live runs nobody works on (interrupted, or no lease and no progress for a while)."""
+    from saka.engine.lifecycle import stalled
+
+    return [
+        pk for kind in RunKind.values for pk in stalled(_spec_of(kind)).values_list("pk", flat=True)
+    ]
+
+
+def run_progress(run: Run) -> dict[str, Any]:
+    """The run's current step: its chunks pending, leased and done, who holds each lease,
+    and whether the run is stalled."""
+    from saka.engine.lifecycle import chunk_summary, is_stalled
+
+    spec = _spec_of(run.kind)
+    if run.dry_run:
+        return {"step": "dry_run", "phase": run.phase, "leases": [], "stalled": False}
+    return {**chunk_summary(spec, run), "stalled": is_stalled(spec, run)}
+
+
+def run_list(
+    *, kind: str | None = None, dry_run: bool | None = None, stalled: bool | None = None
+) -> QuerySet[Run]:
     qs = Run.objects.order_by("-id")
+    if stalled is not None:
+        ids = stalled_run_ids()
+        qs = qs.filter(pk__in=ids) if stalled else qs.exclude(pk__in=ids)
     if kind is not None:
         if kind not in RunKind.values:
             raise ValidationError(f"kind must be one of {', '.join(RunKind.values)}.", field="kind")
@@ -270,8 +303,9 @@ NOTHING_DONE = {
 }
 
 
-def run_summary(run: Run) -> dict[str, Any]:
-    """A run as plain data (commands' ``--json``, the REST API)."""
+def run_summary(run: Run, *, progress: bool = False) -> dict[str, Any]:
+    """A run as plain data (commands' ``--json``, the REST API); with ``progress``, its
+    chunks and leases too (a few more queries)."""
     summary: dict[str, Any] = {
         "run_id": run.pk,
         "kind": run.kind,
@@ -287,8 +321,11 @@ def run_summary(run: Run) -> dict[str, Any]:
         "cursor": run.cursor,
         "max_id": run.max_id,
         "chunks": run.chunks_done,
+        "chunks_total": run.chunks_total,
+        "phase": run.phase,
         "attempts": run.attempts,
         "created_at": run.created_at.isoformat(),
+        "updated_at": run.updated_at.isoformat(),
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
         "duration_ms": run.duration_ms,
         "error": run.error or None,
@@ -305,4 +342,6 @@ def run_summary(run: Run) -> dict[str, Any]:
             "silo_before": run.silo_before,
             "silo_after": run.silo_after,
         }
+    if progress:
+        summary["progress"] = run_progress(run)
     return summary

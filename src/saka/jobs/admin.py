@@ -1,5 +1,6 @@
 """The runs in the admin: read-only rows, plus buttons to start a dry run (synchronous) or the
-live run of the current period (a Celery task enqueued once the request's work commits).
+live run of the current period (opened now; workers are Celery tasks enqueued once the
+request's work commits), a "stalled" filter and an action that resumes stalled runs.
 
 The admin of :class:`~saka.grains.models.Run` lives here, in the interface layer, because its
 live-run button enqueues a Celery task and the domain (``saka.grains``) never imports Celery.
@@ -18,13 +19,16 @@ from django.views.decorators.http import require_POST
 
 from saka.core.clock import now
 from saka.core.errors import DomainError
+from saka.engine import lifecycle as engine
 from saka.grains.conf import get_settings
 from saka.grains.errors import SakaDisabled
 from saka.grains.models import Run, RunKind, RunTrigger
 from saka.grains.runs.compost import compost_run_start
 from saka.grains.runs.periods import period_of
 from saka.grains.runs.redistribution import redistribution_run_start
-from saka.jobs.enqueue import run_enqueue
+from saka.grains.selectors import stalled_run_ids
+from saka.jobs.enqueue import run_workers_enqueue
+from saka.jobs.runs import SPEC_OF_KIND, live_run_request, needs_workers, workers
 from saka.ledger.admin import ReadOnlyAdmin
 
 RUN_STARTS: dict[str, Callable[..., Run]] = {
@@ -47,6 +51,30 @@ def describe_dry_run(run: Run) -> str:
     )
 
 
+class StalledFilter(admin.SimpleListFilter):
+    title = "stalled"
+    parameter_name = "stalled"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Stalled or interrupted (nobody works on it)")]
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        if self.value() == "yes":
+            return queryset.filter(pk__in=stalled_run_ids())
+        return queryset
+
+
+def send_workers(run: Run, *, created: bool) -> bool:
+    """Workers for a run just opened or stalled (resumed first); ``False`` if none needed."""
+    spec = SPEC_OF_KIND[run.kind]
+    if run.dry_run or not needs_workers(spec, run, created):
+        return False
+    if not created:
+        engine.resume(spec, run.pk)
+    run_workers_enqueue(spec=spec.name, run_id=run.pk, count=workers())
+    return True
+
+
 @admin.register(Run)
 class RunAdmin(ReadOnlyAdmin):
     list_display = (
@@ -55,14 +83,17 @@ class RunAdmin(ReadOnlyAdmin):
         "period",
         "dry_run",
         "status",
+        "phase",
         "outcome",
+        "chunks_done",
         "wallets_done",
         "amount_done",
         "duration_ms",
         "trigger",
         "created_at",
     )
-    list_filter = ("kind", "status", "dry_run")
+    list_filter = ("kind", "status", "dry_run", StalledFilter)
+    actions = ["resume_runs"]
     readonly_fields = tuple(f.name for f in Run._meta.fields)
     show_full_result_count = False
     change_list_template = "admin/saka_jobs/run/change_list.html"
@@ -130,20 +161,35 @@ class RunAdmin(ReadOnlyAdmin):
 
     def start_view(self, request: HttpRequest, kind: str) -> HttpResponse:
         self._check(request, kind)
-        at = now()
         try:
             if not get_settings().enabled:
                 raise SakaDisabled()
-            run_enqueue(
-                kind=kind, as_of=at, trigger=RunTrigger.ADMIN, triggered_by_id=request.user.pk
+            run, created = live_run_request(
+                kind=kind, at=now(), trigger=RunTrigger.ADMIN, triggered_by_id=request.user.pk
             )
         except DomainError as exc:
-            self.message_user(request, f"Live {kind} refused: {exc.message}", messages.ERROR)
-        else:
             self.message_user(
-                request,
-                f"Live {kind} run of {period_of(kind, at)} queued. It is listed here once a "
-                "worker starts it; a period that already finished keeps its run.",
-                messages.SUCCESS,
+                request, f"Live {kind} refused: {exc.message} {exc.data}", messages.ERROR
             )
+            return self._changelist()
+        sent = send_workers(run, created=created)
+        state = "opened, workers sent" if created else f"already {run.status}"
+        if sent and not created:
+            state = "stalled: resumed, workers sent"
+        self.message_user(
+            request, f"Live {kind} run #{run.pk} of {run.period}: {state}.", messages.SUCCESS
+        )
         return self._changelist()
+
+    @admin.action(description="Resume the selected stalled runs (send workers)")
+    def resume_runs(self, request: HttpRequest, queryset: Any) -> None:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        sent = [run.pk for run in queryset if send_workers(run, created=False)]
+        skipped = queryset.count() - len(sent)
+        self.message_user(
+            request,
+            f"Workers sent to {len(sent)} run(s) {sent or ''}; {skipped} left as they are "
+            "(done, dry, or being worked on).",
+            messages.SUCCESS,
+        )

@@ -1,4 +1,4 @@
-"""The SAKA runs' task names and their beat schedule (UTC).
+"""The runs' task names and their beat schedule (UTC).
 
 Imported by the settings (``CELERY_BEAT_SCHEDULE``), so it imports nothing but Celery's
 schedules: no model, no task module. A platform that wants other slots sets its own
@@ -13,6 +13,9 @@ from celery.schedules import crontab
 
 COMPOST_TASK = "saka.jobs.tasks.compost_run"
 REDISTRIBUTION_TASK = "saka.jobs.tasks.redistribution_run"
+SETTLEMENT_TASK = "saka.jobs.tasks.settlement_run"
+RUN_WORK_TASK = "saka.jobs.tasks.run_work"
+RESUME_TASK = "saka.jobs.tasks.runs_resume"
 
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # every Monday 03:00 UTC: the ISO week's compost
@@ -24,5 +27,10 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "saka-redistribution-monthly": {
         "task": REDISTRIBUTION_TASK,
         "schedule": crontab(minute="0", hour="4", day_of_month="1"),
+    },
+    # every minute: interrupted or stalled runs of any period and kind get workers again
+    "saka-runs-resume": {
+        "task": RESUME_TASK,
+        "schedule": crontab(minute="*"),
     },
 }

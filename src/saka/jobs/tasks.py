@@ -1,10 +1,18 @@
-"""Celery tasks of the SAKA runs: thin wrappers around the run services (enqueued only by
+"""Celery tasks of the runs: thin wrappers around the batch engine (enqueued only by
 ``saka.jobs.enqueue``, or by beat by name).
 
-The services own their transactions (one short transaction per chunk), so a task never opens
-one: a retry always starts outside any aborted transaction and resumes the interrupted run
-from its cursor. A lock timeout or a run executed by another process is retried with
-exponential backoff; any other error fails the task (the run row keeps the error).
+- ``compost_run`` / ``redistribution_run`` (beat, or a command without a broker): finish any
+  earlier unfinished run of the kind first, then open the period's run; each time send
+  ``SAKA_RUN_WORKERS - 1`` ``run_work`` tasks and work on the run here too.
+- ``run_work``: join a run (any kind, by name and id) and work on it until it is done. Any
+  number of these, on any host, share one run; one SIGKILLed loses nothing (its chunk rolls
+  back, its lease runs out, another worker takes the chunk).
+- ``runs_resume`` (beat, every minute): interrupted or stalled runs of any period get workers.
+
+The engine owns its transactions (one short transaction per chunk), so a task never opens
+one: a retry always starts outside any aborted transaction. A lock timeout or a conflict while
+opening a run is retried with exponential backoff; any other error fails the task (the run
+row keeps the error, and ``runs_resume`` sends workers again).
 """
 
 from __future__ import annotations
@@ -18,12 +26,25 @@ from celery import shared_task
 from saka.core.clock import parse_instant
 from saka.core.db import lock_errors_typed
 from saka.core.errors import LockTimeout, ValidationError
-from saka.grains.errors import RunInProgress
+from saka.engine import lifecycle as engine
+from saka.engine.errors import RunConflict
+from saka.engine.models import RunStatus
+from saka.engine.spec import RunSpec
 from saka.grains.models import Run, RunKind, RunTrigger
+from saka.grains.runs.chunks import DEFAULT_CHUNK_SIZE
 from saka.grains.runs.compost import compost_run_start
+from saka.grains.runs.lifecycle import earlier_unfinished, open_live, validate_start
+from saka.grains.runs.periods import period_of
 from saka.grains.runs.redistribution import redistribution_run_start
 from saka.grains.selectors import run_summary
-from saka.jobs.schedule import COMPOST_TASK, REDISTRIBUTION_TASK
+from saka.jobs.enqueue import run_workers_enqueue
+from saka.jobs.runs import SPEC_OF_KIND, SPECS, workers
+from saka.jobs.schedule import (
+    COMPOST_TASK,
+    REDISTRIBUTION_TASK,
+    RESUME_TASK,
+    RUN_WORK_TASK,
+)
 
 logger = logging.getLogger("saka.jobs")
 
@@ -32,7 +53,7 @@ TASK_OF_KIND = {
     RunKind.REDISTRIBUTION.value: REDISTRIBUTION_TASK,
 }
 
-RETRY_ON = (LockTimeout, RunInProgress)
+RETRY_ON = (LockTimeout, RunConflict)
 RUN_TASK_OPTIONS: dict[str, Any] = {
     "bind": True,
     "acks_late": True,
@@ -45,28 +66,53 @@ RUN_TASK_OPTIONS: dict[str, Any] = {
 }
 
 
-def _run(
-    start: Callable[..., Run],
-    *,
-    as_of: str | None,
-    dry_run: bool,
-    trigger: str,
-    triggered_by_id: int | None,
-) -> dict[str, Any]:
+def share(spec: RunSpec, run_id: int) -> Any:
+    """Send the other workers to a run, then work on it here until it is done."""
+    run_workers_enqueue(spec=spec.name, run_id=run_id, count=workers() - 1)
+    return engine.drive(spec, run_id)
+
+
+def _check(*, as_of: str | None, dry_run: bool, trigger: str) -> None:
     if trigger not in RunTrigger.values:
         raise ValidationError(f"Unknown trigger {trigger!r}.", field="trigger")
     if not isinstance(dry_run, bool):
         raise ValidationError("dry_run must be a boolean.", field="dry_run")
     if as_of is not None and not isinstance(as_of, str):
         raise ValidationError("as_of must be an ISO 8601 string.", field="as_of")
-    # A row lock not granted within lock_timeout in a chunk statement: retryable.
+
+
+def _run(
+    kind: str,
+    dry: Callable[..., Run],
+    *,
+    as_of: str | None,
+    dry_run: bool,
+    trigger: str,
+    triggered_by_id: int | None,
+) -> dict[str, Any]:
+    _check(as_of=as_of, dry_run=dry_run, trigger=trigger)
+    at = None if as_of is None else parse_instant(as_of)
+    # A row lock not granted within lock_timeout, retries exhausted: retryable.
     with lock_errors_typed():
-        run = start(
-            as_of=None if as_of is None else parse_instant(as_of),
-            dry_run=dry_run,
+        if dry_run:
+            return run_summary(
+                dry(as_of=at, dry_run=True, trigger=trigger, triggered_by_id=triggered_by_id)
+            )
+        spec = SPEC_OF_KIND[kind]
+        at = validate_start(at, DEFAULT_CHUNK_SIZE, None)
+        while (earlier := earlier_unfinished(kind, period_of(kind, at))) is not None:
+            logger.warning("%s %s is unfinished: finishing it first", kind, earlier.period)
+            share(spec, earlier.pk)
+        run, _ = open_live(
+            spec,
+            kind=kind,
+            at=at,
             trigger=trigger,
             triggered_by_id=triggered_by_id,
+            chunk_size=DEFAULT_CHUNK_SIZE,
         )
+        if run.status != RunStatus.DONE:
+            run = share(spec, run.pk)
     return run_summary(run)
 
 
@@ -79,9 +125,11 @@ def compost_run(
     trigger: str = RunTrigger.BEAT.value,
     triggered_by_id: int | None = None,
 ) -> dict[str, Any]:
-    """Compost of ``as_of``'s ISO week (default: now); resumes or returns a finished run."""
+    """Compost of ``as_of``'s ISO week (default: now), after any earlier unfinished compost;
+    resumes it, or returns it when finished."""
     logger.info("compost task %s (attempt %s)", self.request.id, self.request.retries + 1)
     return _run(
+        RunKind.COMPOST,
         compost_run_start,
         as_of=as_of,
         dry_run=dry_run,
@@ -99,12 +147,38 @@ def redistribution_run(
     trigger: str = RunTrigger.BEAT.value,
     triggered_by_id: int | None = None,
 ) -> dict[str, Any]:
-    """Redistribution of ``as_of``'s month (default: now); resumes or returns a finished run."""
+    """Redistribution of ``as_of``'s month (default: now), after any earlier unfinished one;
+    resumes it, or returns it when finished."""
     logger.info("redistribution task %s (attempt %s)", self.request.id, self.request.retries + 1)
     return _run(
+        RunKind.REDISTRIBUTION,
         redistribution_run_start,
         as_of=as_of,
         dry_run=dry_run,
         trigger=trigger,
         triggered_by_id=triggered_by_id,
     )
+
+
+@shared_task(name=RUN_WORK_TASK, **RUN_TASK_OPTIONS)
+def run_work(self: Any, *, spec: str, run_id: int) -> dict[str, Any]:
+    """Join run ``run_id`` of kind ``spec`` and work on it until it is done."""
+    if spec not in SPECS:
+        raise ValidationError(f"Unknown run kind {spec!r}.", field="spec")
+    logger.info("worker task %s joins %s run %s", self.request.id, spec, run_id)
+    with lock_errors_typed():
+        run = engine.drive(SPECS[spec], run_id)
+    return {"spec": spec, "run_id": run.pk, "status": run.status, "outcome": run.outcome}
+
+
+@shared_task(name=RESUME_TASK, bind=True)
+def runs_resume(self: Any) -> list[dict[str, Any]]:
+    """Send workers to every interrupted or stalled run, of any kind and period."""
+    resumed = []
+    for name, spec in SPECS.items():
+        for run in engine.stalled(spec):
+            logger.warning("%s run %s is %s: resuming it", name, run.pk, run.status)
+            engine.resume(spec, run.pk)
+            run_workers_enqueue(spec=name, run_id=run.pk, count=workers())
+            resumed.append({"spec": name, "run_id": run.pk})
+    return resumed

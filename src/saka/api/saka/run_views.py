@@ -1,5 +1,6 @@
 """SAKA staff endpoints of the runs and what they leave: the run list, a dry run (synchronous)
-or the live run of the current period (enqueued), one run, the silo, the statistics."""
+or the live run of the current period (opened now, worked on by the workers), one run with
+its chunks and leases, resuming a stalled run, the silo, the statistics."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 
 from saka.api.common.base import ERRORS, StaffView, member_id_of
 from saka.api.common.pagination import NewestFirst
@@ -17,12 +19,14 @@ from saka.api.common.permissions import IsStaff
 from saka.api.common.throttling import PlatformThrottle
 from saka.api.common.validation import validated, validated_query
 from saka.api.saka import serializers as s
+from saka.engine import lifecycle as engine
 from saka.grains import selectors as grains_selectors
-from saka.grains.models import RunKind, RunTrigger
+from saka.grains.models import Run, RunKind, RunTrigger
 from saka.grains.runs.compost import compost_run_start
-from saka.grains.runs.periods import live_run_as_of, period_of
+from saka.grains.runs.periods import live_run_as_of
 from saka.grains.runs.redistribution import redistribution_run_start
-from saka.jobs.enqueue import run_enqueue
+from saka.jobs.enqueue import run_workers_enqueue
+from saka.jobs.runs import SPEC_OF_KIND, live_run_request, needs_workers, workers
 
 RUN_STARTS = {
     RunKind.COMPOST.value: compost_run_start,
@@ -38,14 +42,19 @@ class StaffRunListView(generics.GenericAPIView):
 
     def get_queryset(self) -> Any:
         query = validated_query(s.RunListQuerySerializer, self.request.query_params)
-        dry_run = {"true": True, "false": False}.get(query.get("dry_run", ""))
-        return grains_selectors.run_list(kind=query.get("kind"), dry_run=dry_run)
+        flag = {"true": True, "false": False}
+        return grains_selectors.run_list(
+            kind=query.get("kind"),
+            dry_run=flag.get(query.get("dry_run", "")),
+            stalled=flag.get(query.get("stalled", "")),
+        )
 
     @extend_schema(
         operation_id="staff_saka_runs_list",
         parameters=[
             OpenApiParameter("kind", str, enum=RunKind.values),
             OpenApiParameter("dry_run", str, enum=["true", "false"]),
+            OpenApiParameter("stalled", str, enum=["true", "false"]),
         ],
         responses={200: s.RunSummarySerializer(many=True), **ERRORS},
         tags=["SAKA (staff)"],
@@ -62,10 +71,15 @@ class StaffRunListView(generics.GenericAPIView):
     @extend_schema(
         operation_id="staff_saka_runs_start",
         request=s.RunStartInSerializer,
-        responses={201: s.RunSummarySerializer, 202: s.RunQueuedSerializer, **ERRORS},
+        responses={
+            201: s.RunSummarySerializer,
+            202: s.RunSummarySerializer,
+            200: s.RunSummarySerializer,
+            **ERRORS,
+        },
         tags=["SAKA (staff)"],
-        summary="Dry run now (201, synchronous) or enqueue the live run of the current period "
-        "(202)",
+        summary="Dry run now (201, synchronous); or open the live run of the current period "
+        "and send workers (202, Location: the run), or that period's run as it is (200)",
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = validated(s.RunStartInSerializer, request.data)
@@ -82,14 +96,25 @@ class StaffRunListView(generics.GenericAPIView):
                 status=status.HTTP_201_CREATED,
             )
         at = live_run_as_of(kind=kind, as_of=as_of)
-        run_enqueue(
-            kind=kind, as_of=at, trigger=RunTrigger.API.value, triggered_by_id=member_id_of(request)
+        run, created = live_run_request(
+            kind=kind, at=at, trigger=RunTrigger.API.value, triggered_by_id=member_id_of(request)
         )
-        queued = {"kind": kind, "period": period_of(kind, at), "as_of": at.isoformat()}
-        return Response(
-            s.RunQueuedSerializer({**queued, "status": "queued"}).data,
-            status=status.HTTP_202_ACCEPTED,
-        )
+        return _workers_sent(run, created)
+
+
+def _workers_sent(run: Run, created: bool) -> Response:
+    """202 with workers sent to the run (just opened, or stalled), else 200 as it is."""
+    spec = SPEC_OF_KIND[run.kind]
+    sent = needs_workers(spec, run, created)
+    if sent:
+        if not created:
+            run = engine.resume(spec, run.pk)
+        run_workers_enqueue(spec=spec.name, run_id=run.pk, count=workers())
+    return Response(
+        s.RunSummarySerializer(grains_selectors.run_summary(run, progress=True)).data,
+        status=status.HTTP_202_ACCEPTED if sent else status.HTTP_200_OK,
+        headers={"Location": reverse("saka_api:staff-run-detail", kwargs={"run_id": run.pk})},
+    )
 
 
 class StaffRunDetailView(StaffView):
@@ -97,11 +122,31 @@ class StaffRunDetailView(StaffView):
         operation_id="staff_saka_runs_detail",
         responses={200: s.RunSummarySerializer, **ERRORS},
         tags=["SAKA (staff)"],
-        summary="One run",
+        summary="One run, with its current step's chunks (pending, leased, done) and leases",
     )
     def get(self, request: Request, run_id: int) -> Response:
         run = grains_selectors.run_get(run_id=run_id)
-        return Response(s.RunSummarySerializer(grains_selectors.run_summary(run)).data)
+        return Response(
+            s.RunSummarySerializer(grains_selectors.run_summary(run, progress=True)).data
+        )
+
+
+class StaffRunResumeView(StaffView):
+    @extend_schema(
+        operation_id="staff_saka_runs_resume",
+        request=None,
+        responses={202: s.RunSummarySerializer, 200: s.RunSummarySerializer, **ERRORS},
+        tags=["SAKA (staff)"],
+        summary="Resume a stalled or interrupted live run (202, workers sent); a run that is "
+        "done or being worked on is returned as it is (200)",
+    )
+    def post(self, request: Request, run_id: int) -> Response:
+        run = grains_selectors.run_get(run_id=run_id)
+        if run.dry_run:
+            return Response(
+                s.RunSummarySerializer(grains_selectors.run_summary(run, progress=True)).data
+            )
+        return _workers_sent(run, created=False)
 
 
 class StaffSiloView(StaffView):

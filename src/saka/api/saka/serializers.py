@@ -106,16 +106,33 @@ class RunStartInSerializer(serializers.Serializer):
     )
 
 
-class RunQueuedSerializer(serializers.Serializer):
-    kind = serializers.CharField()
-    period = serializers.CharField()
-    as_of = serializers.DateTimeField()
-    status = serializers.CharField(help_text='always "queued"')
+class RunLeaseSerializer(serializers.Serializer):
+    step = serializers.IntegerField()
+    lo = serializers.IntegerField(help_text="exclusive lower key of the chunk")
+    hi = serializers.IntegerField(help_text="inclusive upper key of the chunk")
+    worker = serializers.CharField(help_text="host:pid[:thread] of the worker holding it")
+    lease_until = serializers.DateTimeField()
+
+
+class RunProgressSerializer(serializers.Serializer):
+    """``saka.grains.selectors.run_progress``: the chunks of the run's current step."""
+
+    step = serializers.CharField(help_text="the step being done (freeze, credit, compost...)")
+    phase = serializers.IntegerField()
+    total = serializers.IntegerField(required=False)
+    done = serializers.IntegerField(required=False)
+    leased = serializers.IntegerField(required=False, help_text="pending, held by a worker")
+    pending = serializers.IntegerField(required=False, help_text="pending, free to claim")
+    leases = RunLeaseSerializer(many=True)
+    stalled = serializers.BooleanField(
+        help_text="unfinished and nobody works on it (the resume task or an operator resumes it)"
+    )
 
 
 class RunListQuerySerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=RunKind.values, required=False)
     dry_run = serializers.ChoiceField(choices=["true", "false"], required=False)
+    stalled = serializers.ChoiceField(choices=["true", "false"], required=False)
 
 
 class RunSummarySerializer(serializers.Serializer):
@@ -134,9 +151,12 @@ class RunSummarySerializer(serializers.Serializer):
     parameters = serializers.DictField()
     cursor = serializers.IntegerField()
     max_id = serializers.IntegerField()
-    chunks = serializers.IntegerField()
+    chunks = serializers.IntegerField(help_text="chunks of the apply step done")
+    chunks_total = serializers.IntegerField()
+    phase = serializers.IntegerField(help_text="index of the step being done")
     attempts = serializers.IntegerField()
     created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField(help_text="last progress")
     finished_at = serializers.DateTimeField(allow_null=True)
     duration_ms = serializers.IntegerField(allow_null=True)
     error = serializers.CharField(allow_null=True)
@@ -151,6 +171,8 @@ class RunSummarySerializer(serializers.Serializer):
     total_redistributed = serializers.IntegerField(required=False)
     silo_before = serializers.IntegerField(required=False, allow_null=True)
     silo_after = serializers.IntegerField(required=False, allow_null=True)
+    # one run's detail, a live run started or resumed
+    progress = RunProgressSerializer(required=False)
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
         data = super().to_representation(instance)

@@ -21,6 +21,11 @@ urlpatterns = [
         run_views.StaffRunDetailView.as_view(),
         name="staff-run-detail",
     ),
+    path(
+        "staff/saka/runs/<int:run_id>/resume/",
+        run_views.StaffRunResumeView.as_view(),
+        name="staff-run-resume",
+    ),
     path("staff/saka/silo/", run_views.StaffSiloView.as_view(), name="staff-silo"),
     path("staff/saka/stats/", run_views.StaffStatsView.as_view(), name="staff-stats"),
 ]
