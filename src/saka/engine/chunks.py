@@ -55,6 +55,8 @@ def _pending(spec: RunSpec, run_id: int, step: Chunked) -> Any:
     return spec.chunk_model.objects.filter(run_id=run_id, step=step.step, done_at__isnull=True)
 
 
+# The lease commits without waiting for its WAL flush (``set_config(..., true)`` is ``SET
+# LOCAL``): a lease lost in a server crash costs nothing, and one fsync per chunk is saved.
 _CLAIM_PG = """
 UPDATE {table} c SET worker = %(worker)s, lease_until = %(until)s, claims = c.claims + 1
 FROM (
@@ -62,7 +64,7 @@ FROM (
     WHERE run_id = %(run)s AND step = %(step)s AND done_at IS NULL
       AND (lease_until IS NULL OR lease_until < %(at)s)
     ORDER BY lo LIMIT 1 FOR UPDATE SKIP LOCKED
-) free
+) free, (SELECT set_config('synchronous_commit', 'off', true)) cfg
 WHERE c.run_id = free.run_id AND c.step = free.step AND c.lo = free.lo
 RETURNING c.lo, c.hi
 """

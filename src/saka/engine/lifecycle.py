@@ -82,7 +82,8 @@ def open_run(
 
 
 def _key(run: Any) -> dict[str, Any]:
-    return {k: getattr(run, k) for k in ("kind", "period", "campaign_id") if hasattr(run, k)}
+    keys = ("kind", "period", "campaign_id")
+    return {k: str(getattr(run, k)) for k in keys if getattr(run, k, None) is not None}
 
 
 def _plan_phase(spec: RunSpec, run: Any) -> None:
@@ -267,7 +268,10 @@ def drive(
         if errors:
             raise errors[0]
     except BaseException as exc:
-        interrupt(spec, run_id, exc)
+        try:
+            interrupt(spec, run_id, exc)
+        except Exception:  # the database is gone too: the run stays as it is, stalled
+            logger.exception("run %s %s: could not record the interruption", spec.name, run_id)
         raise
     return spec.run_model.objects.get(pk=run_id)
 
