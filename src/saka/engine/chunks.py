@@ -1,13 +1,14 @@
 """Chunk rows: planned when their step begins, leased by one worker at a time, done once.
 
-Claiming is one short committed transaction: the first pending chunk of the step whose lease
-is free or ran out, ``FOR UPDATE SKIP LOCKED`` (two workers never wait on each other, and a
-chunk being worked on -- its row is locked by its work transaction -- is skipped), then its
-lease. Doing it is another transaction: lock the chunk row, see it still pending (a chunk
-whose lease ran out while its first worker was still busy is then found done and skipped),
-do the kind's work, which marks the chunk done in the same transaction. So whatever the
-leases do, a chunk's work commits at most once, and until it has, the chunk stays pending.
-"""
+Claiming is one statement: the first pending chunk of the step whose lease is free or ran
+out, ``FOR UPDATE SKIP LOCKED`` (two workers never wait on each other, and a chunk being
+worked on -- its row is locked by its work transaction -- is skipped), then its lease. A
+worker's first claim of a step commits on its own; each later one commits with the chunk the
+worker just did (no transaction of its own). Doing a chunk is one transaction: lock the chunk
+row, see it still pending (a chunk whose lease ran out while its first worker was still busy
+is then found done and skipped), do the kind's work, which marks the chunk done in the same
+transaction. So whatever the leases do, a chunk's work commits at most once, and until it has,
+the chunk stays pending."""
 
 from __future__ import annotations
 
@@ -80,9 +81,9 @@ WHERE run_id = %(run)s AND step = %(step)s AND lo = %(lo)s FOR UPDATE
 """
 
 
-def claim(spec: RunSpec, run_id: int, step: Chunked, worker: str) -> tuple[int, int] | None:
-    """Lease the first free pending chunk of ``step``: ``(lo, hi)``, or ``None``. One
-    committed statement on PostgreSQL (``FOR UPDATE SKIP LOCKED``: claimers never wait)."""
+def _claim_in_transaction(
+    spec: RunSpec, run_id: int, step: Chunked, worker: str
+) -> tuple[int, int] | None:
     at = timezone.now()
     until = at + timedelta(seconds=get_settings().lease_seconds)
     if connection.vendor == "postgresql":
@@ -93,25 +94,31 @@ def claim(spec: RunSpec, run_id: int, step: Chunked, worker: str) -> tuple[int, 
             "until": until,
             "at": at,
         }
-        with durable(), connection.cursor() as cursor:
+        with connection.cursor() as cursor:
             cursor.execute(_CLAIM_PG.format(table=spec.chunk_model._meta.db_table), params)
             row = cursor.fetchone()
         return (int(row[0]), int(row[1])) if row else None
-    with durable():
-        free = (
-            _pending(spec, run_id, step)
-            .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=at))
-            .order_by("lo")
-            .values_list("lo", "hi")[:1]
-        )
-        found = list(free)
-        if not found:
-            return None
-        lo, hi = found[0]
-        spec.chunk_model.objects.filter(run_id=run_id, step=step.step, lo=lo).update(
-            worker=worker, lease_until=until, claims=F("claims") + 1
-        )
+    free = (
+        _pending(spec, run_id, step)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=at))
+        .order_by("lo")
+        .values_list("lo", "hi")[:1]
+    )
+    found = list(free)
+    if not found:
+        return None
+    lo, hi = found[0]
+    spec.chunk_model.objects.filter(run_id=run_id, step=step.step, lo=lo).update(
+        worker=worker, lease_until=until, claims=F("claims") + 1
+    )
     return int(lo), int(hi)
+
+
+def claim(spec: RunSpec, run_id: int, step: Chunked, worker: str) -> tuple[int, int] | None:
+    """Lease the first free pending chunk of ``step``: ``(lo, hi)``, or ``None``. One
+    committed statement on PostgreSQL (``FOR UPDATE SKIP LOCKED``: claimers never wait)."""
+    with durable():
+        return _claim_in_transaction(spec, run_id, step, worker)
 
 
 def _lock_pending(spec: RunSpec, run_id: int, step: int, lo: int) -> bool:
@@ -133,18 +140,36 @@ def _lock_pending(spec: RunSpec, run_id: int, step: int, lo: int) -> bool:
 
 
 def do(spec: RunSpec, run: Any, step: Chunked, lo: int, hi: int, worker: str) -> bool:
-    """Do one leased chunk in its own transaction; ``False`` if another worker did it first.
-    A lock timeout or deadlock is tried again (``SAKA_RUN_CHUNK_RETRIES``, with backoff);
-    on any failure the lease is given up, so the next worker need not wait for it."""
+    """Do one leased chunk in its own transaction; ``False`` if another worker did it first."""
+    done, _ = do_and_claim_next(spec, run, step, lo, hi, worker, claim_next=False)
+    return done
+
+
+def do_and_claim_next(
+    spec: RunSpec,
+    run: Any,
+    step: Chunked,
+    lo: int,
+    hi: int,
+    worker: str,
+    *,
+    claim_next: bool = True,
+) -> tuple[bool, tuple[int, int] | None]:
+    """Do one leased chunk in its own transaction and, in the same transaction, lease the
+    worker's next chunk (one statement and no commit of its own per chunk): ``(done, next)``;
+    ``done`` is ``False`` if another worker did the chunk first. A lock timeout or deadlock is
+    tried again (``SAKA_RUN_CHUNK_RETRIES``, with backoff); on any failure the lease is given
+    up, so the next worker need not wait for it."""
     retries = get_settings().chunk_retries
     attempt = 0
     while True:
         t0 = time.monotonic()
         try:
             with durable():
-                if not _lock_pending(spec, run.pk, step.step, lo):
-                    return False
-                step.work(run, lo, hi, worker)
+                done = _lock_pending(spec, run.pk, step.step, lo)
+                if done:
+                    step.work(run, lo, hi, worker)
+                upcoming = _claim_in_transaction(spec, run.pk, step, worker) if claim_next else None
         except LockTimeout:
             if attempt >= retries:
                 release(spec, run.pk, step.step, lo)
@@ -166,17 +191,18 @@ def do(spec: RunSpec, run: Any, step: Chunked, lo: int, hi: int, worker: str) ->
         except Exception:
             release(spec, run.pk, step.step, lo)
             raise
-        logger.debug(
-            "run %s %s %s chunk (%s, %s] by %s: %.1f ms",
-            spec.name,
-            run.pk,
-            step.name,
-            lo,
-            hi,
-            worker,
-            (time.monotonic() - t0) * 1000,
-        )
-        return True
+        if done:
+            logger.debug(
+                "run %s %s %s chunk (%s, %s] by %s: %.1f ms",
+                spec.name,
+                run.pk,
+                step.name,
+                lo,
+                hi,
+                worker,
+                (time.monotonic() - t0) * 1000,
+            )
+        return done, upcoming
 
 
 def release(spec: RunSpec, run_id: int, step: int, lo: int) -> None:

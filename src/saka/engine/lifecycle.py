@@ -209,9 +209,13 @@ def _drive_one(
         if isinstance(step, Single):
             _single(spec, run_id, run.phase, step)
             continue
-        while not stop.is_set() and (leased := chunks.claim(spec, run_id, step, worker)):
-            if chunks.do(spec, run, step, *leased, worker) and progress is not None:
+        leased = chunks.claim(spec, run_id, step, worker)
+        while leased is not None and not stop.is_set():
+            done, leased = chunks.do_and_claim_next(spec, run, step, *leased, worker)
+            if done and progress is not None:
                 progress(spec.run_model.objects.get(pk=run_id))
+        if leased is not None:  # stopped by another thread's error: give the lease up
+            chunks.release(spec, run_id, step.step, leased[0])
         if chunks.step_state(spec, run_id, step.step).finished:
             _advance(spec, run_id, run.phase, step)
         else:
