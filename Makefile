@@ -38,15 +38,16 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## Benchmark on PostgreSQL (docs/benchmarks.md): the runs against the seeds' algorithm and the
-## SQL floor, N = 10k, 100k, 1M (BENCH_ARGS="--sizes 10m" etc.). It works in saka_bench_*
+## SQL floor, N = 10k, 100k, 1M, then driven by 1, 2, 4 worker processes at 1M
+## (BENCH_ARGS="--sizes 10m", "--processes 1,2" etc.). It works in saka_bench_*
 ## databases of DATABASE_URL's server, never in the database that URL names.
 BENCH_DATABASE_URL = $(if $(DATABASE_URL),$(DATABASE_URL),postgres://postgres@127.0.0.1:5432/saka_bench)
 
 bench: $(STAMP)
 	DATABASE_URL='$(BENCH_DATABASE_URL)' $(BIN)/python manage.py saka_bench $(BENCH_ARGS)
 
-## CI smoke run (tiny sizes, well under 2 minutes): exit 1 if the project, the floor or the
-## naive loop books anything but the expected wallets and amounts
+## CI smoke run (tiny sizes, 2 worker processes at 5k, well under 2 minutes): exit 1 if the
+## project, the floor or the naive loop books anything but the expected wallets and amounts
 bench-quick: $(STAMP)
 	DATABASE_URL='$(BENCH_DATABASE_URL)' $(BIN)/python manage.py saka_bench --quick $(BENCH_ARGS)
 

@@ -12,6 +12,8 @@ What lives here, one topic per module:
   databases, copied for every contender and probe;
 - ``contenders``, ``floor``, ``seeds_algorithm``: what is measured, in the child process;
 - ``measure`` and ``checks``: one contender at one size, and its result against the formula;
+- ``fanout``: the project's runs driven by P worker processes at once (the contender's side,
+  which opens the run and drives it too, and the workers');
 - ``latency``: the member latency probe (its workers and the harness's side);
 - ``machine``: what the numbers were measured on;
 - ``harness``: the whole run, every size then the probes, into one results dict;

@@ -110,7 +110,7 @@ def _nothing(as_of: datetime, options: dict[str, Any]) -> dict[str, Any]:
 
 
 @contextmanager
-def _measured() -> Iterator[QueryCounter]:
+def measured() -> Iterator[QueryCounter]:
     counter = QueryCounter()
     connection_created.connect(counter.watch_new_connections)
     try:
@@ -286,7 +286,7 @@ CONTENDERS: dict[str, Contender] = {
 }
 
 
-def _reconcile() -> dict[str, Any]:
+def reconcile_report() -> dict[str, Any]:
     from saka.ledger.reconcile import reconcile
 
     report = reconcile(limit_per_check=5)
@@ -314,7 +314,7 @@ def run_contender(
         cursor.execute(f"SELECT count(*) FROM {contender.warm_table}")  # same cache footing
     settle_s = time.perf_counter() - t_prepare - prepare_s
     rss_before = rss_mb()
-    with _measured() as counter:
+    with measured() as counter:
         started_wall = time.time()
         t0 = time.perf_counter()
         outcome = contender.work(as_of, {**options, "prepared": prepared})
@@ -335,5 +335,5 @@ def run_contender(
         "peak_rss_mb": peak,
         "prepared": {**prepared, "prepare_s": round(prepare_s, 3), "settle_s": round(settle_s, 3)},
         "info": outcome.info,
-        "reconcile": _reconcile() if reconcile else None,
+        "reconcile": reconcile_report() if reconcile else None,
     }

@@ -2,8 +2,10 @@
 dict (what ``saka_bench`` writes as JSON and renders with :mod:`bench.report`).
 
 The populations are templates (:mod:`bench.templates`); each contender runs on a fresh copy
-in a fresh process (:mod:`bench.measure`); the member probes, latency (:mod:`bench.latency`) and
-throughput (:mod:`bench.throughput`), each run on a copy of the largest population.
+in a fresh process (:mod:`bench.measure`); then, at one size (the largest by default), the
+project's runs driven by 1, 2, 4... worker processes (:mod:`bench.fanout`); the member probes,
+latency (:mod:`bench.latency`) and throughput (:mod:`bench.throughput`), each run on a copy of
+the largest population.
 """
 
 from __future__ import annotations
@@ -22,6 +24,26 @@ from bench.options import BenchOptions
 from bench.templates import Templates
 from bench.throughput import throughput_line, throughput_probe
 from saka.grains.conf import get_settings
+from saka.grains.runs.chunks import MAX_WORKERS
+
+PROJECT = ("project_compost", "project_redistribution")
+
+
+def _check_processes(opts: BenchOptions) -> int | None:
+    """The size of the fan-out measurement (``None``: not measured), once its options are
+    valid: a size measured (its floor is the yardstick), P and threads in range."""
+    if not opts.processes:
+        return None
+    size = opts.processes_size or max(opts.sizes)
+    if size not in opts.sizes:
+        raise BenchError(
+            f"--processes-size {size:,} is not one of --sizes (the floor is measured there)"
+        )
+    if any(p < 1 or p > MAX_WORKERS for p in opts.processes):
+        raise BenchError(f"--processes must be integers in 1..{MAX_WORKERS}")
+    if not 1 <= opts.process_threads <= MAX_WORKERS:
+        raise BenchError(f"--process-threads must be in 1..{MAX_WORKERS}")
+    return size
 
 
 def run_bench(opts: BenchOptions) -> dict[str, Any]:
@@ -32,6 +54,7 @@ def run_bench(opts: BenchOptions) -> dict[str, Any]:
         raise BenchError(f"unknown contenders: {', '.join(unknown)}")
     if not opts.sizes or any(n < 1 for n in opts.sizes):
         raise BenchError("sizes must be positive integers")
+    fanout_size = _check_processes(opts)
     started = time.perf_counter()
     info = machine_info(server)
     opts.log(
@@ -40,6 +63,7 @@ def run_bench(opts: BenchOptions) -> dict[str, Any]:
     )
     templates = Templates(server, opts)
     measurements: list[Measurement] = []
+    fanout: list[Measurement] = []
     latency: dict[str, Any] | None = None
     throughput: dict[str, Any] | None = None
     cfg = get_settings()
@@ -50,6 +74,17 @@ def run_bench(opts: BenchOptions) -> dict[str, Any]:
                 m = measure(server, templates, opts, size, name)
                 measurements.append(m)
                 opts.log("    " + summary_line(m))
+        if fanout_size is not None:
+            opts.log(
+                f"worker processes at N = {fanout_size:,}: "
+                f"{', '.join(str(p) for p in opts.processes)} "
+                f"(each {opts.process_threads} thread{'s' if opts.process_threads > 1 else ''})"
+            )
+            for name in (n for n in PROJECT if n in opts.contenders):
+                for processes in opts.processes:
+                    m = measure(server, templates, opts, fanout_size, name, processes=processes)
+                    fanout.append(m)
+                    opts.log("    " + summary_line(m))
         if opts.latency:
             size = opts.latency_size or max(opts.sizes)
             opts.log(f"latency probe at N = {size:,} ({opts.latency_workers} workers)")
@@ -98,6 +133,15 @@ def run_bench(opts: BenchOptions) -> dict[str, Any]:
             "naive_max": opts.naive_max,
         },
         "measurements": [m.__dict__ for m in measurements],
+        "processes": None
+        if fanout_size is None
+        else {
+            "size": fanout_size,
+            "counts": list(opts.processes),
+            "threads": opts.process_threads,
+            "chunk_size": opts.processes_chunk_size or opts.chunk_size,
+            "measurements": [m.__dict__ for m in fanout],
+        },
         "latency": latency,
         "throughput": throughput,
     }

@@ -1,6 +1,9 @@
 """One contender at one size, measured: a fresh copy of the population, the contender in its
 own process (``saka_bench_contender``, which reports its wall time, queries and peak RSS),
 then its booked result compared with the formula's, wallet by wallet (:mod:`bench.checks`).
+
+A project contender may be measured with ``processes``: its run is then driven by that many
+worker processes (:mod:`bench.fanout`), and checked exactly the same way.
 """
 
 from __future__ import annotations
@@ -42,11 +45,19 @@ class Measurement:
     reconcile: dict[str, Any] | None = None
     load_avg: list[float] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
+    processes: int | None = None  # the fan-out: worker processes driving the run
+    threads: int | None = None  # threads each of them drives with
+    workers: list[dict[str, Any]] = field(default_factory=list)  # per process, this one first
 
 
-def contender_args(opts: BenchOptions, name: str) -> list[str]:
-    """The ``manage.py`` arguments that run contender ``name`` in a fresh process."""
+def contender_args(opts: BenchOptions, name: str, processes: int | None = None) -> list[str]:
+    """The ``manage.py`` arguments that run contender ``name`` in a fresh process (its run
+    driven by ``processes`` worker processes when given)."""
     extra = [] if opts.checkpoint else ["--no-checkpoint"]
+    chunk_size = opts.chunk_size
+    if processes is not None:
+        extra += ["--processes", str(processes), "--threads", str(opts.process_threads)]
+        chunk_size = opts.processes_chunk_size or opts.chunk_size
     return [
         "saka_bench_contender",
         "--contender",
@@ -54,7 +65,7 @@ def contender_args(opts: BenchOptions, name: str) -> list[str]:
         "--as-of",
         opts.as_of.isoformat(),
         "--chunk-size",
-        str(opts.chunk_size),
+        str(chunk_size),
         "--floor-variant",
         opts.floor_variant,
         *extra,
@@ -62,12 +73,22 @@ def contender_args(opts: BenchOptions, name: str) -> list[str]:
 
 
 def measure(
-    server: Server, templates: Templates, opts: BenchOptions, size: int, name: str
+    server: Server,
+    templates: Templates,
+    opts: BenchOptions,
+    size: int,
+    name: str,
+    *,
+    processes: int | None = None,
 ) -> Measurement:
     contender = CONTENDERS[name]
     m = Measurement(
         size=size, contender=name, kind=contender.kind, family=contender.family, status="ok"
     )
+    if processes is not None:
+        if contender.family != "project":
+            raise BenchError(f"{name}: only the project's runs have worker processes")
+        m.processes, m.threads = processes, opts.process_threads
     if contender.family == "naive" and size > opts.naive_max:
         m.status, m.note = "skipped", f"naive loop only for N <= {opts.naive_max:,}"
         return m
@@ -83,7 +104,7 @@ def measure(
         server.create(run_db, template=source, file_copy=size >= FILE_COPY_FROM)
         try:
             m.load_avg = [round(x, 2) for x in os.getloadavg()]
-            args = contender_args(opts, name)
+            args = contender_args(opts, name, processes)
             reconcile = contender.family != "floor" and size <= opts.reconcile_max
             if reconcile and attempt == opts.repeat - 1:
                 args.append("--reconcile")
@@ -129,13 +150,15 @@ def measure(
     m.peak_rss_mb = max(float(r["peak_rss_mb"]) for r in results)
     m.rss_before_mb = float(last["rss_before_mb"])
     m.info = {**last.get("info", {}), "prepared": last.get("prepared", {})}
+    m.workers = list(last.get("processes", []))
     return m
 
 
 def summary_line(m: Measurement) -> str:
     """One measurement as the harness logs it."""
+    label = m.contender if m.processes is None else f"{m.contender} x{m.processes}"
     if m.status != "ok":
-        return f"{m.contender:<24} {m.status}: {m.note.splitlines()[0] if m.note else ''}"
+        return f"{label:<24} {m.status}: {m.note.splitlines()[0] if m.note else ''}"
     d = m.diff or {}
     verdict = (
         "ok"
@@ -150,7 +173,10 @@ def summary_line(m: Measurement) -> str:
         rec = (
             " reconcile ok" if m.reconcile["ok"] else f" reconcile: {m.reconcile['checks_failed']}"
         )
+    chunks = ""
+    if m.workers:
+        chunks = "  chunks " + "/".join(str(w.get("chunks_total", "?")) for w in m.workers)
     return (
-        f"{m.contender:<24} {m.wall_s:>9.3f} s  {m.wallets:>9,} / {m.expected_wallets:,} wallets  "
-        f"{m.queries:>7,} queries  {m.peak_rss_mb:>6.1f} MB  {verdict}{rec}"
+        f"{label:<24} {m.wall_s:>9.3f} s  {m.wallets:>9,} / {m.expected_wallets:,} wallets  "
+        f"{m.queries:>7,} queries  {m.peak_rss_mb:>6.1f} MB  {verdict}{rec}{chunks}"
     )

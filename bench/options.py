@@ -16,6 +16,9 @@ from saka.grains.runs.chunks import DEFAULT_CHUNK_SIZE
 DEFAULT_AS_OF = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)  # a Monday, 03:00 UTC
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
 QUICK_SIZES = (2_000, 5_000)
+DEFAULT_PROCESSES = (1, 2, 4)  # the fan-out measurement: worker processes sharing one run
+QUICK_PROCESSES = (2,)
+QUICK_PROCESSES_CHUNK_SIZE = 500  # so that a tiny run has chunks enough to share
 DEFAULT_ORDER = (
     "floor_compost",
     "project_compost",
@@ -55,5 +58,11 @@ class BenchOptions:
     reuse_templates: bool = False
     timeout_s: float = 7_200.0
     checkpoint: bool = True  # CHECKPOINT before each contender's clock (off in quick mode)
+    # The fan-out measurement (bench.fanout): the project's runs driven by P worker processes
+    # at one size, for each P; () skips it.
+    processes: Sequence[int] = DEFAULT_PROCESSES
+    processes_size: int | None = None  # default: the largest size (it must be one of sizes)
+    process_threads: int = 1  # threads each worker process drives the run with
+    processes_chunk_size: int | None = None  # default: chunk_size
     quick: bool = False
     log: Callable[[str], None] = print

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.postgres
 
 SIZE = 2_000
 THROUGHPUT_PROCESSES, PER_MEMBER = 2, 4
+PROCESSES, PROCESSES_CHUNK = 2, 250  # 2,000 wallets: 9 chunks of 250 ids to share
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +38,8 @@ def results() -> dict[str, Any]:
         throughput_members=2,
         throughput_per_member=PER_MEMBER,
         throughput_max_seconds=60.0,
+        processes=[PROCESSES],
+        processes_chunk_size=PROCESSES_CHUNK,
         checkpoint=False,
         quick=True,
         log=lambda _message: None,
@@ -165,3 +168,60 @@ def test_a_wrong_project_result_fails_the_run_but_a_wrong_seeds_result_does_not(
     failed = report.failures(broken)
     assert len(failed) == 1
     assert failed[0].startswith("project_compost at N=2000: missing 1")
+
+
+def _fanout(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {m["contender"]: m for m in results["processes"]["measurements"]}
+
+
+@pytest.mark.parametrize("contender", ["project_compost", "project_redistribution"])
+def test_a_run_driven_by_two_processes_gives_the_expected_set(
+    results: dict[str, Any], contender: str
+) -> None:
+    # given the project's run opened by the contender process and driven by it and one
+    # worker process started before the clock
+    m = _fanout(results)[contender]
+    # then the run booked exactly the formula's wallets and amounts, like the threaded one
+    assert (m["status"], m["processes"], m["threads"]) == ("ok", PROCESSES, 1), m["note"]
+    assert m["correct"] is True, m["diff"]
+    assert m["wallets"] == m["expected_wallets"] == _by(results)[contender]["wallets"] > 0
+    assert m["amount"] == m["expected_amount"] > 0
+    assert m["reconcile"]["ok"] is True
+    # and each of the two processes reports itself: the contender's first, the worker's next
+    workers = m["workers"]
+    assert [w["in_process"] for w in workers] == [True, False]
+    assert len({w["pid"] for w in workers}) == PROCESSES
+    assert all(w["run_status"] == "done" for w in workers)
+    assert all(w["queries"] > 0 and w["peak_rss_mb"] > 0 for w in workers)
+    # and every chunk of the run is counted once, for the process that did it
+    assert sum(w["chunks_total"] for w in workers) == m["info"]["chunks"] >= SIZE // PROCESSES_CHUNK
+    assert m["info"]["chunks_unattributed"] == 0
+    assert m["queries"] == sum(w["queries"] for w in workers)
+    assert m["wall_s"] > 0
+
+
+def test_the_processes_table_compares_them_with_the_floor(results: dict[str, Any]) -> None:
+    # given the quick run's fan-out at N = 2,000 (2 processes only)
+    text = report.processes_table(results)
+    # then it has the floor, the two-process run and the threaded run of each kind
+    assert text.startswith(f"{SIZE:,} wallets, P worker processes")
+    for kind in ("compost", "redistribution"):
+        assert f"| {kind} | SQL floor | one statement |" in text
+        assert f"| {kind} | project (saka) | {PROCESSES} x 1 |" in text
+        assert f"| {kind} | project, threads (table above) | 1 x " in text
+    assert all(m["vs_floor"] > 0 for m in results["processes"]["measurements"])
+    assert text in report.markdown(results)
+
+
+def test_a_wrong_result_with_worker_processes_fails_the_run(results: dict[str, Any]) -> None:
+    # given the quick run's results where the two-process redistribution credited one twice
+    fan = [dict(m) for m in results["processes"]["measurements"]]
+    for m in fan:
+        if m["contender"] == "project_redistribution":
+            m["correct"] = False
+            m["diff"] = {**m["diff"], "duplicates": 1, "ok": False}
+    broken = {**results, "processes": {**results["processes"], "measurements": fan}}
+    # then it is reported as a failure (saka_bench exits 1)
+    assert report.failures(broken) == [
+        f"project_redistribution with {PROCESSES} processes at N={SIZE}: twice 1"
+    ]

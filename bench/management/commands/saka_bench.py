@@ -21,12 +21,27 @@ from bench import report
 from bench.dbs import PREFIX, BenchError
 from bench.floor import DEFAULT_VARIANT, VARIANTS
 from bench.harness import run_bench
-from bench.options import DEFAULT_ORDER, DEFAULT_SIZES, QUICK_SIZES, BenchOptions
+from bench.options import (
+    DEFAULT_ORDER,
+    DEFAULT_PROCESSES,
+    DEFAULT_SIZES,
+    QUICK_PROCESSES,
+    QUICK_PROCESSES_CHUNK_SIZE,
+    QUICK_SIZES,
+    BenchOptions,
+)
 from saka.core.clock import parse_instant
 from saka.core.errors import DomainError
 from saka.grains.runs.chunks import DEFAULT_CHUNK_SIZE
 
 RESULTS_DIR = Path(settings.BASE_DIR) / "bench" / "results"
+
+
+def _counts(text: str) -> list[int]:
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts or not all(p.isdigit() and int(p) >= 1 for p in parts):
+        raise CommandError(f"--processes: {text!r} is not a list of positive integers")
+    return [int(p) for p in parts]
 
 
 def _sizes(text: str) -> list[int]:
@@ -65,8 +80,9 @@ class Command(BaseCommand):
             action="store_true",
             help="CI smoke run: sizes "
             + ",".join(str(n) for n in QUICK_SIZES)
-            + ", short member probes (latency, throughput), results under bench/results/tmp/, "
-            "docs untouched",
+            + f", {','.join(str(p) for p in QUICK_PROCESSES)} worker processes at the largest "
+            f"(chunks of {QUICK_PROCESSES_CHUNK_SIZE}), short member probes (latency, "
+            "throughput), results under bench/results/tmp/, docs untouched",
         )
         parser.add_argument(
             "--contenders",
@@ -78,6 +94,30 @@ class Command(BaseCommand):
             "--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, help="project runs' chunk"
         )
         parser.add_argument("--naive-max", type=int, default=100_000)
+        parser.add_argument(
+            "--processes",
+            help="worker process counts of the fan-out measurement (the project's runs driven "
+            "by P processes at once); default "
+            + ",".join(str(p) for p in DEFAULT_PROCESSES)
+            + " ("
+            + ",".join(str(p) for p in QUICK_PROCESSES)
+            + " with --quick)",
+        )
+        parser.add_argument(
+            "--no-processes", action="store_true", help="skip the fan-out measurement"
+        )
+        parser.add_argument(
+            "--processes-size", type=int, help="N of the fan-out (one of --sizes; default max)"
+        )
+        parser.add_argument(
+            "--process-threads", type=int, default=1, help="threads per fan-out process"
+        )
+        parser.add_argument(
+            "--processes-chunk-size",
+            type=int,
+            help="the fan-out runs' chunk size (default --chunk-size; "
+            f"{QUICK_PROCESSES_CHUNK_SIZE} with --quick)",
+        )
         parser.add_argument("--floor-variant", choices=VARIANTS, default=DEFAULT_VARIANT)
         parser.add_argument("--no-latency", action="store_true", help="skip the latency probe")
         parser.add_argument("--latency-size", type=int, help="N of the member probes (default max)")
@@ -143,6 +183,16 @@ class Command(BaseCommand):
             if options["contenders"]
             else list(DEFAULT_ORDER)
         )
+        processes = (
+            []
+            if options["no_processes"]
+            else _counts(options["processes"])
+            if options["processes"]
+            else list(QUICK_PROCESSES if quick else DEFAULT_PROCESSES)
+        )
+        processes_chunk_size = options["processes_chunk_size"] or (
+            QUICK_PROCESSES_CHUNK_SIZE if quick else None
+        )
         try:
             as_of = parse_instant(options["as_of"]) if options["as_of"] else None
         except DomainError as exc:
@@ -171,6 +221,10 @@ class Command(BaseCommand):
             reuse_templates=options["reuse_templates"],
             timeout_s=options["timeout"],
             checkpoint=not quick,
+            processes=processes,
+            processes_size=options["processes_size"],
+            process_threads=options["process_threads"],
+            processes_chunk_size=processes_chunk_size,
             quick=quick,
             log=self._log,
         )

@@ -1,4 +1,5 @@
-"""One contender (or one member-probe worker) in this fresh process; one JSON line on stdout.
+"""One contender (or one member-probe or fan-out worker) in this fresh process; one JSON line
+on stdout.
 
 Started by ``saka_bench`` with ``DATABASE_URL`` pointing at a fresh copy of the population.
 Not meant to be run by hand on a database you care about: contenders write.
@@ -12,7 +13,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
-from bench import latency, throughput
+from bench import fanout, latency, throughput
 from bench.contenders import CONTENDERS, rss_mb, run_contender
 from bench.dbs import PREFIX
 from bench.floor import DEFAULT_VARIANT, VARIANTS
@@ -29,7 +30,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--contender",
             required=True,
-            choices=[*CONTENDERS, "latency_worker", "throughput_worker"],
+            choices=[*CONTENDERS, "latency_worker", "throughput_worker", "run_worker"],
         )
         parser.add_argument("--as-of", required=True, help="the population's as_of (ISO 8601)")
         parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE)
@@ -43,6 +44,17 @@ class Command(BaseCommand):
         parser.add_argument("--start-file", help="throughput worker: start once it exists")
         parser.add_argument("--members", help="throughput worker: comma-separated member ids")
         parser.add_argument("--per-member", type=int, default=1, help="throughput worker")
+        parser.add_argument(
+            "--processes",
+            type=int,
+            help="project contenders: drive the run with this many processes (bench.fanout)",
+        )
+        parser.add_argument(
+            "--threads", type=int, default=1, help="fan-out: threads each process drives with"
+        )
+        parser.add_argument(
+            "--kind", choices=sorted(fanout.SPECS), help="run_worker: the run's kind"
+        )
         parser.add_argument("--reconcile", action="store_true", help="reconcile after the work")
         parser.add_argument(
             "--no-checkpoint", action="store_true", help="skip the CHECKPOINT before the clock"
@@ -80,6 +92,20 @@ class Command(BaseCommand):
                     ready_file=options["ready_file"],
                 )
                 result["peak_rss_mb"] = rss_mb()
+            elif options["contender"] == "run_worker":
+                if not options["kind"]:
+                    raise CommandError("run_worker needs --kind")
+                result = fanout.worker(options["kind"], threads=options["threads"])
+            elif options["processes"] is not None:
+                result = fanout.run_fanout(
+                    options["contender"],
+                    as_of=as_of,
+                    processes=options["processes"],
+                    threads=options["threads"],
+                    chunk_size=options["chunk_size"],
+                    reconcile=options["reconcile"],
+                    checkpoint=not options["no_checkpoint"],
+                )
             else:
                 result = run_contender(
                     options["contender"],

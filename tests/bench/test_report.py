@@ -1,0 +1,83 @@
+"""The report of the fan-out measurement on given figures (no database): x floor, speed-up
+against one process, the bar's "one process costs no more than before the engine"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench import report
+
+SIZE = 1_000_000
+
+
+def _m(contender: str, wall_s: float, **extra: Any) -> dict[str, Any]:
+    family, _, kind = contender.partition("_")
+    return {
+        "size": SIZE,
+        "contender": contender,
+        "kind": kind,
+        "family": family,
+        "status": "ok",
+        "note": "",
+        "wall_s": wall_s,
+        "wallets": 10,
+        "expected_wallets": 10,
+        "amount": 100,
+        "queries": 5,
+        "peak_rss_mb": 63.0,
+        "diff": {},
+        "correct": True,
+        "reconcile": None,
+        "info": {"workers": 2},
+        **extra,
+    }
+
+
+def _results() -> dict[str, Any]:
+    fan = [
+        _m(
+            "project_compost",
+            wall,
+            processes=p,
+            threads=1,
+            workers=[{"chunks_total": 200 // p, "peak_rss_mb": 63.0}] * p,
+        )
+        for p, wall in ((1, 2.0), (2, 1.25), (4, 1.0))
+    ]
+    return {
+        "sizes": [SIZE],
+        "machine": {"cores": 2},
+        "measurements": [_m("floor_compost", 1.6), _m("project_compost", 1.6)],
+        "processes": {"size": SIZE, "threads": 1, "chunk_size": 5_000, "measurements": fan},
+    }
+
+
+def test_each_process_count_is_compared_with_the_floor_and_with_one_process() -> None:
+    # given a compost at 1M wallets with 1, 2 and 4 processes, and the floor at 1.6 s
+    results = _results()
+    # when the ratios are added
+    report.ratios(results)
+    # then each has its time over the floor's and one process's time over its own
+    fan = results["processes"]["measurements"]
+    assert [m["vs_floor"] for m in fan] == [1.25, 0.78, 0.62]
+    assert [m["speedup_vs_1"] for m in fan] == [1.0, 1.6, 2.0]
+    # and the table shows them, the chunks and peak RSS of every process, and the threaded run
+    text = report.processes_table(results)
+    assert "| compost | project (saka) | 4 x 1 | 1.000 | 0.62 | 2.00 | 50 / 50 / 50 / 50 |" in text
+    assert "| compost | project, threads (table above) | 1 x 2 | 1.600 | 1.00 | 1.25 |" in text
+    assert report.failures(results) == []
+
+
+def test_the_bar_compares_one_process_with_the_figures_before_the_engine() -> None:
+    # given the threaded run in one process at 1.00x the floor (0.95x before the engine)
+    results = _results()
+    report.ratios(results)
+    rows = {criterion: (value, met) for criterion, value, met in report.bar(results)}
+    # then it is within the 10% the bar allows
+    (criterion,) = [c for c in rows if c.startswith("compost: one process costs no more")]
+    assert rows[criterion] == ("1.00x", True)
+    # and at 1.10x it is not
+    results["measurements"][1]["wall_s"] = 1.76
+    report.ratios(results)
+    rows = {criterion: (value, met) for criterion, value, met in report.bar(results)}
+    assert rows[criterion] == ("1.10x", False)
