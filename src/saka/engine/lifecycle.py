@@ -198,6 +198,7 @@ def _drive_one(
 ) -> None:
     """One worker's loop until the run is done (or another thread of the pool failed)."""
     poll = get_settings().poll_ms / 1000
+    wait = waited = 0.0  # while other workers finish a step's last chunks
     while not stop.is_set():
         run = spec.run_model.objects.get(pk=run_id)
         if run.status == RunStatus.DONE:
@@ -210,6 +211,8 @@ def _drive_one(
             _single(spec, run_id, run.phase, step)
             continue
         leased = chunks.claim(spec, run_id, step, worker)
+        if leased is not None:
+            wait = waited = 0.0
         while leased is not None and not stop.is_set():
             done, leased = chunks.do_and_claim_next(spec, run, step, *leased, worker)
             if done and progress is not None:
@@ -218,10 +221,16 @@ def _drive_one(
             chunks.release(spec, run_id, step.step, leased[0])
         if chunks.step_state(spec, run_id, step.step).finished:
             _advance(spec, run_id, run.phase, step)
-        else:
-            # chunks leased by other workers: done soon; a dead worker's are freed here
-            time.sleep(poll)
+            wait = waited = 0.0
+            continue
+        # Chunks leased by other workers: they end in milliseconds (look again after 5 ms,
+        # 10, 20, ... up to SAKA_RUN_POLL_MS); a dead worker's leases are freed once in a while.
+        wait = min(max(wait * 2, 0.005), poll)
+        time.sleep(wait)
+        waited += wait
+        if waited >= IDLE_LEASE_SECONDS:
             chunks.free_idle_leases(spec, run_id, claimed_seconds_ago=IDLE_LEASE_SECONDS)
+            waited = 0.0
 
 
 def drive(
