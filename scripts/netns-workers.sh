@@ -25,7 +25,7 @@
 # Environment: WORKERS (1..3, 3), WALLETS (200000), CHUNK_SIZE (2000), MODE (celery|join),
 #   PYTHON (the worktree's .venv/bin/python), SAKA_NETNS_DB (saka_netns), KEEP_DB (0),
 #   REDIS_DB (5; must be empty, never 0), PG_FORWARD_PORT (15432), REDIS_FORWARD_PORT (16379),
-#   RUN_TIMEOUT (600 s).
+#   RUN_TIMEOUT (600 s), KEEP_LOGS (0; 1 keeps the workers' and forwarders' logs in /tmp).
 # Needs: iproute2 (ip), util-linux (unshare), socat, postgresql-client (psql, createdb),
 #   redis-tools (redis-cli):  apt-get install -y iproute2 util-linux socat postgresql-client redis-tools
 
@@ -43,6 +43,7 @@ REDIS_DB="${REDIS_DB:-5}"
 PG_FORWARD_PORT="${PG_FORWARD_PORT:-15432}"
 REDIS_FORWARD_PORT="${REDIS_FORWARD_PORT:-16379}"
 RUN_TIMEOUT="${RUN_TIMEOUT:-600}"
+KEEP_LOGS="${KEEP_LOGS:-0}"
 
 HOST_IP=10.231.0.1
 BRIDGE=saka-br0
@@ -107,7 +108,7 @@ cleanup() {
     say "netns-workers: failed (exit $rc); logs:" >&2
     tail -n 20 "$TMP"/worker-*.log >&2 2>/dev/null
   fi
-  rm -rf "$TMP"
+  if [[ $KEEP_LOGS == 1 ]]; then say "logs kept in $TMP"; else rm -rf "$TMP"; fi
   say "cleanup: workers and forwarders stopped, namespaces, veths and $BRIDGE removed$([[ $DB_MADE == 1 && $KEEP_DB != 1 ]] && printf ', database %s dropped' "$DB")"
   exit "$rc"
 }
@@ -195,6 +196,7 @@ say "== run $RUN_ID opened (queued): compost at $AS_OF, chunks of $CHUNK_SIZE wa
 start_worker() {  # start_worker NAMESPACE COMMAND...
   local ns=$1
   shift
+  # shellcheck disable=SC2016  # $0 and $@ are the inner shell's
   ip netns exec "$ns" unshare --uts -- env PATH="$PATH" sh -c 'hostname "$0" && exec "$@"' "$ns" \
     env DATABASE_URL="$NS_DB_URL" REDIS_URL="$NS_REDIS_URL" "$@" > "$TMP/worker-$ns.log" 2>&1 &
   PIDS+=($!)
@@ -211,7 +213,6 @@ if [[ $MODE == celery ]]; then
   for ns in "${NAMESPACES[@]}"; do
     wait_for 60 "the Celery worker in $ns" grep -q " ready\." "$TMP/worker-$ns.log"
   done
-  STARTED=$SECONDS
   "${HOST_ENV[@]}" "$PYTHON" manage.py shell -v 0 -c "
 from saka.jobs.enqueue import run_workers_enqueue
 run_workers_enqueue(spec='compost', run_id=$RUN_ID, count=$WORKERS)
@@ -226,7 +227,7 @@ fi
 run_status() {
   psql -h 127.0.0.1 -U postgres -d "$DB" -Atc "SELECT status FROM grains_run WHERE id = $RUN_ID"
 }
-until [[ $(run_status) == done ]]; do
+until [[ $(run_status) == "done" ]]; do
   (( SECONDS - STARTED < RUN_TIMEOUT )) || die "run $RUN_ID not done after ${RUN_TIMEOUT}s"
   for pid in "${WORKER_PIDS[@]}"; do
     if ! kill -0 "$pid" 2>/dev/null && [[ $MODE == celery ]]; then die "a Celery worker exited"; fi
@@ -234,7 +235,7 @@ until [[ $(run_status) == done ]]; do
   if [[ $MODE == join ]]; then
     alive=0
     for pid in "${WORKER_PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    [[ $alive == 1 || $(run_status) == done ]] || die "every worker exited, run $RUN_ID is $(run_status)"
+    [[ $alive == 1 || $(run_status) == "done" ]] || die "every worker exited, run $RUN_ID is $(run_status)"
   fi
   sleep 0.2
 done
@@ -277,4 +278,3 @@ done
 say
 say "== saka_reconcile"
 "${HOST_ENV[@]}" "$PYTHON" manage.py saka_reconcile
-say "(wall clock, tasks sent or --join processes started -> run done: $((SECONDS - STARTED)) s, polled every 0.2 s)"
