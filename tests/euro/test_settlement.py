@@ -5,14 +5,10 @@ concurrency and a killed process: ``test_settlement_races.py``, ``test_kill_resu
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
-from io import StringIO
 from typing import Any
 
 import pytest
-from django.core.management import CommandError, call_command
-from django.db.models import Sum
 
 from saka.core.clock import now
 from saka.core.errors import ValidationError
@@ -26,7 +22,6 @@ from saka.euro.models import (
     Pledge,
     PledgeStatus,
     SettlementChunk,
-    SettlementKind,
     SettlementRun,
     SettlementStatus,
 )
@@ -306,34 +301,3 @@ def test_settlement_queries_do_not_grow_with_the_chunk(make_user: Any) -> None:
     assert counts[0] == counts[1], counts
     assert per_chunk <= 20, counts
     assert counts[1] - per_chunk <= 35, counts
-
-
-# --- command ------------------------------------------------------------------------------------
-
-
-def test_saka_settle_command(pledged: Any, project: Any) -> None:
-    campaign, _, _ = pledged
-    close(campaign, CampaignStatus.SUCCEEDED)
-    out = StringIO()
-    call_command(
-        "saka_settle", "--project", str(project.pk), "--json", "--batch-size", "5", stdout=out
-    )
-    summary = json.loads(out.getvalue())
-    assert (summary["status"], summary["kind"], summary["pledges_done"]) == ("done", "release", 12)
-    booked = EuroEntry.objects.filter(run_id=summary["id"]).aggregate(s=Sum("amount"))["s"]
-    assert summary["amount"] == f"{booked // 100}.{booked % 100:02d}"
-    # a second call reports the same finished run
-    out = StringIO()
-    call_command("saka_settle", "--campaign", str(campaign.pk), stdout=out)
-    assert "completed" in out.getvalue()
-    assert SettlementRun.objects.get().kind == SettlementKind.RELEASE
-
-
-def test_saka_settle_command_errors(project: Any) -> None:
-    with pytest.raises(CommandError, match="campaign_not_found"):
-        call_command("saka_settle", "--project", "999999999")
-    open_campaign(project)
-    with pytest.raises(CommandError, match="campaign_not_closed"):
-        call_command("saka_settle", "--project", str(project.pk))
-    with pytest.raises(CommandError):
-        call_command("saka_settle")

@@ -7,19 +7,16 @@ from django.db import migrations, models
 from django.db.models import F
 
 
-def as_of_from_created_at(apps, schema_editor):
-    """The instant earlier settlements settled at: when they started (their pledges carry the
-    instant of their batch; no later instant is known for a run)."""
-    SettlementRun = apps.get_model("euro", "SettlementRun")
-    SettlementRun.objects.filter(as_of__isnull=True).update(as_of=F("created_at"))
+def upgrade_runs(apps, schema_editor):
+    """Every settlement gets an ``as_of``: when it started (its pledges carry the instant of
+    their batch; no later instant is known for a run). A settlement interrupted (or killed
+    while running) before the engine existed has the held pledges after its cursor planned as
+    chunks of at most ``chunk_size`` (every chunk_size-th held pledge id a boundary, the last
+    held id the last one) and is marked interrupted, so the engine (a command, the API, the
+    resume task) finishes it; its earlier batches are in its totals and have no chunk rows.
 
-
-def plan_unfinished(apps, schema_editor):
-    """Settlements interrupted (or killed while running) before the engine existed: plan the
-    held pledges after their cursor as chunks of at most ``chunk_size`` (every chunk_size-th
-    held pledge id a boundary, the last held id the last one), mark them interrupted, so the
-    engine (a command, the API, the resume task) finishes them. Their earlier batches are in
-    their totals already and have no chunk rows."""
+    Each run row is updated once: a second update of a row this transaction wrote would queue
+    its foreign keys' deferred checks, and PostgreSQL then refuses the ALTER TABLE after."""
     SettlementRun = apps.get_model("euro", "SettlementRun")
     SettlementChunk = apps.get_model("euro", "SettlementChunk")
     Pledge = apps.get_model("euro", "Pledge")
@@ -42,7 +39,8 @@ def plan_unfinished(apps, schema_editor):
             ],
             ignore_conflicts=True,
         )
-    unfinished.update(status="interrupted", phase=0, started_at=None)
+    unfinished.update(as_of=F("created_at"), status="interrupted", phase=0, started_at=None)
+    SettlementRun.objects.filter(status="done").update(as_of=F("created_at"))
 
 
 class Migration(migrations.Migration):
@@ -66,12 +64,6 @@ class Migration(migrations.Migration):
             model_name="settlementrun",
             name="as_of",
             field=models.DateTimeField(null=True),
-        ),
-        migrations.RunPython(as_of_from_created_at, migrations.RunPython.noop),
-        migrations.AlterField(
-            model_name="settlementrun",
-            name="as_of",
-            field=models.DateTimeField(help_text="The instant the run applies its rule at."),
         ),
         migrations.AddField(
             model_name="settlementrun",
@@ -200,7 +192,12 @@ class Migration(migrations.Migration):
                 "db_table": "euro_settlement_chunk",
             },
         ),
-        migrations.RunPython(plan_unfinished, migrations.RunPython.noop),
+        migrations.RunPython(upgrade_runs, migrations.RunPython.noop),
+        migrations.AlterField(
+            model_name="settlementrun",
+            name="as_of",
+            field=models.DateTimeField(help_text="The instant the run applies its rule at."),
+        ),
         migrations.RemoveField(
             model_name="settlementrun",
             name="cursor",
