@@ -1,4 +1,5 @@
-"""The EUR admin: the ledger is read-only; campaigns close and settle through services."""
+"""The EUR admin: the ledger is read-only; campaigns close through services and settle through
+the settlement task (``saka.jobs.settlement_admin``: ``test_settlement_admin.py``)."""
 
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ def test_ledger_pages_are_read_only(admin_client_: Client, some_books: Any, mode
 
 
 def test_campaigns_are_created_closed_and_settled_through_services(
-    admin_client_: Client, some_books: Any, project: Any
+    admin_client_: Client, some_books: Any, project: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     campaign = some_books
     assert admin_client_.get("/admin/euro/campaign/").status_code == 200
@@ -65,10 +66,12 @@ def test_campaigns_are_created_closed_and_settled_through_services(
     )
     assert response.status_code == 200
     assert Campaign.objects.get(pk=campaign.pk).status == CampaignStatus.SUCCEEDED
-    # settling through the action
-    admin_client_.post(
-        "/admin/euro/campaign/", {"action": "settle", "_selected_action": [campaign.pk]}
-    )
+    # settling through the action: its workers (a Celery task, eager here) run on commit
+    with django_capture_on_commit_callbacks(execute=True) as sent:
+        admin_client_.post(
+            "/admin/euro/campaign/", {"action": "settle", "_selected_action": [campaign.pk]}
+        )
+    assert len(sent) >= 1
     assert SettlementRun.objects.get(campaign=campaign).status == "done"
     assert Pledge.objects.get().status == PledgeStatus.RELEASED
     # a new campaign through the add form

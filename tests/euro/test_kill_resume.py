@@ -1,12 +1,14 @@
-"""Crash safety: SIGKILL a real ``manage.py saka_settle`` in the middle of a settlement of
-10,000 pledges, then run it again.
+"""Crash safety: SIGKILL a real ``manage.py saka_settle`` (two worker threads) in the middle of
+a settlement of 10,000 pledges, then finish it with two processes: the command run again and
+a second one joining it (``--join``).
 
 The kill point is made deterministic without any sleep: the test holds a row lock on the
-first pledge of batch 11, waits until the child's backend is seen waiting on that lock in
-``pg_stat_activity`` (10 batches committed by then), kills the child, releases the lock
-(the orphaned backend then fails to answer its dead client and rolls back), and reruns the
-command. Every pledge must end released exactly once, the run's totals must equal what was
-booked, and ``reconcile`` must be clean both at the kill point and at the end.
+first pledge of chunk 11, waits until a backend of the child is seen waiting on that lock
+(``pg_blocking_pids``), kills the child, releases the lock (the orphaned backends then fail
+to answer their dead client and roll back). At the kill point exactly the chunks marked done
+are booked (the other thread may have been anywhere), nothing of chunk 11. Every pledge must
+end released exactly once, the run's totals must equal what was booked, and ``reconcile``
+must be clean both at the kill point and at the end.
 """
 
 from __future__ import annotations
@@ -21,20 +23,27 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from django.db import connection
 
-from saka.euro.models import CampaignStatus, EuroPosting, Pledge, PledgeStatus, SettlementRun
+from saka.euro.models import (
+    CampaignStatus,
+    EuroPosting,
+    Pledge,
+    PledgeStatus,
+    SettlementChunk,
+    SettlementRun,
+)
 from saka.euro.splits import commission_of
 from saka.ledger.reconcile import reconcile
+from tests.support.db import pg_connect
 from tests.support.euro import close, deposit, open_campaign, seed_pledges
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
 PLEDGES = 10_000
-BATCH = 500
+CHUNK = 500
 WAIT_SECONDS = 120  # liveness guard only
 
 
@@ -46,24 +55,16 @@ def _dsn() -> str:
     return f"postgres://{auth}{host}:{port}/{s['NAME']}"
 
 
-def _settle_command(campaign_id: int) -> subprocess.Popen[str]:
+def _settle_command(*args: str) -> subprocess.Popen[str]:
     env = {
         **os.environ,
         "DATABASE_URL": _dsn(),  # the test database, not the development one
         "SAKA_LOCK_TIMEOUT_MS": "60000",
         "SAKA_LOG_LEVEL": "WARNING",
+        "SAKA_RUN_WORKERS": "2",
     }
     return subprocess.Popen(  # noqa: S603 - fixed argv: this interpreter and manage.py
-        [
-            sys.executable,
-            "manage.py",
-            "saka_settle",
-            "--campaign",
-            str(campaign_id),
-            "--batch-size",
-            str(BATCH),
-            "--json",
-        ],
+        [sys.executable, "manage.py", "saka_settle", *args, "--json"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -84,6 +85,13 @@ def _poll(query: str, params: list[Any], until: Any) -> Any:
     raise AssertionError(f"timed out waiting on: {query}")
 
 
+def _finish(child: subprocess.Popen[str]) -> dict[str, Any]:
+    out, err = child.communicate(timeout=WAIT_SECONDS)
+    assert child.returncode == 0, err
+    summary: dict[str, Any] = json.loads(out)
+    return summary
+
+
 def test_a_killed_settlement_resumes_and_releases_every_pledge_once(
     make_user: Any, project: Any
 ) -> None:
@@ -95,66 +103,77 @@ def test_a_killed_settlement_resumes_and_releases_every_pledge_once(
     amounts = [100 + (i * 7919) % 9_900 for i in range(PLEDGES)]
     ids = seed_pledges(campaign, members, amounts)
     close(campaign, CampaignStatus.SUCCEEDED)
-    blocker = ids[10 * BATCH]  # the first pledge of batch 11
+    blocker = ids[10 * CHUNK]  # the first pledge of chunk 11
 
-    # and another session holding a row lock on the first pledge of batch 11
-    with psycopg.connect(_dsn(), autocommit=False) as holder:
+    # and another session holding a row lock on the first pledge of chunk 11
+    holder = pg_connect()
+    try:
         holder.execute("SELECT id FROM euro_pledge WHERE id = %s FOR UPDATE", [blocker])
+        (holder_pid,) = holder.execute("SELECT pg_backend_pid()").fetchone()
 
-        # when saka_settle runs until it waits on that lock, and is killed there
-        child = _settle_command(campaign.pk)
+        # when saka_settle (two threads) runs until one thread waits on that lock, and is
+        # killed there
+        child = _settle_command("--campaign", str(campaign.pk), "--chunk-size", str(CHUNK))
         try:
-            (waiting_pid,) = _poll(
+            _poll(
                 "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()",
-                [],
+                "AND wait_event_type = 'Lock' AND %s = ANY(pg_blocking_pids(pid))",
+                [holder_pid],
                 until=lambda rows: len(rows) == 1,
-            )[0]
+            )
             os.kill(child.pid, signal.SIGKILL)
             child.wait(WAIT_SECONDS)
         finally:
             if child.poll() is None:
                 child.kill()
         assert child.returncode == -signal.SIGKILL
-
-        # then 10 batches are committed and consistent, nothing of the 11th
-        run = SettlementRun.objects.get(campaign=campaign)
-        assert run.status == "running"  # killed: it never got to say otherwise
-        assert (run.batches_done, run.pledges_done, run.cursor) == (
-            10,
-            10 * BATCH,
-            ids[10 * BATCH - 1],
-        )
-        assert Pledge.objects.filter(status=PledgeStatus.RELEASED).count() == 10 * BATCH
-        assert not Pledge.objects.filter(status=PledgeStatus.RELEASED, id__gte=blocker).exists()
-        holder.rollback()  # release the lock: the orphaned backend gets it, then dies
-
-    _poll(
-        "SELECT pid FROM pg_stat_activity WHERE pid = %s",
-        [waiting_pid],
+        holder.rollback()  # release the lock: the orphaned backends get it, then die
+    finally:
+        holder.close()
+    _poll(  # the killed child's backends are gone (each rolled its open transaction back)
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid()",
+        [],
         until=lambda rows: not rows,
     )
+
+    # then the run stayed "running" (killed: it never got to say otherwise); exactly the chunks
+    # marked done are booked, each with the totals it booked, nothing of chunk 11
+    run = SettlementRun.objects.get(campaign=campaign)
+    assert run.status == "running"
+    done = SettlementChunk.objects.filter(run_id=run.pk, done_at__isnull=False)
+    released = Pledge.objects.filter(status=PledgeStatus.RELEASED)
+    # (chunks are claimed in key order: the ten before chunk 11 were claimed before it, one
+    # of them possibly still being done by the other thread when it was killed)
+    assert 9 <= done.count() == run.chunks_done < 20
+    assert not done.filter(lo__lt=blocker, hi__gte=blocker).exists()
+    assert released.count() == run.pledges_done == sum(c.pledges for c in done)
+    assert run.amount_done == sum(c.amount for c in done)
+    for chunk in done:
+        in_chunk = released.filter(id__gt=chunk.lo, id__lte=chunk.hi)
+        assert in_chunk.count() == chunk.pledges == CHUNK
+    assert not released.filter(id__gte=blocker, id__lte=ids[11 * CHUNK - 1]).exists()
     report = reconcile()
     assert report.ok, [d.message for d in report.discrepancies]
 
-    # when saka_settle runs again
-    rerun = _settle_command(campaign.pk)
-    out, err = rerun.communicate(timeout=WAIT_SECONDS)
-    assert rerun.returncode == 0, err
-    summary = json.loads(out)
+    # when saka_settle runs again, and a second process joins it
+    rerun = _settle_command("--campaign", str(campaign.pk))
+    joined = _settle_command("--join", str(run.pk))
+    summaries = [_finish(rerun), _finish(joined)]
 
-    # then it resumed where it stopped and finished: every pledge released exactly once
+    # then the same run finished: every pledge released exactly once
     commission = sum(commission_of(a, Decimal("0.05")) for a in amounts)
     total = sum(amounts)
-    assert (summary["status"], summary["attempts"], summary["batches_done"]) == ("done", 2, 20)
-    assert (summary["pledges_done"], summary["pledges_skipped"]) == (PLEDGES, 0)
+    for summary in summaries:
+        assert (summary["id"], summary["status"], summary["chunks_done"]) == (run.pk, "done", 20)
+        assert (summary["pledges_done"], summary["pledges_skipped"]) == (PLEDGES, 0)
+        assert summary["amount"] == f"{total // 100}.{total % 100:02d}"
     run = SettlementRun.objects.get(campaign=campaign)
     assert (run.amount_done, run.commission_done, run.net_done) == (
         total,
         commission,
         total - commission,
     )
-    assert summary["amount"] == f"{total // 100}.{total % 100:02d}"
     assert Pledge.objects.filter(status=PledgeStatus.RELEASED).count() == PLEDGES
     debits = EuroPosting.objects.filter(pledge_id__isnull=False, amount__lt=0)
     assert debits.count() == PLEDGES

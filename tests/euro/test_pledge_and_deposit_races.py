@@ -164,7 +164,7 @@ def test_pledges_racing_the_close_are_all_settled(make_user: Any, project: Any) 
     for w in workers[:-1]:
         assert isinstance(w.outcome, pledges.PledgeResult | CampaignNotOpen), w.outcome
     # and the settlement refunds every booked pledge: none stays held
-    run = settlement.settlement_start(campaign_id=campaign.pk, batch_size=3)
+    run = settlement.settlement_start(campaign_id=campaign.pk, chunk_size=3)
     booked = [w for w in workers[:-1] if not w.error]
     assert run.pledges_done == len(booked)
     assert not Pledge.objects.filter(status=PledgeStatus.HELD).exists()

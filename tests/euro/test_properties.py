@@ -2,7 +2,7 @@
 
 Random sequences of deposits (with fees, donations, tips), pocket changes, transfers,
 pledges and cancellations, then the campaign's outcome and its settlement in random
-batches, are run against the services and against a plain-Python model; after every
+chunks, are run against the services and against a plain-Python model; after every
 example each member's main balance, pockets and escrow, the project, the platform and the
 processor hold exactly what the model says, and ``reconcile()`` is clean.
 """
@@ -208,9 +208,9 @@ def test_no_cent_is_created_or_lost(
             sum(w.pledges),
         )
 
-    # when the campaign closes and is settled in random batches
+    # when the campaign closes and is settled in random chunks
     close(campaign, outcome)
-    run = settlement.settlement_start(campaign_id=campaign.pk, batch_size=batch)
+    run = settlement.settlement_start(campaign_id=campaign.pk, chunk_size=batch)
 
     # then the money went where the outcome says, to the cent
     held = [a for w in model for a in w.pledges]

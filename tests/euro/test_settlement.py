@@ -1,17 +1,14 @@
-"""Campaign settlement: release with commission, refunds, batches by key range over held
-pledges, resumable and idempotent, totals equal to what was booked, side effects after
-commit. (Concurrency and a killed process: ``test_concurrency.py``, ``test_kill_resume.py``.)"""
+"""Campaign settlement on the batch engine: release with commission, refunds, chunks by key
+range over held pledges, resumable and idempotent, totals equal to what was booked, side
+effects after commit. (The chunk plan, ``as_of`` and the command: ``test_settlement_plan.py``;
+concurrency and a killed process: ``test_settlement_races.py``, ``test_kill_resume.py``.)"""
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
-from io import StringIO
 from typing import Any
 
 import pytest
-from django.core.management import CommandError, call_command
-from django.db.models import Sum
 
 from saka.core.clock import now
 from saka.core.errors import ValidationError
@@ -24,7 +21,7 @@ from saka.euro.models import (
     EuroEntry,
     Pledge,
     PledgeStatus,
-    SettlementKind,
+    SettlementChunk,
     SettlementRun,
     SettlementStatus,
 )
@@ -67,14 +64,14 @@ def test_release_books_commission_and_net_per_pledge(pledged: Any, project: Any)
     # given a succeeded campaign with 12 held pledges
     campaign, _, ids = pledged
     close(campaign, CampaignStatus.SUCCEEDED)
-    # when it is settled in batches of 5
-    run = settle(campaign, batch_size=5)
+    # when it is settled in chunks of 5
+    run = settle(campaign, chunk_size=5)
     # then every pledge is released with commission floor(amount x 5 %)
     expected_commission = sum(commission_of(a, Decimal("0.05")) for a in AMOUNTS)
     total = sum(AMOUNTS)
     assert (run.status, run.kind, run.outcome) == ("done", "release", "completed")
     assert (run.pledges_total, run.pledges_done, run.pledges_skipped) == (12, 12, 0)
-    assert run.batches_done == 3
+    assert run.chunks_done == 3
     assert run.amount_done == total
     assert run.commission_done == expected_commission
     assert run.net_done == total - expected_commission
@@ -100,7 +97,7 @@ def test_release_books_commission_and_net_per_pledge(pledged: Any, project: Any)
 def test_failed_or_cancelled_campaigns_refund_every_pledge(pledged: Any, outcome: str) -> None:
     campaign, members, _ = pledged
     close(campaign, outcome)
-    run = settle(campaign, batch_size=4)
+    run = settle(campaign, chunk_size=4)
     assert (run.kind, run.pledges_done, run.refunded_done) == ("refund", 12, sum(AMOUNTS))
     assert (run.commission_done, run.net_done) == (0, 0)
     assert [euro_balance(m) for m in members] == [200_000] * 3
@@ -118,23 +115,30 @@ def test_an_open_campaign_cannot_be_settled(pledged: Any) -> None:
     assert snapshot() == before
 
 
-@pytest.mark.parametrize("batch_size", [0, -1, 10_001, 2.5, True, "10"])
-def test_batch_size_is_checked(pledged: Any, batch_size: Any) -> None:
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        *({"chunk_size": size} for size in [0, -1, 10_001, 2.5, True, "10"]),
+        *({"workers": n} for n in [0, 33, True, "2"]),
+        {"trigger": "cron"},
+    ],
+)
+def test_arguments_are_checked(pledged: Any, kwargs: dict[str, Any]) -> None:
     campaign, _, _ = pledged
     close(campaign)
     with pytest.raises(ValidationError):
-        settle(campaign, batch_size=batch_size)
+        settle(campaign, **kwargs)
     assert not SettlementRun.objects.exists()
 
 
 def test_settling_again_returns_the_finished_run_and_books_nothing(pledged: Any) -> None:
     campaign, _, _ = pledged
     close(campaign)
-    first = settle(campaign, batch_size=5)
+    first = settle(campaign, chunk_size=5)
     after = snapshot()
-    again = settle(campaign, batch_size=2)
+    again = settle(campaign, chunk_size=2)
     assert again.pk == first.pk
-    assert again.batches_done == first.batches_done
+    assert again.chunks_done == first.chunks_done
     assert snapshot() == after
 
 
@@ -158,7 +162,7 @@ def test_only_held_pledges_are_settled(pledged: Any, project: Any) -> None:
     pledge_refund(pledge_id=ids[8])
     close(campaign, CampaignStatus.SUCCEEDED)
     # when the campaign is settled
-    run = settle(campaign, batch_size=3)
+    run = settle(campaign, chunk_size=3)
     # then the other nine are released, the three stay as they were
     statuses = dict(Pledge.objects.values_list("id", "status"))
     assert [statuses[i] for i in (ids[0], ids[4], ids[8])] == ["cancelled", "cancelled", "refunded"]
@@ -188,7 +192,7 @@ def test_a_pledge_settled_by_another_operation_in_the_meantime_is_skipped(
 
     monkeypatch.setattr(settlement, "pledges_lock", lock_after_a_refund)
     # when the campaign is settled
-    run = settle(campaign, batch_size=5)
+    run = settle(campaign, chunk_size=5)
     # then the refunded pledge is skipped (counted), never released
     assert Pledge.objects.get(pk=raced).status == PledgeStatus.REFUNDED
     assert (run.pledges_done, run.pledges_skipped) == (11, 1)
@@ -198,7 +202,7 @@ def test_a_pledge_settled_by_another_operation_in_the_meantime_is_skipped(
 def test_an_interrupted_settlement_resumes_where_it_stopped(
     pledged: Any, project: Any, monkeypatch: Any, settings: Any
 ) -> None:
-    # given a settlement that fails in its third batch
+    # given a settlement that fails in its third chunk
     campaign, _, ids = pledged
     close(campaign, CampaignStatus.SUCCEEDED)
     real_exit = settlement.pledges_exit
@@ -212,23 +216,25 @@ def test_an_interrupted_settlement_resumes_where_it_stopped(
 
     monkeypatch.setattr(settlement, "pledges_exit", failing_exit)
     with pytest.raises(RuntimeError):
-        settle(campaign, batch_size=4)
-    # then the run is interrupted after two committed batches, nothing of the third booked
+        settle(campaign, chunk_size=4)
+    # then the run is interrupted after two committed chunks, nothing of the third booked
     run = SettlementRun.objects.get(campaign=campaign)
-    assert (run.status, run.batches_done, run.pledges_done, run.cursor) == (
-        SettlementStatus.INTERRUPTED,
-        2,
-        8,
-        ids[7],
-    )
+    assert (run.status, run.chunks_done, run.pledges_done) == (SettlementStatus.INTERRUPTED, 2, 8)
+    chunks = SettlementChunk.objects.filter(run_id=run.pk).order_by("lo")
+    assert [(c.hi, c.done_at is not None, c.pledges) for c in chunks] == [
+        (ids[3], True, 4),
+        (ids[7], True, 4),
+        (ids[11], False, 0),
+    ]
+    assert chunks[2].lease_until is None  # given up at the failure: the next worker need not wait
     assert "power cut" in run.error
     assert Pledge.objects.filter(status=PledgeStatus.RELEASED).count() == 8
     # when it runs again (even with another commission rate configured meanwhile)
     monkeypatch.setattr(settlement, "pledges_exit", real_exit)
     settings.SAKA_PLATFORM_COMMISSION_RATE = "0.50"
-    run = settle(campaign, batch_size=100)
+    run = settle(campaign, chunk_size=100)
     # then it finishes the rest with the rate it started with, each pledge released once
-    assert (run.status, run.attempts, run.pledges_done, run.batches_done) == ("done", 2, 12, 3)
+    assert (run.status, run.attempts, run.pledges_done, run.chunks_done) == ("done", 2, 12, 3)
     assert run.commission_rate == "0.05"
     assert run.commission_done == sum(commission_of(a, Decimal("0.05")) for a in AMOUNTS)
     assert account_balance(AccountKind.PROJECT, project=project) == run.net_done
@@ -252,7 +258,7 @@ def test_notifications_go_out_after_each_commit(
     signals.settlement_finished.connect(on_finished)
     try:
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
-            settle(campaign, batch_size=5)
+            settle(campaign, chunk_size=5)
     finally:
         signals.pledges_settled.disconnect(on_settled)
         signals.settlement_finished.disconnect(on_finished)
@@ -265,8 +271,8 @@ def test_notifications_go_out_after_each_commit(
     ]
 
 
-def test_settlement_queries_do_not_grow_with_the_batch(make_user: Any) -> None:
-    # given two succeeded campaigns of 6 and 60 held pledges
+def test_settlement_queries_do_not_grow_with_the_chunk(make_user: Any) -> None:
+    # given three succeeded campaigns of 6, 60 and 60 held pledges
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -277,48 +283,21 @@ def test_settlement_queries_do_not_grow_with_the_batch(make_user: Any) -> None:
     for m in members:
         deposit(m, 100_000, tip=1)  # the tip creates the platform's account beforehand
     campaigns = []
-    for size in (6, 60):
-        project = project_create(owner_id=members[0].pk, title=f"{size} pledges")
+    for n, size in enumerate((6, 60, 60)):
+        project = project_create(owner_id=members[0].pk, title=f"{size} pledges #{n}")
         campaign = open_campaign(project)
         seed_pledges(campaign, members, [100 + i for i in range(size)])
         campaigns.append(close(campaign, CampaignStatus.SUCCEEDED))
-    # when each is settled in one batch
+    # when the first two are settled in one chunk each, the third in two chunks
     counts = []
-    for campaign in campaigns:
+    for campaign, chunk in zip(campaigns, (60, 60, 30), strict=True):
         with CaptureQueriesContext(connection) as queries:
-            run = settle(campaign, batch_size=60)
+            run = settle(campaign, chunk_size=chunk)
         counts.append(len(queries))
-        assert run.batches_done == 1
-    # then both take the same, small number of queries
-    assert counts[0] == counts[1] <= 35, counts
-
-
-# --- command ------------------------------------------------------------------------------------
-
-
-def test_saka_settle_command(pledged: Any, project: Any) -> None:
-    campaign, _, _ = pledged
-    close(campaign, CampaignStatus.SUCCEEDED)
-    out = StringIO()
-    call_command(
-        "saka_settle", "--project", str(project.pk), "--json", "--batch-size", "5", stdout=out
-    )
-    summary = json.loads(out.getvalue())
-    assert (summary["status"], summary["kind"], summary["pledges_done"]) == ("done", "release", 12)
-    booked = EuroEntry.objects.filter(run_id=summary["id"]).aggregate(s=Sum("amount"))["s"]
-    assert summary["amount"] == f"{booked // 100}.{booked % 100:02d}"
-    # a second call reports the same finished run
-    out = StringIO()
-    call_command("saka_settle", "--campaign", str(campaign.pk), stdout=out)
-    assert "completed" in out.getvalue()
-    assert SettlementRun.objects.get().kind == SettlementKind.RELEASE
-
-
-def test_saka_settle_command_errors(project: Any) -> None:
-    with pytest.raises(CommandError, match="campaign_not_found"):
-        call_command("saka_settle", "--project", "999999999")
-    open_campaign(project)
-    with pytest.raises(CommandError, match="campaign_not_closed"):
-        call_command("saka_settle", "--project", str(project.pk))
-    with pytest.raises(CommandError):
-        call_command("saka_settle")
+        assert run.chunks_done == 60 // chunk
+    # then a chunk takes the same number of queries whatever its size, a small number, and
+    # the run around it (open, plan, join, advance, finish) a fixed few more
+    per_chunk = counts[2] - counts[1]
+    assert counts[0] == counts[1], counts
+    assert per_chunk <= 20, counts
+    assert counts[1] - per_chunk <= 35, counts

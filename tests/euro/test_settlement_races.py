@@ -1,7 +1,7 @@
-"""A EUR settlement racing refunds, another settlement and members on PostgreSQL (real threads,
+"""A EUR settlement racing refunds, other settlers and members on PostgreSQL (real threads,
 each on its own database connection): a held pledge is skipped or its refund fails cleanly,
-one settlement runs at a time (and even without its lease nothing is released twice), members
-keep pledging and depositing while it runs.
+a second settler joins the settlement being done (it shares its chunks; nothing is released
+twice, however many start it at once), members keep pledging and depositing while it runs.
 
 Races are made deterministic as in ``test_pledge_and_deposit_races``: one side paused inside
 its transaction, the other observed waiting on its row lock."""
@@ -9,22 +9,22 @@ its transaction, the other observed waiting on its row lock."""
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 
-from saka.core.errors import DomainError
 from saka.euro import settlement
-from saka.euro.errors import CampaignNotOpen, PledgeNotHeld, SettlementInProgress
+from saka.euro.errors import CampaignNotOpen, PledgeNotHeld
 from saka.euro.models import (
     AccountKind,
     CampaignStatus,
     EuroAccount,
+    EuroPosting,
     Pledge,
     PledgeStatus,
+    SettlementChunk,
     SettlementRun,
 )
 from saka.euro.services import pledges
@@ -73,9 +73,9 @@ def test_a_refund_holding_a_pledge_makes_the_settlement_skip_it(
         )
         refunding.start()
         assert booked.wait(JOIN_SECONDS)
-        # when the settlement reaches that pledge's batch, it waits on its row lock
+        # when the settlement reaches that pledge's chunk, it waits on its row lock
         settling = Worker(
-            lambda: settlement.settlement_start(campaign_id=campaign.pk, batch_size=40),
+            lambda: settlement.settlement_start(campaign_id=campaign.pk, chunk_size=40, workers=1),
             name="settle",
             guard_seconds=JOIN_SECONDS,
         )
@@ -95,18 +95,18 @@ def test_a_refund_holding_a_pledge_makes_the_settlement_skip_it(
 def test_a_settlement_holding_a_pledge_makes_the_refund_fail_cleanly(
     big_campaign: Any, monkeypatch: Any
 ) -> None:
-    # given the settlement paused inside its first batch (pledges locked and released)
+    # given the settlement paused inside its first chunk (pledges locked and released)
     campaign, members, ids = big_campaign
     close(campaign, CampaignStatus.SUCCEEDED)
     with paused(monkeypatch, settlement, "pledges_exit") as (booked, release):
         settling = Worker(
-            lambda: settlement.settlement_start(campaign_id=campaign.pk, batch_size=50),
+            lambda: settlement.settlement_start(campaign_id=campaign.pk, chunk_size=50, workers=1),
             name="paused",
             guard_seconds=JOIN_SECONDS,
         )
         settling.start()
         assert booked.wait(JOIN_SECONDS)
-        # when staff refund a pledge of that batch, the refund waits on the row lock
+        # when staff refund a pledge of that chunk, the refund waits on the row lock
         refunding = Worker(
             lambda: pledges.pledge_refund(pledge_id=ids[10]),
             name="refund",
@@ -126,51 +126,66 @@ def test_a_settlement_holding_a_pledge_makes_the_refund_fail_cleanly(
     )
 
 
-def test_a_second_settlement_is_refused_while_the_first_runs(
+def test_a_second_settler_joins_the_settlement_and_shares_its_chunks(
     big_campaign: Any, monkeypatch: Any
 ) -> None:
-    campaign, _, _ = big_campaign
+    # given a settlement of three chunks, paused inside its first one (its pledges locked;
+    # booking would lock the project's and the platform's accounts, which every chunk books)
+    campaign, _, ids = big_campaign
     close(campaign, CampaignStatus.SUCCEEDED)
-    with paused(monkeypatch, settlement, "pledges_exit") as (booked, release):
+    with paused(monkeypatch, settlement, "pledges_lock") as (booked, release):
         first = Worker(
-            lambda: settlement.settlement_start(campaign_id=campaign.pk, batch_size=100),
+            lambda: settlement.settlement_start(campaign_id=campaign.pk, chunk_size=100, workers=1),
             name="paused",
             guard_seconds=JOIN_SECONDS,
         )
         first.start()
         assert booked.wait(JOIN_SECONDS)
+        # when a second settler starts the same settlement meanwhile
         second = Worker(
-            lambda: settlement.settlement_start(campaign_id=campaign.pk),
+            lambda: settlement.settlement_start(campaign_id=campaign.pk, workers=1),
             name="2nd",
             guard_seconds=JOIN_SECONDS,
         )
         second.start()
-        join([second])
+        # then it does the two other chunks (the first one's chunk is leased and locked)
+        run_id = SettlementRun.objects.get(campaign=campaign).pk
+        done = SettlementChunk.objects.filter(run_id=run_id, done_at__isnull=False)
+        _wait_until(lambda: done.count() == 2)
         release.set()
-        run = settle(first)
-    assert isinstance(second.error, SettlementInProgress), second.outcome
-    assert (run.status, run.pledges_done) == ("done", 300)
+        join([first, second])
+    # and both end with the same finished settlement, every pledge released exactly once
+    assert first.error is None, first.outcome
+    assert second.error is None, second.outcome
+    assert first.result.pk == second.result.pk == run_id
+    run = SettlementRun.objects.get(pk=run_id)
+    assert (run.status, run.pledges_done, run.chunks_done) == ("done", 300, 3)
+    chunks = list(SettlementChunk.objects.filter(run_id=run_id).order_by("lo"))
+    assert [c.hi for c in chunks] == [ids[99], ids[199], ids[299]]
+    assert [c.claims for c in chunks] == [1, 1, 1]  # each leased once, none taken over
+    assert Pledge.objects.filter(status=PledgeStatus.RELEASED).count() == 300
     # asking again later returns the finished run
     assert settlement.settlement_start(campaign_id=campaign.pk).pk == run.pk
 
 
-@contextmanager
-def _no_lease(campaign_id: int) -> Iterator[None]:
-    yield
+def _wait_until(condition: Any) -> None:
+    deadline = time.monotonic() + JOIN_SECONDS  # liveness guard only
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
 
 
-def test_even_without_the_lease_two_settlers_never_release_twice(
-    big_campaign: Any, monkeypatch: Any
-) -> None:
-    # given two processes settling the same campaign at once, with the advisory lease off
+def test_settlers_starting_at_once_share_one_settlement(big_campaign: Any) -> None:
+    # given three processes starting the same campaign's settlement at the same instant
     campaign, _, _ = big_campaign
     close(campaign, CampaignStatus.SUCCEEDED)
-    monkeypatch.setattr(settlement, "_campaign_lease", _no_lease)
     start = threading.Barrier(3)
     workers = run_all(
         [
             Worker(
-                lambda: settlement.settlement_start(campaign_id=campaign.pk, batch_size=7),
+                lambda: settlement.settlement_start(
+                    campaign_id=campaign.pk, chunk_size=7, workers=2
+                ),
                 name=f"s{i}",
                 barrier=start,
                 guard_seconds=JOIN_SECONDS,
@@ -178,15 +193,17 @@ def test_even_without_the_lease_two_settlers_never_release_twice(
             for i in range(3)
         ]
     )
-    for w in workers:
-        assert w.error is None or isinstance(w.error, DomainError), w.outcome
-    # then every pledge is released exactly once and the run's totals are what was booked
-    settlement.settlement_start(campaign_id=campaign.pk)  # finishes if all three gave up
+    # then one settlement was opened and all three worked on it until it was done
+    assert all(w.error is None for w in workers), [w.outcome for w in workers]
     run = SettlementRun.objects.get(campaign=campaign)
-    assert run.pledges_done == 300
+    assert {w.result.pk for w in workers} == {run.pk}
+    # and every pledge is released exactly once, the run's totals are what was booked
+    assert (run.status, run.pledges_done, run.chunks_done) == ("done", 300, 43)
     assert run.amount_done == sum(1_000 + i for i in range(300))
     assert Pledge.objects.filter(status=PledgeStatus.RELEASED).count() == 300
     assert account_balance(AccountKind.ESCROW) == 0
+    debits = EuroPosting.objects.filter(pledge_id__isnull=False, amount__lt=0)
+    assert debits.values("pledge_id").distinct().count() == debits.count() == 300
 
 
 def test_members_keep_pledging_and_depositing_while_a_settlement_runs(
@@ -220,8 +237,8 @@ def test_members_keep_pledging_and_depositing_while_a_settlement_runs(
     ]
     for w in activity:
         w.start()
-    # when the settlement runs in small batches meanwhile
-    run = settlement.settlement_start(campaign_id=campaign_a.pk, batch_size=10)
+    # when the settlement runs in small chunks meanwhile
+    run = settlement.settlement_start(campaign_id=campaign_a.pk, chunk_size=10)
     stop.set()
     join(activity)
     # then it completed, members were never blocked for good, and the books add up

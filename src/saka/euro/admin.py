@@ -1,4 +1,9 @@
-"""EUR admin: the ledger is read-only; campaigns change through services (admin actions)."""
+"""EUR admin: the ledger is read-only; campaigns change through services (admin actions).
+
+The settlements' admin (read-only runs, a "stalled" filter, resuming) and the campaigns'
+"settle" action live in ``saka.jobs.settlement_admin``: they enqueue Celery tasks, and the
+domain never imports Celery.
+"""
 
 from __future__ import annotations
 
@@ -18,13 +23,10 @@ from saka.euro.models import (
     MemberProfile,
     Pledge,
     Pocket,
-    SettlementRun,
-    Trigger,
     WebhookEvent,
 )
 from saka.euro.services.campaigns import campaign_create, campaign_set_status
 from saka.euro.services.members import member_kyc_set
-from saka.euro.settlement import settlement_start
 from saka.ledger.admin import ReadOnlyAdmin
 
 
@@ -93,26 +95,6 @@ class PledgeAdmin(ReadOnlyAdmin):
     show_full_result_count = False
 
 
-@admin.register(SettlementRun)
-class SettlementRunAdmin(ReadOnlyAdmin):
-    list_display = (
-        "id",
-        "campaign",
-        "kind",
-        "status",
-        "outcome",
-        "pledges_done",
-        "pledges_skipped",
-        "amount_done",
-        "commission_done",
-        "net_done",
-        "refunded_done",
-        "attempts",
-        "finished_at",
-    )
-    list_filter = ("kind", "status")
-
-
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(ReadOnlyAdmin):
     list_display = ("id", "event_id", "type", "status", "payment_id", "member", "amount_cents")
@@ -154,24 +136,6 @@ def _close(status: str) -> Any:
     return admin.action(description=f"Close as {status}")(action)
 
 
-@admin.action(description="Settle (release or refund the held pledges)")
-def settle(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
-    for campaign in queryset:
-        try:
-            run = settlement_start(
-                campaign_id=campaign.pk, trigger=Trigger.ADMIN, triggered_by_id=request.user.pk
-            )
-        except DomainError as exc:
-            modeladmin.message_user(
-                request, f"campaign {campaign.pk}: {exc.message}", messages.ERROR
-            )
-        else:
-            modeladmin.message_user(
-                request,
-                f"campaign {campaign.pk}: {run.kind} {run.outcome}, {run.pledges_done} pledges",
-            )
-
-
 @admin.register(Campaign)
 class CampaignAdmin(ServiceSavesAdmin):
     list_display = ("id", "project", "goal_cents", "deadline", "status", "created_at", "closed_at")
@@ -182,7 +146,6 @@ class CampaignAdmin(ServiceSavesAdmin):
         _close(CampaignStatus.SUCCEEDED),
         _close(CampaignStatus.FAILED),
         _close(CampaignStatus.CANCELLED),
-        settle,
     ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:

@@ -7,7 +7,10 @@
 - ``SAKA_PLATFORM_COMMISSION_RATE`` (``"0.05"``, 0 <= r < 1, at most 6 decimals): the
   platform's commission on released pledges.
 - ``SAKA_EQUITY_PLEDGES_ENABLED`` (False): equity pledges (KYC-verified members only).
-- ``SAKA_SETTLEMENT_BATCH_SIZE`` (500, 1..10000): pledges per settlement batch.
+- ``SAKA_SETTLEMENT_BATCH_SIZE`` (500, 1..10000): held pledges per settlement chunk (the name
+  predates the batch engine: a chunk is what a batch was).
+- ``SAKA_RUN_WORKERS`` (2, 1..32): threads an in-process settlement is done by on PostgreSQL
+  (the SAKA runs read it too).
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from django.core.signals import setting_changed
 MAX_POCKETS = 100
 MAX_PLEDGE_CENTS = 100_000_00  # 100,000.00 EUR
 MAX_DEPOSIT_CENTS = 1_000_000_00  # 1,000,000.00 EUR per payment
-MAX_SETTLEMENT_BATCH = 10_000
+MAX_SETTLEMENT_CHUNK = 10_000
+MAX_WORKERS = 32
 
 
 @dataclass(frozen=True)
@@ -33,7 +37,8 @@ class EuroSettings:
     webhook_tolerance_seconds: int
     commission_rate: Decimal
     equity_pledges_enabled: bool
-    settlement_batch_size: int
+    settlement_chunk_size: int
+    run_workers: int
 
 
 def _int(name: str, default: int, low: int, high: int) -> int:
@@ -77,7 +82,8 @@ def load_settings() -> EuroSettings:
             getattr(settings, "SAKA_PLATFORM_COMMISSION_RATE", "0.05")
         ),
         equity_pledges_enabled=equity,
-        settlement_batch_size=_int("SAKA_SETTLEMENT_BATCH_SIZE", 500, 1, MAX_SETTLEMENT_BATCH),
+        settlement_chunk_size=_int("SAKA_SETTLEMENT_BATCH_SIZE", 500, 1, MAX_SETTLEMENT_CHUNK),
+        run_workers=_int("SAKA_RUN_WORKERS", 2, 1, MAX_WORKERS),
     )
 
 

@@ -99,12 +99,6 @@ class KycRequired(DomainError):
     default_message = "Equity pledges need a KYC-verified member."
 
 
-class SettlementInProgress(DomainError):
-    code = ErrorCode.SETTLEMENT_IN_PROGRESS
-    http_status = 409
-    default_message = "This campaign's settlement is being executed by another process."
-
-
 class SettlementNotFound(DomainError):
     code = ErrorCode.SETTLEMENT_NOT_FOUND
     http_status = 404

@@ -1,5 +1,5 @@
 """The EUR book: accounts, entries, postings in integer cents; pockets, campaigns, pledges,
-settlement runs and payment webhook events.
+settlement runs (on the batch engine) and their chunks, payment webhook events.
 
 Separate tables from the SAKA book (``grains_*``): the two currencies share no balance.
 
@@ -25,6 +25,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from saka.engine.models import BatchChunk, BatchRun, RunStatus, RunTrigger
 from saka.euro.conf import MAX_PLEDGE_CENTS
 from saka.ledger.models import LedgerAccount, LedgerEntry, LedgerPosting
 
@@ -355,56 +356,38 @@ class SettlementKind(models.TextChoices):
     REFUND = "refund", "Refund to the members"
 
 
-class SettlementStatus(models.TextChoices):
-    RUNNING = "running", "Running"
-    INTERRUPTED = "interrupted", "Interrupted (resumable)"
-    DONE = "done", "Done"
+# A settlement's lifecycle is the batch engine's (queued, running, interrupted, done; who or
+# what started it): the names are kept for the EUR code that speaks of settlements.
+SettlementStatus = RunStatus
+Trigger = RunTrigger
 
 
-class Trigger(models.TextChoices):
-    COMMAND = "command", "Management command"
-    ADMIN = "admin", "Admin"
-    API = "api", "REST API"
-    PYTHON = "python", "Python call"
+class SettlementStep(models.IntegerChoices):
+    SETTLE = 0, "settle"  # release or refund the held pledges of the chunk's id range
 
 
-class SettlementRun(models.Model):
-    """The settlement of one closed campaign: its progress (pledge-id cursor) and totals.
+class SettlementRun(BatchRun):
+    """The settlement of one closed campaign (one per campaign): its kind, frozen commission
+    rate and totals; the lifecycle fields come from the batch engine (:class:`BatchRun`).
 
-    One per campaign. Every counter moves in the transaction that books its batch, from the
-    amounts that batch booked, so the totals always equal what is in the ledger.
+    Its chunks (:class:`SettlementChunk`) are ranges of pledge ids planned once when it opens.
+    Every counter moves in the transaction that books its chunk, from the amounts that chunk
+    booked, so the totals always equal what is in the ledger.
     """
 
     id = models.BigAutoField(primary_key=True)
     campaign = models.OneToOneField(Campaign, on_delete=models.PROTECT, related_name="settlement")
     kind = models.CharField(max_length=16, choices=SettlementKind.choices)
-    status = models.CharField(
-        max_length=16, choices=SettlementStatus.choices, default=SettlementStatus.RUNNING
-    )
-    outcome = models.CharField(max_length=32, blank=True, default="")
     commission_rate = models.CharField(max_length=32, help_text="Frozen when the run starts.")
-    batch_size = models.IntegerField()
-    cursor = models.BigIntegerField(default=0, help_text="Last pledge id processed.")
     pledges_total = models.BigIntegerField(default=0, help_text="Held pledges at the start.")
     pledges_done = models.BigIntegerField(default=0, help_text="Pledges released or refunded.")
     pledges_skipped = models.BigIntegerField(
-        default=0, help_text="Pledges settled by another operation before their batch locked them."
+        default=0, help_text="Pledges settled by another operation before their chunk locked them."
     )
     amount_done = models.BigIntegerField(default=0, help_text="Cents taken out of escrow.")
     commission_done = models.BigIntegerField(default=0, help_text="Cents to the platform.")
     net_done = models.BigIntegerField(default=0, help_text="Cents to the project.")
     refunded_done = models.BigIntegerField(default=0, help_text="Cents back to members.")
-    batches_done = models.IntegerField(default=0)
-    trigger = models.CharField(max_length=16, choices=Trigger.choices)
-    triggered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    attempts = models.IntegerField(default=1)
-    error = models.TextField(blank=True, default="")
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    duration_ms = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         db_table = "euro_settlement_run"
@@ -418,6 +401,29 @@ class SettlementRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} of campaign {self.campaign_id}: {self.status}"
+
+
+class SettlementChunk(BatchChunk):
+    """One range ``(lo, hi]`` of pledge ids of a settlement (:class:`BatchChunk`): planned when
+    the settlement opens (at most ``chunk_size`` held pledges each), leased by one worker at a
+    time, marked done with what it booked in the transaction that books it."""
+
+    pk = models.CompositePrimaryKey("run_id", "step", "lo")
+    step = models.SmallIntegerField(choices=SettlementStep.choices, default=SettlementStep.SETTLE)
+    pledges = models.BigIntegerField(default=0, help_text="Pledges released or refunded.")
+    skipped = models.BigIntegerField(
+        default=0, help_text="Pledges settled by another operation before the chunk locked them."
+    )
+    amount = models.BigIntegerField(default=0)
+    commission = models.BigIntegerField(default=0)
+    net = models.BigIntegerField(default=0)
+    refunded = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "euro_settlement_chunk"
+
+    def __str__(self) -> str:
+        return f"settlement {self.run_id} ({self.lo}, {self.hi}]"
 
 
 class WebhookEventStatus(models.TextChoices):

@@ -189,21 +189,46 @@ def settlement_get(*, campaign_id: Any) -> SettlementRun:
     return run
 
 
-def settlement_summary(run: SettlementRun) -> dict[str, Any]:
-    """A run as a JSON-able dict; money as decimal strings with two places."""
-    return {
+def _settlement_spec() -> Any:
+    # the engine's spec of the settlement (imported here: the settlement imports this module)
+    from saka.euro.settlement import SETTLEMENT
+
+    return SETTLEMENT
+
+
+def settlement_progress(run: SettlementRun) -> dict[str, Any]:
+    """The settlement's chunks pending, leased and done, who holds each lease, and whether
+    it is stalled (unfinished and nobody works on it)."""
+    from saka.engine.lifecycle import chunk_summary, is_stalled
+
+    spec = _settlement_spec()
+    return {**chunk_summary(spec, run), "stalled": is_stalled(spec, run)}
+
+
+def settlement_stalled_ids() -> list[int]:
+    """Settlements nobody works on (interrupted, or no lease and no progress for a while)."""
+    from saka.engine.lifecycle import stalled
+
+    return list(stalled(_settlement_spec()).values_list("pk", flat=True))
+
+
+def settlement_summary(run: SettlementRun, *, progress: bool = False) -> dict[str, Any]:
+    """A run as a JSON-able dict; money as decimal strings with two places; with
+    ``progress``, its chunks and leases too (a few more queries)."""
+    summary: dict[str, Any] = {
         "id": run.pk,
         "campaign_id": run.campaign_id,
         "kind": run.kind,
         "status": run.status,
         "outcome": run.outcome,
+        "as_of": run.as_of.isoformat(),
         "commission_rate": run.commission_rate,
-        "batch_size": run.batch_size,
-        "cursor": run.cursor,
+        "chunk_size": run.chunk_size,
         "pledges_total": run.pledges_total,
         "pledges_done": run.pledges_done,
         "pledges_skipped": run.pledges_skipped,
-        "batches_done": run.batches_done,
+        "chunks_done": run.chunks_done,
+        "phase": run.phase,
         "amount": format_cents(run.amount_done),
         "commission": format_cents(run.commission_done),
         "net_to_project": format_cents(run.net_done),
@@ -214,6 +239,10 @@ def settlement_summary(run: SettlementRun) -> dict[str, Any]:
         "triggered_by_id": run.triggered_by_id,
         "created_at": run.created_at.isoformat(),
         "updated_at": run.updated_at.isoformat(),
+        "started_at": run.started_at.isoformat() if run.started_at else None,
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
         "duration_ms": run.duration_ms,
     }
+    if progress:
+        summary["progress"] = settlement_progress(run)
+    return summary

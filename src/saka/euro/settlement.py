@@ -1,28 +1,30 @@
-"""Campaign settlement: release (succeeded) or refund (failed, cancelled) every held pledge.
+"""Campaign settlement on the batch engine: release (succeeded) or refund (failed, cancelled)
+every held pledge of a closed campaign.
 
-A settlement is a row (:class:`~saka.euro.models.SettlementRun`), one per campaign. The
-work goes over the campaign's **held** pledges by key range, in batches::
+A settlement is a run (:class:`~saka.euro.models.SettlementRun`, one per campaign) of the
+engine's spec :data:`SETTLEMENT`. When it opens, its chunks are planned once, in the
+transaction that creates it: ranges ``(lo, hi]`` of pledge ids holding at most ``chunk_size``
+of the campaign's held pledges each, their boundaries every ``chunk_size``-th held pledge id,
+read in one scan of the partial index ``euro_pledge_held_by_campaign`` (the campaign's pledges
+are interleaved with other campaigns' in id order, so fixed-width id ranges would be mostly
+empty). The campaign is closed before (pledges hold it ``FOR SHARE``, closing it waits for
+them), so the set of held pledges only shrinks: the chunks cover every pledge to settle.
 
-    SELECT id FROM euro_pledge
-    WHERE campaign_id = :c AND status = 'held' AND id > :cursor ORDER BY id LIMIT :batch
+Any number of workers -- threads of ``settlement_start``, ``saka_settle --join`` processes,
+Celery ``run_work`` tasks on any host -- claim the chunks (leases, ``FOR UPDATE SKIP LOCKED``).
+A chunk is one short transaction that locks the chunk's held pledges (``lock_rows``, primary-key
+order), re-checks under the lock that each is still held (a member's cancellation or a staff
+refund may have settled it meanwhile: it is skipped and counted as such), books one entry for
+the pledges still held, marks them, and adds to its chunk row and to the run's totals **what it
+booked** -- so progress, bookings and reported totals commit together, and a killed worker
+loses at most its open chunk, which another worker then takes.
 
-(the partial index ``euro_pledge_held_by_campaign`` serves it). Each batch is one short
-transaction that locks its pledges (``lock_rows``, primary-key order), re-checks under the
-lock that each is still held (a member's cancellation or a staff refund may have settled it
-meanwhile: it is skipped and counted as such), books one entry for the pledges still held,
-marks them, and advances the run's cursor and totals **from what it booked** -- so progress,
-bookings and reported totals commit together, and a killed process loses at most its open
-batch. Running it again resumes at the cursor; a finished run is returned as it is.
-
-Why nothing can be released or refunded twice: the status re-check under the row lock; the
-pledge update only matches held rows; a partial unique index allows one debit of a pledge's
-escrow; the escrow's CHECK ``balance >= 0``. And nothing can be missed: the campaign is
-closed before settlement starts (pledges hold the campaign ``FOR SHARE``, closing it waits
-for them), so the set of held pledges only shrinks.
-
-One executing settlement per campaign across processes (PostgreSQL session advisory lock);
-a second caller gets ``settlement_in_progress``. Notifications go out after each batch's
-commit (``transaction.on_commit``).
+Why nothing can be released or refunded twice: the chunk row lock and its done mark (a chunk's
+work commits once); the status re-check under the pledge row locks; the pledge update only
+matches held rows; a partial unique index allows one debit of a pledge's escrow; the escrow's
+CHECK ``balance >= 0``. Pledges are settled at the run's ``as_of`` (frozen when it opens), with
+the commission rate frozen then too. Notifications go out after each chunk's commit
+(``transaction.on_commit``), ``settlement_finished`` after the run's.
 """
 
 from __future__ import annotations
@@ -30,28 +32,32 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import F
-from django.db.models.functions import Greatest
 
-from saka.core.clock import now
-from saka.core.db import AdvisoryNamespace, advisory_lease, durable
+from saka.core.clock import as_of_or_now, now
 from saka.core.errors import ValidationError
+from saka.engine import lifecycle as engine
+from saka.engine.chunks import chunk_done
+from saka.engine.spec import Chunked, RunSpec
 from saka.euro.accounts import accounts_ensure
-from saka.euro.conf import MAX_SETTLEMENT_BATCH, get_settings
-from saka.euro.errors import CampaignNotClosed, SettlementInProgress
+from saka.euro.conf import MAX_SETTLEMENT_CHUNK, MAX_WORKERS, get_settings
+from saka.euro.errors import CampaignNotClosed
 from saka.euro.lock_objects import pledges_lock
 from saka.euro.models import (
     Campaign,
     CampaignStatus,
     Pledge,
     PledgeStatus,
+    SettlementChunk,
     SettlementKind,
     SettlementRun,
     SettlementStatus,
+    SettlementStep,
     Trigger,
 )
 from saka.euro.selectors import campaign_get
@@ -63,135 +69,110 @@ logger = logging.getLogger("saka.euro.settlement")
 Progress = Callable[[SettlementRun], None]
 
 
-def _campaign_lease(campaign_id: int) -> AbstractContextManager[None]:
-    """One executing settlement per campaign across processes (released on exit, or by the
-    server when the process dies). SQLite settlements are single-process; the status
-    re-check under the row lock keeps even concurrent ones exact."""
-    return advisory_lease(
-        AdvisoryNamespace.EURO_SETTLEMENT,
-        campaign_id,
-        busy=lambda: SettlementInProgress(campaign_id=campaign_id),
-    )
+# --- the plan ---------------------------------------------------------------------------------
+
+# Every ``size``-th held pledge id of the campaign, and the last one: the chunks' upper bounds.
+# One ordered scan of the partial index (held pledges of a campaign by id); ``'held'`` is a
+# literal so that the planner matches the index's predicate whatever the parameter binding.
+_BOUNDS = """
+SELECT id FROM (
+    SELECT id, row_number() OVER (ORDER BY id) AS n, lead(id) OVER (ORDER BY id) AS next_id
+    FROM euro_pledge WHERE campaign_id = %(campaign)s AND status = 'held'
+) held
+WHERE n %% %(size)s = 0 OR next_id IS NULL
+ORDER BY id
+"""
 
 
-def _validate_batch_size(batch_size: int | None) -> int:
-    size = get_settings().settlement_batch_size if batch_size is None else batch_size
-    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_SETTLEMENT_BATCH:
-        raise ValidationError(
-            f"batch_size must be an integer in 1..{MAX_SETTLEMENT_BATCH}.", field="batch_size"
-        )
-    return size
+def chunk_bounds(*, campaign_id: int, size: int) -> list[int]:
+    """The upper pledge-id bounds of a settlement's chunks of ``size`` held pledges."""
+    with connection.cursor() as cursor:
+        cursor.execute(_BOUNDS, {"campaign": campaign_id, "size": size})
+        return [int(row[0]) for row in cursor.fetchall()]
 
 
-def _claim(
-    campaign: Campaign, *, trigger: str, triggered_by_id: int | None, batch_size: int
-) -> tuple[SettlementRun, bool]:
-    """The campaign's run: ``(run, finished)``; created (rate frozen) when there is none."""
-    existing = SettlementRun.objects.filter(campaign=campaign).first()
-    if existing is not None:
-        if existing.status == SettlementStatus.DONE:
-            return existing, True
-        SettlementRun.objects.filter(pk=existing.pk).update(
-            status=SettlementStatus.RUNNING, attempts=F("attempts") + 1, updated_at=now()
-        )
-        existing.refresh_from_db()
-        logger.info("settlement of campaign %s resumes at pledge %s", campaign.pk, existing.cursor)
-        return existing, False
-    kind = (
-        SettlementKind.RELEASE
-        if campaign.status == CampaignStatus.SUCCEEDED
-        else SettlementKind.REFUND
-    )
-    try:
-        with transaction.atomic():
-            run = SettlementRun.objects.create(
-                campaign=campaign,
-                kind=kind,
-                commission_rate=str(get_settings().commission_rate),
-                batch_size=batch_size,
-                pledges_total=Pledge.objects.filter(
-                    campaign=campaign, status=PledgeStatus.HELD
-                ).count(),
-                trigger=trigger,
-                triggered_by_id=triggered_by_id,
-            )
-    except IntegrityError:
-        return _claim(
-            campaign, trigger=trigger, triggered_by_id=triggered_by_id, batch_size=batch_size
-        )
-    logger.info(
-        "settlement of campaign %s (%s): %s held pledges", campaign.pk, kind, run.pledges_total
-    )
-    return run, False
+def _ranges(run: SettlementRun) -> list[tuple[int, int]]:
+    """The chunks ``(lo, hi]``: from 0 to the first bound, then bound to bound (none when
+    nothing is held)."""
+    bounds = chunk_bounds(campaign_id=run.campaign_id, size=run.chunk_size)
+    return list(zip([0, *bounds], bounds, strict=False))
 
 
-def _batch(run: SettlementRun) -> bool:
-    """Settle the next batch of held pledges after the cursor; ``False`` when none is left."""
+# --- a chunk ----------------------------------------------------------------------------------
+
+
+def _exit_status(run: SettlementRun) -> PledgeStatus:
+    return PledgeStatus.RELEASED if run.kind == SettlementKind.RELEASE else PledgeStatus.REFUNDED
+
+
+def _settle_chunk(run: SettlementRun, lo: int, hi: int, worker: str) -> None:
+    """Settle the held pledges of ``(lo, hi]`` and mark the chunk done with what it booked (the
+    engine opened the chunk's transaction and locked its row)."""
     started = time.monotonic()
-    outcome = PledgeStatus.RELEASED if run.kind == SettlementKind.RELEASE else PledgeStatus.REFUNDED
-    with durable():
-        ids = list(
-            Pledge.objects.filter(
-                campaign_id=run.campaign_id, status=PledgeStatus.HELD, id__gt=run.cursor
-            )
-            .order_by("id")
-            .values_list("id", flat=True)[: run.batch_size]
+    outcome = _exit_status(run)
+    ids = list(
+        Pledge.objects.filter(
+            campaign_id=run.campaign_id, status=PledgeStatus.HELD, id__gt=lo, id__lte=hi
         )
-        if not ids:
-            return False
-        locked = pledges_lock(pledge_ids=ids)
-        held = [p for p in locked if p.status == PledgeStatus.HELD]  # re-check under the lock
-        totals = pledges_exit(
-            pledges=held,
-            outcome=outcome,
-            at=now(),
-            run=run,
-            commission_rate=Decimal(run.commission_rate),
-        )
-        SettlementRun.objects.filter(pk=run.pk).update(
-            cursor=Greatest(F("cursor"), ids[-1]),
-            pledges_done=F("pledges_done") + totals.pledges,
-            pledges_skipped=F("pledges_skipped") + (len(ids) - len(held)),
-            amount_done=F("amount_done") + totals.amount,
-            commission_done=F("commission_done") + totals.commission,
-            net_done=F("net_done") + totals.net,
-            refunded_done=F("refunded_done") + totals.refunded,
-            batches_done=F("batches_done") + 1,
-            updated_at=now(),
-        )
-        if totals.pledge_ids:
-            transaction.on_commit(
-                lambda: notify(
-                    "pledges_settled", outcome=outcome.value, pledge_ids=totals.pledge_ids
-                )
-            )
-    run.refresh_from_db()
-    logger.debug(
-        "settlement %s batch up to pledge %s: %s settled, %s skipped, %.1f ms",
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    locked = pledges_lock(pledge_ids=ids) if ids else []
+    held = [p for p in locked if p.status == PledgeStatus.HELD]  # re-check under the lock
+    totals = pledges_exit(
+        pledges=held,
+        outcome=outcome,
+        at=run.as_of,
+        run=run,
+        commission_rate=Decimal(run.commission_rate),
+    )
+    skipped = len(ids) - len(held)
+    chunk_done(
+        SETTLEMENT,
         run.pk,
-        ids[-1],
+        SettlementStep.SETTLE,
+        lo,
+        worker,
+        pledges=totals.pledges,
+        skipped=skipped,
+        amount=totals.amount,
+        commission=totals.commission,
+        net=totals.net,
+        refunded=totals.refunded,
+    )
+    # the run's row last: its lock is held only for the end of the chunk's transaction
+    SettlementRun.objects.filter(pk=run.pk).update(
+        pledges_done=F("pledges_done") + totals.pledges,
+        pledges_skipped=F("pledges_skipped") + skipped,
+        amount_done=F("amount_done") + totals.amount,
+        commission_done=F("commission_done") + totals.commission,
+        net_done=F("net_done") + totals.net,
+        refunded_done=F("refunded_done") + totals.refunded,
+        chunks_done=F("chunks_done") + 1,
+        updated_at=now(),
+    )
+    if totals.pledge_ids:
+        settled = totals.pledge_ids
+        transaction.on_commit(
+            lambda: notify("pledges_settled", outcome=outcome.value, pledge_ids=settled)
+        )
+    logger.debug(
+        "settlement %s chunk (%s, %s] by %s: %s settled, %s skipped, %.1f ms",
+        run.pk,
+        lo,
+        hi,
+        worker,
         totals.pledges,
-        len(ids) - len(held),
+        skipped,
         (time.monotonic() - started) * 1000,
     )
-    return True
 
 
-def _finish(run: SettlementRun, started: float) -> SettlementRun:
-    done_at = now()
-    outcome = "completed" if run.pledges_done else "nothing_to_settle"
-    SettlementRun.objects.filter(pk=run.pk).update(
-        status=SettlementStatus.DONE,
-        outcome=outcome,
-        finished_at=done_at,
-        updated_at=done_at,
-        duration_ms=(run.duration_ms or 0) + int((time.monotonic() - started) * 1000),
-        error="",
-    )
-    run.refresh_from_db()
+def _finished(run: SettlementRun) -> None:
+    """The engine finished the run (in its transaction, holding the run's row lock)."""
     logger.info(
         "settlement %s of campaign %s (%s) done: %s pledges, %s cents (commission %s, "
-        "net %s, refunded %s), %s skipped, %s batches, %s ms",
+        "net %s, refunded %s), %s skipped, %s chunks, %s ms",
         run.pk,
         run.campaign_id,
         run.kind,
@@ -201,61 +182,149 @@ def _finish(run: SettlementRun, started: float) -> SettlementRun:
         run.net_done,
         run.refunded_done,
         run.pledges_skipped,
-        run.batches_done,
+        run.chunks_done,
         run.duration_ms,
     )
+    run_id, campaign_id, outcome = run.pk, run.campaign_id, run.outcome
     transaction.on_commit(
         lambda: notify(
-            "settlement_finished", run_id=run.pk, campaign_id=run.campaign_id, outcome=outcome
+            "settlement_finished", run_id=run_id, campaign_id=campaign_id, outcome=outcome
         )
     )
-    return run
 
 
-def _interrupted(run: SettlementRun, exc: BaseException, started: float) -> None:
-    SettlementRun.objects.filter(pk=run.pk).update(
-        status=SettlementStatus.INTERRUPTED,
-        error=f"{type(exc).__name__}: {exc}"[:2000],
-        updated_at=now(),
-        duration_ms=(run.duration_ms or 0) + int((time.monotonic() - started) * 1000),
-    )
+SETTLEMENT = RunSpec(
+    name="settlement",
+    run_model=SettlementRun,
+    chunk_model=SettlementChunk,
+    steps=[Chunked("settle", SettlementStep.SETTLE, _ranges, _settle_chunk)],
+    outcome=lambda run: "completed" if run.pledges_done else "nothing_to_settle",
+    on_finish=_finished,
+)
 
 
-def settlement_start(
+# --- opening and running a settlement ---------------------------------------------------------
+
+
+def _check_int(value: Any, name: str, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
+        raise ValidationError(f"{name} must be an integer in 1..{high}.", field=name)
+    return value
+
+
+def _instant(campaign: Campaign, as_of: datetime | None) -> datetime:
+    """The settlement's instant: now, or ``as_of`` if it is neither in the future nor before
+    the campaign closed (pledges are never settled before their campaign closed)."""
+    at = as_of_or_now(as_of)
+    if as_of is not None and (
+        at > now() or (campaign.closed_at is not None and at < campaign.closed_at)
+    ):
+        raise ValidationError(
+            "as_of must not be in the future nor before the campaign closed.",
+            field="as_of",
+            closed_at=campaign.closed_at.isoformat() if campaign.closed_at else None,
+        )
+    return at
+
+
+def settlement_open(
     *,
     campaign_id: int,
+    as_of: datetime | None = None,
     trigger: str = Trigger.PYTHON,
     triggered_by_id: int | None = None,
-    batch_size: int | None = None,
-    progress: Progress | None = None,
-) -> SettlementRun:
-    """Settle (or resume, or return the finished settlement of) a closed campaign.
-
-    Succeeded: every held pledge is released to the project, ``floor(amount x rate)`` to
-    the platform (the rate is frozen in the run when it starts). Failed or cancelled: every
-    held pledge is refunded to its member. Raises ``CampaignNotFound``,
-    ``CampaignNotClosed``, ``SettlementInProgress``, ``ValidationError``, ``LockTimeout``
-    (the run is then ``interrupted`` and the next call resumes it).
-    """
-    size = _validate_batch_size(batch_size)
+    chunk_size: int | None = None,
+) -> tuple[SettlementRun, bool]:
+    """The closed campaign's settlement: ``(run, created)``, created queued (kind, commission
+    rate, ``as_of`` and chunks fixed) when there is none; the existing one as it is otherwise
+    (whatever the arguments). Raises ``CampaignNotFound``, ``CampaignNotClosed``,
+    ``ValidationError``, ``RunConflict``."""
+    size = _check_int(
+        get_settings().settlement_chunk_size if chunk_size is None else chunk_size,
+        "chunk_size",
+        MAX_SETTLEMENT_CHUNK,
+    )
     if trigger not in Trigger.values:
         raise ValidationError(f"Unknown trigger {trigger!r}.", field="trigger")
     campaign = campaign_get(campaign_id=campaign_id)
     if campaign.status == CampaignStatus.OPEN:
         raise CampaignNotClosed(campaign_id=campaign.pk)
-    with _campaign_lease(campaign.pk):
-        run, finished = _claim(
-            campaign, trigger=trigger, triggered_by_id=triggered_by_id, batch_size=size
+    at = _instant(campaign, as_of)
+    # the platform's and the project's accounts, outside any chunk (first use inside one
+    # would make concurrent chunks and members wait on the uncommitted row)
+    accounts_ensure(project_id=campaign.project_id)
+    kind = (
+        SettlementKind.RELEASE
+        if campaign.status == CampaignStatus.SUCCEEDED
+        else SettlementKind.REFUND
+    )
+
+    def create() -> SettlementRun:
+        rate = str(get_settings().commission_rate)
+        return SettlementRun.objects.create(
+            campaign=campaign,
+            kind=kind,
+            status=SettlementStatus.QUEUED,
+            as_of=at,
+            commission_rate=rate,
+            parameters={"commission_rate": rate},
+            chunk_size=size,
+            pledges_total=Pledge.objects.filter(
+                campaign=campaign, status=PledgeStatus.HELD
+            ).count(),
+            trigger=trigger,
+            triggered_by_id=engine.known_user_id(triggered_by_id),
         )
-        if finished:
-            return run
-        started = time.monotonic()
-        try:
-            accounts_ensure(project_id=campaign.project_id)
-            while _batch(run):
-                if progress is not None:
-                    progress(run)
-        except BaseException as exc:
-            _interrupted(run, exc, started)
-            raise
-        return _finish(run, started)
+
+    run, created = engine.open_run(
+        SETTLEMENT,
+        find=lambda: SettlementRun.objects.filter(campaign=campaign).first(),
+        create=create,
+    )
+    if created:
+        logger.info(
+            "settlement %s of campaign %s (%s) opened: %s held pledges",
+            run.pk,
+            campaign.pk,
+            kind,
+            run.pledges_total,
+        )
+    return run, created
+
+
+def settlement_start(
+    *,
+    campaign_id: int,
+    as_of: datetime | None = None,
+    trigger: str = Trigger.PYTHON,
+    triggered_by_id: int | None = None,
+    chunk_size: int | None = None,
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> SettlementRun:
+    """Settle (or resume, or return the finished settlement of) a closed campaign, in this
+    process: ``workers`` threads (default ``SAKA_RUN_WORKERS``; one on SQLite) do the chunks,
+    and other processes may join (``saka_settle --join``, ``run_work`` tasks).
+
+    Succeeded: every held pledge is released to the project, ``floor(amount x rate)`` to
+    the platform (the rate is frozen in the run when it opens). Failed or cancelled: every
+    held pledge is refunded to its member. Raises ``CampaignNotFound``,
+    ``CampaignNotClosed``, ``ValidationError``, ``RunConflict``, ``LockTimeout`` (the run is
+    then ``interrupted`` and the next call resumes it).
+    """
+    threads = _check_int(
+        get_settings().run_workers if workers is None else workers, "workers", MAX_WORKERS
+    )
+    run, created = settlement_open(
+        campaign_id=campaign_id,
+        as_of=as_of,
+        trigger=trigger,
+        triggered_by_id=triggered_by_id,
+        chunk_size=chunk_size,
+    )
+    if run.status == SettlementStatus.DONE:
+        return run
+    if not created and engine.is_stalled(SETTLEMENT, run):
+        run = engine.resume(SETTLEMENT, run.pk)  # one more attempt
+    result: SettlementRun = engine.drive(SETTLEMENT, run.pk, threads=threads, progress=progress)
+    return result

@@ -193,3 +193,7 @@ class RunAdmin(ReadOnlyAdmin):
             "(done, dry, or being worked on).",
             messages.SUCCESS,
         )
+
+
+# the settlements' admin and the campaigns' "settle" action (registered when imported)
+from saka.jobs import settlement_admin  # noqa: E402, F401

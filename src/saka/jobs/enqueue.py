@@ -18,3 +18,15 @@ def run_workers_enqueue(*, spec: str, run_id: int, count: int) -> None:
         raise ValidationError(f"Unknown run kind {spec!r}.", field="spec")
     for _ in range(max(count, 0)):
         transaction.on_commit(lambda: tasks.run_work.delay(spec=spec, run_id=run_id))
+
+
+def settlement_run_enqueue(*, campaign_id: int, trigger: str, triggered_by_id: int | None) -> None:
+    """Send the ``settlement_run`` task of a campaign (it finds or opens the campaign's
+    settlement, sends the other workers and works on it) once the current transaction commits."""
+    from saka.jobs import tasks
+
+    transaction.on_commit(
+        lambda: tasks.settlement_run.delay(
+            campaign_id=campaign_id, trigger=trigger, triggered_by_id=triggered_by_id
+        )
+    )

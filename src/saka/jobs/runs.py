@@ -13,12 +13,15 @@ from typing import Any
 from saka.engine import lifecycle as engine
 from saka.engine.models import RunStatus
 from saka.engine.spec import RunSpec
+from saka.euro.models import SettlementRun
+from saka.euro.settlement import SETTLEMENT, settlement_open
 from saka.grains.conf import get_settings
 from saka.grains.models import Run, RunKind
 from saka.grains.runs.chunks import DEFAULT_CHUNK_SIZE
 from saka.grains.runs.compost import COMPOST
 from saka.grains.runs.lifecycle import open_live
 from saka.grains.runs.redistribution import REDISTRIBUTION
+from saka.jobs.enqueue import settlement_run_enqueue
 
 SPECS: dict[str, RunSpec] = {
     COMPOST.name: COMPOST,
@@ -52,3 +55,36 @@ def needs_workers(spec: RunSpec, run: Any, created: bool) -> bool:
     if run.status == RunStatus.DONE:
         return False
     return created or engine.is_stalled(spec, run)
+
+
+# --- campaign settlement ------------------------------------------------------------------------
+
+SPECS[SETTLEMENT.name] = SETTLEMENT
+
+
+def settlement_request(
+    *,
+    campaign_id: int,
+    as_of: datetime | None,
+    trigger: str,
+    triggered_by_id: int | None,
+    chunk_size: int | None = None,
+) -> tuple[SettlementRun, bool, bool]:
+    """Open (or find) a closed campaign's settlement for an operator, and send it workers (a
+    ``settlement_run`` task, on commit) when it needs them -- just opened, or stalled (resumed
+    first): ``(run, created, sent)``."""
+    run, created = settlement_open(
+        campaign_id=campaign_id,
+        as_of=as_of,
+        trigger=trigger,
+        triggered_by_id=triggered_by_id,
+        chunk_size=chunk_size,
+    )
+    sent = needs_workers(SETTLEMENT, run, created)
+    if sent:
+        if not created:
+            run = engine.resume(SETTLEMENT, run.pk)
+        settlement_run_enqueue(
+            campaign_id=run.campaign_id, trigger=trigger, triggered_by_id=triggered_by_id
+        )
+    return run, created, sent

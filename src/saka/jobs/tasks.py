@@ -30,6 +30,8 @@ from saka.engine import lifecycle as engine
 from saka.engine.errors import RunConflict
 from saka.engine.models import RunStatus
 from saka.engine.spec import RunSpec
+from saka.euro.selectors import settlement_summary
+from saka.euro.settlement import SETTLEMENT, settlement_open
 from saka.grains.models import Run, RunKind, RunTrigger
 from saka.grains.runs.chunks import DEFAULT_CHUNK_SIZE
 from saka.grains.runs.compost import compost_run_start
@@ -44,6 +46,7 @@ from saka.jobs.schedule import (
     REDISTRIBUTION_TASK,
     RESUME_TASK,
     RUN_WORK_TASK,
+    SETTLEMENT_TASK,
 )
 
 logger = logging.getLogger("saka.jobs")
@@ -182,3 +185,41 @@ def runs_resume(self: Any) -> list[dict[str, Any]]:
             run_workers_enqueue(spec=name, run_id=run.pk, count=workers())
             resumed.append({"spec": name, "run_id": run.pk})
     return resumed
+
+
+# --- campaign settlement ------------------------------------------------------------------------
+
+
+@shared_task(name=SETTLEMENT_TASK, **RUN_TASK_OPTIONS)
+def settlement_run(
+    self: Any,
+    *,
+    campaign_id: int,
+    as_of: str | None = None,
+    trigger: str = RunTrigger.PYTHON.value,
+    triggered_by_id: int | None = None,
+    chunk_size: int | None = None,
+) -> dict[str, Any]:
+    """Settle a closed campaign: open its settlement (or find it: a finished one is returned
+    as it is), send ``SAKA_RUN_WORKERS - 1`` ``run_work`` workers to it and work on it here."""
+    logger.info(
+        "settlement task %s of campaign %s (attempt %s)",
+        self.request.id,
+        campaign_id,
+        self.request.retries + 1,
+    )
+    for name, value in (("campaign_id", campaign_id), ("triggered_by_id", triggered_by_id)):
+        if isinstance(value, bool) or not isinstance(value, int | None):
+            raise ValidationError(f"{name} must be an integer.", field=name)
+    _check(as_of=as_of, dry_run=False, trigger=trigger)
+    with lock_errors_typed():
+        run, _ = settlement_open(
+            campaign_id=campaign_id,
+            as_of=None if as_of is None else parse_instant(as_of),
+            trigger=trigger,
+            triggered_by_id=triggered_by_id,
+            chunk_size=chunk_size,
+        )
+        if run.status != RunStatus.DONE:
+            run = share(SETTLEMENT, run.pk)
+    return settlement_summary(run)

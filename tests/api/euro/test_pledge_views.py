@@ -102,7 +102,12 @@ def test_pledge_refusals(api: Any, rich: Any, project: Any, assert_error: Assert
 
 
 def test_staff_campaign_lifecycle_and_settlement(
-    api: Any, staff_user: Any, rich: Any, project: Any, assert_error: AssertError
+    api: Any,
+    staff_user: Any,
+    rich: Any,
+    project: Any,
+    assert_error: AssertError,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     staff = api(staff_user)
     deadline = (now() + timedelta(days=10)).isoformat()
@@ -123,17 +128,25 @@ def test_staff_campaign_lifecycle_and_settlement(
     )
     assert closed.status_code == 200
     assert closed.json()["status"] == "succeeded"
-    started = post_json(staff, settle_url, {"batch_size": 10})
-    assert started.status_code == 200, started.content
-    run = started.json()
+    # settling: the settlement opens, the request answers 202 and its workers (a Celery task,
+    # eager here) settle it once the request's work commits
+    with django_capture_on_commit_callbacks(execute=True):
+        started = post_json(staff, settle_url, {"chunk_size": 10})
+    assert started.status_code == 202, started.content
+    assert started["Location"].endswith(f"/staff/euro/campaigns/{campaign_id}/settlement/")
+    assert (started.json()["status"], started.json()["kind"]) == ("queued", "release")
+    run = staff.get(started["Location"]).json()
     assert (
+        run["id"],
         run["status"],
-        run["kind"],
         run["amount"],
         run["commission"],
         run["net_to_project"],
-    ) == ("done", "release", "100.00", "5.00", "95.00")
-    assert staff.get(settle_url).json() == run
+    ) == (started.json()["id"], "done", "100.00", "5.00", "95.00")
+    # asking again returns the finished settlement as it is
+    again = post_json(staff, settle_url, {})
+    assert again.status_code == 200
+    assert again.json() == run
     assert_error(
         post_json(staff, f"{V1}/staff/euro/campaigns/{campaign_id}/status/", {"status": "failed"}),
         409,

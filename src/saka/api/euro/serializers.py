@@ -7,9 +7,9 @@ from typing import Any
 
 from rest_framework import serializers
 
-from saka.api.common.fields import IdField, MoneyIn, MoneyOut, PercentageIn, cents
+from saka.api.common.fields import IdField, InstantField, MoneyIn, MoneyOut, PercentageIn, cents
 from saka.core.money import format_percentage
-from saka.euro.conf import MAX_DEPOSIT_CENTS, MAX_PLEDGE_CENTS, MAX_SETTLEMENT_BATCH
+from saka.euro.conf import MAX_DEPOSIT_CENTS, MAX_PLEDGE_CENTS, MAX_SETTLEMENT_CHUNK
 from saka.euro.models import CampaignStatus, EuroPosting, Pledge, PledgeKind, PledgeStatus
 from saka.euro.services.pockets import DIRECTIONS
 
@@ -194,29 +194,67 @@ class CampaignStatusInSerializer(serializers.Serializer):
 
 
 class SettlementStartInSerializer(serializers.Serializer):
-    batch_size = serializers.IntegerField(
-        min_value=1, max_value=MAX_SETTLEMENT_BATCH, required=False, allow_null=True, default=None
+    chunk_size = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_SETTLEMENT_CHUNK,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="held pledges per chunk (default SAKA_SETTLEMENT_BATCH_SIZE); fixed when the "
+        "settlement opens",
+    )
+    as_of = InstantField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Instant the pledges are settled at (default: now), neither in the future nor "
+        "before the campaign closed; fixed when the settlement opens.",
     )
 
     def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("batch_size"), bool | float):
-            raise serializers.ValidationError({"batch_size": ["A valid integer is required."]})
+        if isinstance(data, dict) and isinstance(data.get("chunk_size"), bool | float):
+            raise serializers.ValidationError({"chunk_size": ["A valid integer is required."]})
         return super().to_internal_value(data)
+
+
+class SettlementLeaseSerializer(serializers.Serializer):
+    step = serializers.IntegerField()
+    lo = serializers.IntegerField(help_text="exclusive lower pledge id of the chunk")
+    hi = serializers.IntegerField(help_text="inclusive upper pledge id of the chunk")
+    worker = serializers.CharField(help_text="host:pid[:thread] of the worker holding it")
+    lease_until = serializers.DateTimeField()
+
+
+class SettlementProgressSerializer(serializers.Serializer):
+    """``saka.euro.selectors.settlement_progress``: the settlement's chunks and leases."""
+
+    step = serializers.CharField()
+    phase = serializers.IntegerField()
+    total = serializers.IntegerField(required=False)
+    done = serializers.IntegerField(required=False)
+    leased = serializers.IntegerField(required=False, help_text="pending, held by a worker")
+    pending = serializers.IntegerField(required=False, help_text="pending, free to claim")
+    leases = SettlementLeaseSerializer(many=True)
+    stalled = serializers.BooleanField(
+        help_text="unfinished and nobody works on it (the resume task, a new request or an "
+        "operator resumes it)"
+    )
 
 
 class SettlementSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     campaign_id = serializers.IntegerField()
     kind = serializers.CharField()
-    status = serializers.CharField()
+    status = serializers.CharField(help_text="queued, running, interrupted or done")
     outcome = serializers.CharField()
+    as_of = serializers.DateTimeField(help_text="the instant the pledges are settled at")
     commission_rate = serializers.CharField()
-    batch_size = serializers.IntegerField()
-    cursor = serializers.IntegerField()
+    chunk_size = serializers.IntegerField()
     pledges_total = serializers.IntegerField()
     pledges_done = serializers.IntegerField()
     pledges_skipped = serializers.IntegerField()
-    batches_done = serializers.IntegerField()
+    chunks_done = serializers.IntegerField()
+    phase = serializers.IntegerField()
     amount = serializers.CharField()
     commission = serializers.CharField()
     net_to_project = serializers.CharField()
@@ -226,6 +264,10 @@ class SettlementSerializer(serializers.Serializer):
     trigger = serializers.CharField()
     triggered_by_id = serializers.IntegerField(allow_null=True)
     created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField(help_text="last progress")
+    started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
     duration_ms = serializers.IntegerField(allow_null=True)
+    progress = SettlementProgressSerializer(
+        required=False, help_text="one settlement's detail, a settlement started or resumed"
+    )

@@ -18,6 +18,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from saka.api.common.base import (
@@ -34,11 +35,12 @@ from saka.api.common.permissions import IsMember
 from saka.api.common.throttling import MemberThrottle
 from saka.api.common.validation import validated
 from saka.api.euro import serializers as s
-from saka.euro import selectors, settlement
+from saka.euro import selectors
 from saka.euro.errors import InvalidEvent
 from saka.euro.models import Trigger
 from saka.euro.payments import webhooks
 from saka.euro.services import campaigns, pledges, pockets
+from saka.jobs.runs import settlement_request
 
 MEMBER_TAG = ["EUR (member)"]
 STAFF_TAG = ["EUR (staff)"]
@@ -320,28 +322,41 @@ class StaffSettlementView(StaffView):
         operation_id="staff_euro_settlement_detail",
         responses={200: s.SettlementSerializer, **ERRORS},
         tags=STAFF_TAG,
-        summary="A campaign's settlement: status, progress and totals",
+        summary="A campaign's settlement: status, totals, its chunks (pending, leased, done) "
+        "and leases, stalled or not",
     )
     def get(self, request: Request, campaign_id: int) -> Response:
         run = selectors.settlement_get(campaign_id=campaign_id)
-        return Response(s.SettlementSerializer(selectors.settlement_summary(run)).data)
+        return Response(
+            s.SettlementSerializer(selectors.settlement_summary(run, progress=True)).data
+        )
 
     @extend_schema(
         operation_id="staff_euro_settlement_start",
         request=s.SettlementStartInSerializer,
-        responses={200: s.SettlementSerializer, **ERRORS},
+        responses={202: s.SettlementSerializer, 200: s.SettlementSerializer, **ERRORS},
         tags=STAFF_TAG,
-        summary="Settle a closed campaign (or resume it; a finished one is returned)",
+        summary="Settle a closed campaign: open its settlement and send workers (202, "
+        "Location: the settlement), resume it when stalled (202), or return it as it is (200)",
     )
     def post(self, request: Request, campaign_id: int) -> Response:
         data = validated(s.SettlementStartInSerializer, request.data)
-        run = settlement.settlement_start(
+        run, _, sent = settlement_request(
             campaign_id=campaign_id,
+            as_of=data["as_of"],
             trigger=Trigger.API,
             triggered_by_id=member_id_of(request),
-            batch_size=data["batch_size"],
+            chunk_size=data["chunk_size"],
         )
-        return Response(s.SettlementSerializer(selectors.settlement_summary(run)).data)
+        return Response(
+            s.SettlementSerializer(selectors.settlement_summary(run, progress=True)).data,
+            status=status.HTTP_202_ACCEPTED if sent else status.HTTP_200_OK,
+            headers={
+                "Location": reverse(
+                    "saka_api:staff-euro-settlement", kwargs={"campaign_id": run.campaign_id}
+                )
+            },
+        )
 
 
 class StaffPledgeRefundView(StaffView):

@@ -1,0 +1,124 @@
+"""The campaign settlements in the admin: read-only runs with a "stalled" filter and an action
+that resumes them, and the campaigns' "settle" action. Both enqueue the ``settlement_run``
+Celery task (once the request's work commits) instead of settling in the request, so they live
+here, in the interface layer: the domain (``saka.euro``) never imports Celery.
+
+Imported by ``saka.jobs.admin`` (the admin finds only ``<app>.admin`` modules); the campaigns'
+admin of ``saka.euro.admin`` is registered again here with the action added.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from saka.core.errors import DomainError
+from saka.engine import lifecycle as engine
+from saka.euro.admin import CampaignAdmin
+from saka.euro.models import Campaign, SettlementRun, Trigger
+from saka.euro.selectors import settlement_stalled_ids
+from saka.euro.settlement import SETTLEMENT
+from saka.jobs.enqueue import settlement_run_enqueue
+from saka.jobs.runs import needs_workers, settlement_request
+from saka.ledger.admin import ReadOnlyAdmin
+
+
+def describe_request(run: SettlementRun, *, created: bool, sent: bool) -> str:
+    if sent:
+        state = "opened, workers sent" if created else "stalled: resumed, workers sent"
+    else:
+        state = f"already {run.status}"
+        if run.outcome:
+            state += f" ({run.outcome}, {run.pledges_done} pledges)"
+    return f"campaign {run.campaign_id}: settlement #{run.pk} ({run.kind}) {state}."
+
+
+@admin.action(description="Settle (release or refund the held pledges; workers are sent)")
+def settle(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
+    for campaign in queryset:
+        try:
+            run, created, sent = settlement_request(
+                campaign_id=campaign.pk,
+                as_of=None,
+                trigger=Trigger.ADMIN,
+                triggered_by_id=request.user.pk,
+            )
+        except DomainError as exc:
+            modeladmin.message_user(
+                request, f"campaign {campaign.pk}: {exc.message}", messages.ERROR
+            )
+        else:
+            modeladmin.message_user(request, describe_request(run, created=created, sent=sent))
+
+
+class SettlingCampaignAdmin(CampaignAdmin):
+    actions = [*CampaignAdmin.actions, settle]
+
+
+admin.site.unregister(Campaign)
+admin.site.register(Campaign, SettlingCampaignAdmin)
+
+
+class StalledSettlementFilter(admin.SimpleListFilter):
+    title = "stalled"
+    parameter_name = "stalled"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Stalled or interrupted (nobody works on it)")]
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        if self.value() == "yes":
+            return queryset.filter(pk__in=settlement_stalled_ids())
+        return queryset
+
+
+def send_workers(run: SettlementRun) -> bool:
+    """Workers for a stalled settlement (resumed first); ``False`` if it needs none."""
+    if not needs_workers(SETTLEMENT, run, False):
+        return False
+    engine.resume(SETTLEMENT, run.pk)
+    settlement_run_enqueue(campaign_id=run.campaign_id, trigger=run.trigger, triggered_by_id=None)
+    return True
+
+
+@admin.register(SettlementRun)
+class SettlementRunAdmin(ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "campaign",
+        "kind",
+        "status",
+        "phase",
+        "outcome",
+        "chunks_done",
+        "pledges_done",
+        "pledges_skipped",
+        "amount_done",
+        "commission_done",
+        "net_done",
+        "refunded_done",
+        "attempts",
+        "trigger",
+        "as_of",
+        "finished_at",
+    )
+    list_filter = ("kind", "status", StalledSettlementFilter)
+    actions = ["resume_settlements"]
+    readonly_fields = tuple(f.name for f in SettlementRun._meta.fields)
+
+    @admin.action(description="Resume the selected stalled settlements (send workers)")
+    def resume_settlements(self, request: HttpRequest, queryset: Any) -> None:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        sent = [run.pk for run in queryset if send_workers(run)]
+        skipped = queryset.count() - len(sent)
+        self.message_user(
+            request,
+            f"Workers sent to {len(sent)} settlement(s) {sent or ''}; {skipped} left as they "
+            "are (done, or being worked on).",
+            messages.SUCCESS,
+        )
