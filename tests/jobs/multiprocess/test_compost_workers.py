@@ -34,7 +34,7 @@ from tests.support.run_scenarios import seed
 N = 200_000  # wallet ids 2..200001: 41 chunks of 5,000
 HELD = (19, 20, 21)  # one held wallet in each: chunks 0..18 are done before the kill
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, reset_sequences=True)]
 
 
 def test_three_workers_share_a_compost_and_survive_one_killed(workers: Any) -> None:

@@ -40,7 +40,7 @@ from tests.support.runs_reference import (
 N = 200_000  # wallet ids 2..200001: 41 credit chunks of 5,000
 HELD = (19, 20, 21)
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, reset_sequences=True)]
 
 
 def test_three_workers_share_a_redistribution_and_survive_one_killed(workers: Any) -> None:
