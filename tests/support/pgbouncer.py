@@ -99,7 +99,6 @@ class PgBouncer:
                 "ignore_startup_parameters = extra_float_digits, options",
                 f"admin_users = {self.user}",
                 f"stats_users = {self.user}",
-                "server_check_delay = 0",
                 "log_connections = 0",
                 "log_disconnections = 0",
                 "",
