@@ -12,7 +12,9 @@
 - ``wait_for(model, pk, statuses)``: poll a run row until its status is one of ``statuses``,
   failing early (with the workers' logs) when one of them died unexpectedly.
 - ``HeldRows``: rows locked FOR UPDATE from a raw connection, so that the worker whose chunk
-  reaches one waits mid-transaction, holding its lease (a deterministic place to kill it).
+  reaches one waits mid-transaction, holding its lease (a deterministic place to kill it);
+  ``one_per_chunk`` picks such rows, ``live_leases`` and ``done_by`` read who holds or did
+  which chunk (any run kind: they take the kind's chunk model).
 
 The workers' database is the pytest one (``child_database_url()``), so a test that uses them is
 ``django_db(transaction=True)``: the workers see only what the test committed. Their broker is
@@ -97,10 +99,6 @@ def stop_processes(popens: Iterable[subprocess.Popen[Any]], *, sig: int = signal
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(popen.pid, signal.SIGKILL)
             popen.wait(timeout=STOP_SECONDS)
-
-
-def stop_process(popen: subprocess.Popen[Any], *, sig: int = signal.SIGTERM) -> None:
-    stop_processes([popen], sig=sig)
 
 
 # --- the broker --------------------------------------------------------------------------------
@@ -267,16 +265,6 @@ class Workers:
     def __iter__(self) -> Iterator[WorkerProcess]:
         return iter(self.processes)
 
-    def __enter__(self) -> Workers:
-        try:
-            return self.start()
-        except BaseException:
-            self.stop()
-            raise
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
 
 # --- waiting -----------------------------------------------------------------------------------
 
@@ -371,19 +359,6 @@ class HeldRows:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
-
-
-def wait_until_gone(backend_pids: Iterable[int], *, timeout: float = WAIT_SECONDS) -> None:
-    """The backends of killed clients end once they find their client gone."""
-    pids = list(backend_pids)
-
-    def gone() -> bool:
-        with pg_connect(autocommit=True) as watcher, watcher.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", [pids])
-            row = cursor.fetchone()
-            return row is not None and row[0] == 0
-
-    wait_until(gone, what=f"backends {pids} to end", timeout=timeout)
 
 
 # --- the chunks of a run the workers share ------------------------------------------------------

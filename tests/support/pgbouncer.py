@@ -29,7 +29,7 @@ from typing import Any
 import psycopg
 from django.db import connection
 
-from tests.support.celery_workers import START_SECONDS, die_with_parent, stop_process
+from tests.support.celery_workers import START_SECONDS, die_with_parent, stop_processes
 
 LOCK_TIMEOUT_MS = 3000  # what the settings send as ``options`` on a direct connection
 ADMIN_DB = "pgbouncer"
@@ -202,7 +202,7 @@ class PgBouncer:
 
     def stop(self) -> None:
         if self.popen is not None:
-            stop_process(self.popen)
+            stop_processes([self.popen])
         shutil.rmtree(self.directory, ignore_errors=True)
 
     def __enter__(self) -> PgBouncer:
