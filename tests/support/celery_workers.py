@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -260,7 +261,9 @@ class Workers:
         )
 
     def stop(self) -> None:
+        """End every worker, then drop their logs (a failure's message already quoted them)."""
         stop_processes(w.popen for w in self.processes)
+        shutil.rmtree(self.log_dir, ignore_errors=True)
 
     def __iter__(self) -> Iterator[WorkerProcess]:
         return iter(self.processes)
