@@ -5,7 +5,8 @@ Environment: ``DATABASE_URL`` (read here, used by each environment's module), ``
 (cache and Celery broker; without it a local-memory cache and Celery tasks run eagerly
 in-process), ``CELERY_TASK_ALWAYS_EAGER`` (``1``/``0``, overrides that default),
 ``SAKA_LOCK_TIMEOUT_MS``, ``SAKA_RUN_WORKERS``, ``SAKA_LOG_LEVEL``, ``SAKA_MEMBER_THROTTLE``,
-``SAKA_PLATFORM_THROTTLE``, ``SAKA_PAYMENT_WEBHOOK_SECRET``, ``SAKA_TEST_DB_NAME``.
+``SAKA_PLATFORM_THROTTLE``, ``SAKA_PAYMENT_WEBHOOK_SECRET``, ``SAKA_TEST_DB_NAME``,
+``SAKA_DB_POOLER`` (``pgbouncer``: ``DATABASE_URL`` is a PgBouncer in transaction mode).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from saka.jobs.schedule import BEAT_SCHEDULE
 
@@ -74,13 +76,37 @@ TEMPLATES = [
 LOCK_TIMEOUT_MS = int(os.environ.get("SAKA_LOCK_TIMEOUT_MS", "3000"))
 
 
-def database(url: str) -> dict[str, Any]:
-    """The ``DATABASES`` entry of a database URL, with the lock timeout and SQLite tuning."""
+# ``pgbouncer``: DATABASE_URL names a PgBouncer in transaction pooling mode (see
+# docs/operations-workers.md); empty: a direct connection to PostgreSQL.
+DB_POOLER = os.environ.get("SAKA_DB_POOLER", "").strip().lower()
+DB_POOLERS = ("", "pgbouncer")
+
+
+def database(url: str, *, pooler: str | None = None) -> dict[str, Any]:
+    """The ``DATABASES`` entry of a database URL, with the lock timeout and SQLite tuning.
+
+    ``pooler`` (default ``SAKA_DB_POOLER``) ``"pgbouncer"``: the URL is a PgBouncer in
+    transaction pooling mode, where consecutive transactions of one client may run on different
+    server connections and nothing may outlive a transaction. So no ``options`` startup
+    parameter (``lock_timeout`` and ``jit`` are then set on the server: ``ALTER ROLE ... SET``
+    or PgBouncer's ``connect_query``), no server-side cursors (``.iterator()`` would open a
+    ``WITH HOLD`` cursor), and client-side binding without prepared statements (Django's
+    default with psycopg 3: ``prepare_threshold=None``, no ``server_side_binding``).
+    """
+    pooler = DB_POOLER if pooler is None else pooler
+    if pooler not in DB_POOLERS:
+        raise ImproperlyConfigured(f"SAKA_DB_POOLER must be one of {DB_POOLERS}, got {pooler!r}.")
     db: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
     if db["ENGINE"] == "django.db.backends.postgresql":
-        # Every lock wait is bounded; the ledger maps a timeout to a typed LockTimeout error.
-        # JIT off: it compiles each short chunk statement again (tens of ms, no gain).
-        db.setdefault("OPTIONS", {})["options"] = f"-c lock_timeout={LOCK_TIMEOUT_MS} -c jit=off"
+        options = db.setdefault("OPTIONS", {})
+        if pooler == "pgbouncer":
+            db["DISABLE_SERVER_SIDE_CURSORS"] = True
+            options.pop("server_side_binding", None)
+            options.pop("prepare_threshold", None)
+        else:
+            # Every lock wait is bounded; the ledger maps a timeout to a typed LockTimeout
+            # error. JIT off: it compiles each short chunk statement again (tens of ms).
+            options["options"] = f"-c lock_timeout={LOCK_TIMEOUT_MS} -c jit=off"
         db.setdefault("TEST", {})["NAME"] = os.environ.get(
             "SAKA_TEST_DB_NAME", f"test_{db['NAME']}"
         )

@@ -245,7 +245,9 @@ def drive(
     same run at the same time. Any error is recorded on the run (``interrupted``) and raised."""
     parallel = threads > 1 and connection.vendor == "postgresql" and not connection.in_atomic_block
     _join(spec, run_id)
-    chunks.free_idle_leases(spec, run_id)  # a resumed run need not wait for dead leases
+    # a resumed run need not wait for dead leases; a lease claimed just now may be a live
+    # worker's between its claim and its chunk's transaction: left alone
+    chunks.free_idle_leases(spec, run_id, claimed_seconds_ago=IDLE_LEASE_SECONDS)
     errors: list[BaseException] = []
     stop = threading.Event()
 
