@@ -74,7 +74,9 @@ def record_chunk(
 
 def run_account_id(run: Run, kind: str) -> int:
     """The silo's or the pool's id for a run's chunks, looked up once per run object (a worker
-    keeps its run object for the whole step)."""
+    keeps its run object for the whole step). Both exist from the run's opening
+    (``open_live``), so the id never belongs to an account created in a chunk's transaction
+    that could roll back."""
     cache: dict[str, int] = run.__dict__.setdefault("_system_ids", {})
     if kind not in cache:
         cache[kind] = system_account_id(AccountKind(kind))

@@ -23,6 +23,7 @@ from saka.core.errors import ValidationError
 from saka.engine import lifecycle as engine
 from saka.engine.models import UNFINISHED
 from saka.engine.spec import RunSpec
+from saka.grains.accounts import system_account_id
 from saka.grains.conf import get_settings
 from saka.grains.errors import SakaDisabled
 from saka.grains.models import AccountKind, Run, RunStatus, SakaAccount
@@ -81,6 +82,10 @@ def open_live(
     period = period_of(kind, at)
 
     def create() -> Run:
+        # The silo and the pool exist before any chunk: a chunk never creates an account (a
+        # chunk retried after a rollback would book to the id of an account rolled back).
+        system_account_id(AccountKind.SILO)
+        system_account_id(AccountKind.POOL)
         return Run.objects.create(
             kind=kind,
             period=period,
