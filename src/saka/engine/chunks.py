@@ -41,6 +41,9 @@ def worker_name(thread: int | None = None) -> str:
 
 
 _local = threading.local()
+# A chunk's retries back off 0.1, 0.2, 0.4 ... seconds, never longer than this (up to 20
+# retries are allowed: uncapped, the last would sleep for hours).
+MAX_BACKOFF_SECONDS = 5.0
 
 
 def plan(spec: RunSpec, run: Any, step: Chunked) -> int:
@@ -148,7 +151,7 @@ def do(spec: RunSpec, run: Any, step: Chunked, lo: int, hi: int, worker: str) ->
                 release(spec, run.pk, step.step, lo)
                 raise
             attempt += 1
-            delay = 0.1 * 2 ** (attempt - 1)
+            delay = min(0.1 * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS)
             logger.warning(
                 "run %s %s chunk (%s, %s]: lock timeout, try %s of %s in %.1f s",
                 spec.name,
