@@ -2,7 +2,7 @@
 transaction commits; a start task finishes any earlier unfinished run of its kind first, then
 shares the period's run with ``SAKA_RUN_WORKERS - 1`` workers and works on it itself; a
 ``run_work`` task joins any run by kind and id; ``runs_resume`` sends workers to the runs
-nobody works on."""
+nobody works on; a redistribution stranded after its pot moved is paid by next month's tick."""
 
 from __future__ import annotations
 
@@ -15,14 +15,25 @@ from django.db import transaction
 from django.utils import timezone
 
 from saka.core.errors import ValidationError
+from saka.demo.seed import seed_population
 from saka.engine import lifecycle as engine
-from saka.grains.models import Run, RunKind, RunStatus
+from saka.grains.models import AccountKind, Run, RunKind, RunStatus
 from saka.grains.runs.compost import COMPOST, compost_run_start
+from saka.grains.runs.periods import period_of
+from saka.grains.runs.redistribution import REDISTRIBUTION, redistribution_run_start
 from saka.grains.selectors import wallet_summary
 from saka.jobs.enqueue import run_workers_enqueue
 from saka.jobs.runs import SPEC_OF_KIND, live_run_request
-from saka.jobs.tasks import compost_run, run_work, runs_resume
+from saka.jobs.tasks import compost_run, redistribution_run, run_work, runs_resume
+from tests.support.clock import A
+from tests.support.run_crashes import patch_step, seed_model
 from tests.support.run_scenarios import eager_tasks, idle
+from tests.support.runs_reference import (
+    RedistributionRules,
+    redistribution_plan,
+    run_postings,
+    system_balance,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -233,3 +244,49 @@ def test_runs_resume_sends_workers_to_the_runs_nobody_works_on(
         assert runs_resume.apply().get() == []
     again.assert_not_called()
     assert Run.objects.get(pk=stale.pk).attempts == 2
+
+
+# --- a stranded redistribution ---------------------------------------------------------------
+
+
+class Killed(BaseException):
+    """A crash no ``except Exception`` stops."""
+
+
+def test_next_months_beat_tick_pays_a_redistribution_stranded_after_its_pot_moved(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given a seeded population composted into the silo, and this month's redistribution
+    # killed right after its pot moved into the pool, before any member was paid
+    seed_population(wallets=300, as_of=A)
+    compost_run_start(as_of=A)
+    silo = system_balance(AccountKind.SILO)
+
+    def killed(run: Any, lo: int, hi: int, worker: str) -> None:
+        raise Killed
+
+    patch_step(monkeypatch, REDISTRIBUTION, "credit", killed)
+    with pytest.raises(Killed):
+        redistribution_run_start(as_of=A, chunk_size=50, workers=1)
+    monkeypatch.undo()
+    stranded = Run.objects.get(kind=RunKind.REDISTRIBUTION, dry_run=False)
+    assert stranded.status == RunStatus.INTERRUPTED
+    moved = (stranded.per_wallet or 0) * (stranded.eligible_wallets or 0)
+    assert system_balance(AccountKind.POOL) == moved > 0  # the pot's share of every wallet
+    assert run_postings(stranded.pk) == {}
+    # when next month's beat tick runs the redistribution task
+    next_month = A + timedelta(days=31)
+    with mock.patch.object(run_work, "delay"):
+        summary = redistribution_run.apply(kwargs={"as_of": next_month.isoformat()}).get()
+    # then last month's members were paid exactly once, from the pool, which is empty again
+    stranded.refresh_from_db()
+    plan = redistribution_plan(seed_model(300), silo, RedistributionRules(), A)
+    assert (stranded.status, stranded.attempts) == (RunStatus.DONE, 2)
+    assert run_postings(stranded.pk) == dict.fromkeys(plan.eligible, plan.per_wallet)
+    assert (stranded.wallets_done, stranded.amount_done) == (len(plan.eligible), plan.total)
+    assert system_balance(AccountKind.POOL) == 0
+    # and then the new month ran, from the silo last month left
+    current = Run.objects.get(pk=summary["run_id"])
+    assert current.period == period_of(RunKind.REDISTRIBUTION, next_month) != stranded.period
+    assert (current.status, current.silo_before) == (RunStatus.DONE, stranded.silo_after)
+    assert current.amount_done == (current.per_wallet or 0) * (current.eligible_wallets or 0)
