@@ -17,8 +17,17 @@ from django.db import transaction
 from hypothesis import given
 from hypothesis import strategies as st
 
-from saka.grains.accounts import system_account_id
-from saka.grains.models import AccountKind, Run, RunKind, RunTrigger, SakaAccount, SakaPosting
+from saka.engine import chunks
+from saka.grains.models import (
+    AccountKind,
+    Run,
+    RunChunk,
+    RunChunkStep,
+    RunKind,
+    RunTrigger,
+    SakaAccount,
+    SakaPosting,
+)
 from saka.grains.rules import CompostRule
 from saka.grains.runs import compost
 from saka.grains.runs.periods import period_of
@@ -110,9 +119,17 @@ def _what_the_run_takes(
             },
             trigger=RunTrigger.PYTHON,
             max_id=max(ids),
+            chunk_size=max(ids),  # one chunk: (0, max_id]
         )
         dry = compost._compost_dry(run)
-        done = compost._compost_chunk(run, 0, max(ids), system_account_id(AccountKind.SILO))
+        # the chunk's work runs in a transaction, on its planned row (the engine's)
+        assert chunks.plan(compost.COMPOST, run, compost.COMPOST.steps[0]) == 1
+        compost._compost_chunk(run, 0, max(ids), "rule-test")
+        chunk = RunChunk.objects.get(run_id=run.pk, step=RunChunkStep.APPLY, lo=0)
+        assert chunk.done_at is not None
+        run.refresh_from_db()
+        assert (run.wallets_done, run.amount_done) == (chunk.wallets, chunk.amount)
+        done = (chunk.wallets, chunk.amount)
         taken = {p.account_id: -p.amount for p in SakaPosting.objects.filter(run_id=run.pk)}
         transaction.set_rollback(True)
     return said, taken, done, dry

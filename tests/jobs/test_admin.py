@@ -1,24 +1,28 @@
-"""The runs in the admin: read-only pages, a dry-run button, a live-run button that enqueues
-the Celery task only once the request's work commits."""
+"""The runs in the admin: read-only pages, a dry-run button, a live-run button that opens the
+period's run at once and sends its workers (Celery tasks) only once the request's work
+commits, a "stalled" filter and an action that resumes stalled runs."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import timedelta
 from typing import Any
 from unittest import mock
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from saka.engine import lifecycle as engine
 from saka.grains.models import Run, RunKind, RunTrigger
-from saka.grains.runs.compost import compost_run_start
+from saka.grains.runs.compost import COMPOST, compost_run_start
 from saka.grains.runs.periods import period_of
 from saka.grains.selectors import wallet_summary
-from saka.jobs.tasks import compost_run, redistribution_run
+from saka.jobs.runs import live_run_request
+from saka.jobs.tasks import run_work
 from tests.support.run_scenarios import eager_tasks, idle
 
 pytestmark = pytest.mark.django_db
@@ -185,38 +189,105 @@ def test_buttons_need_the_csrf_token(viewer: Any, client_of: Any) -> None:
 # --- live run button ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("kind", "task"), [("compost", compost_run), ("redistribution", redistribution_run)]
-)
-def test_live_button_enqueues_the_task_on_commit(
-    kind: str, task: Any, viewer: Any, client_of: Any, django_capture_on_commit_callbacks: Any
+@pytest.mark.parametrize("kind", ["compost", "redistribution"])
+def test_live_button_opens_the_run_and_sends_workers_on_commit(
+    kind: str, viewer: Any, client_of: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     client = client_of(viewer)
-    with mock.patch.object(task, "delay") as delay:
+    with mock.patch.object(run_work, "delay") as delay:
         # when staff presses "Start live ..."
         with django_capture_on_commit_callbacks(execute=False) as callbacks:
             response = client.post(start_url(kind), follow=True)
-        # then the page says it is queued, but nothing is sent before the commit
+        # then the period's run is opened at once (queued, the admin's, by this user) and the
+        # page names it, but no worker is sent before the commit
         assert response.status_code == 200
-        period = period_of(kind, timezone.now())
-        assert any(f"Live {kind} run of {period} queued" in m for m in messages_of(response))
+        run = Run.objects.get(kind=kind, dry_run=False)
+        assert (run.status, run.trigger, run.triggered_by_id) == ("queued", "admin", viewer.pk)
+        assert run.period == period_of(kind, timezone.now())
+        assert any(
+            f"Live {kind} run #{run.pk} of {run.period}: opened, workers sent" in m
+            for m in messages_of(response)
+        ), messages_of(response)
         delay.assert_not_called()
-        assert len(callbacks) == 1
+        assert len(callbacks) == settings.SAKA_RUN_WORKERS
         # when the work commits
-        callbacks[0]()
-    # then the task is sent once: a live run started from the admin by this user
-    delay.assert_called_once()
-    kwargs = delay.call_args.kwargs
-    assert (kwargs["dry_run"], kwargs["trigger"], kwargs["triggered_by_id"]) == (
-        False,
-        "admin",
-        viewer.pk,
+        for callback in callbacks:
+            callback()
+    # then SAKA_RUN_WORKERS workers are sent to that run
+    assert [c.kwargs for c in delay.call_args_list] == [
+        {"spec": kind, "run_id": run.pk}
+    ] * settings.SAKA_RUN_WORKERS
+
+
+def test_live_button_again_shows_the_run_and_sends_no_more_workers(
+    viewer: Any, client_of: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    # given this week's compost opened from the admin, its workers on their way
+    client = client_of(viewer)
+    with mock.patch.object(run_work, "delay"), django_capture_on_commit_callbacks(execute=True):
+        client.post(start_url("compost"))
+    run = Run.objects.get()
+    # when staff presses the button again
+    with (
+        mock.patch.object(run_work, "delay") as delay,
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+    ):
+        response = client.post(start_url("compost"), follow=True)
+    # then the page shows the same run as it is, and no more workers are sent
+    assert any(f"run #{run.pk}" in m and "already queued" in m for m in messages_of(response))
+    assert callbacks == []
+    delay.assert_not_called()
+    assert Run.objects.get() == run
+
+
+def test_live_button_refuses_while_an_earlier_run_is_unfinished(
+    viewer: Any, client_of: Any
+) -> None:
+    # given last week's compost interrupted
+    earlier, _ = live_run_request(
+        kind="compost", at=timezone.now() - timedelta(days=7), trigger="admin", triggered_by_id=None
     )
-    assert period_of(kind, datetime.fromisoformat(kwargs["as_of"])) == period
-    assert not Run.objects.exists()
+    engine.interrupt(COMPOST, earlier.pk, RuntimeError("worker lost"))
+    # when staff presses "Start live compost"
+    response = client_of(viewer).post(start_url("compost"), follow=True)
+    # then it is refused, naming the earlier run; nothing else is opened
+    refused = [m for m in messages_of(response) if "refused" in m]
+    assert refused, messages_of(response)
+    assert f"'run_id': {earlier.pk}" in refused[0]
+    assert list(Run.objects.all()) == [earlier]
 
 
-def test_live_button_runs_the_live_compost_when_the_task_runs(
+def test_resume_action_sends_workers_to_stalled_runs_only(
+    viewer: Any, client_of: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    # given an interrupted compost and a finished dry run
+    interrupted, _ = live_run_request(
+        kind="compost", at=timezone.now(), trigger="admin", triggered_by_id=None
+    )
+    engine.interrupt(COMPOST, interrupted.pk, RuntimeError("worker lost"))
+    dry = compost_run_start(dry_run=True)
+    client = client_of(viewer)
+    # then the "stalled" filter lists the interrupted run only
+    listed = client.get(reverse(CHANGELIST), {"stalled": "yes"})
+    assert list(listed.context["cl"].result_list) == [interrupted]
+    # when staff resumes both from the list
+    with (
+        mock.patch.object(run_work, "delay") as delay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = client.post(
+            reverse(CHANGELIST),
+            {"action": "resume_runs", "_selected_action": [interrupted.pk, dry.pk]},
+            follow=True,
+        )
+    # then workers went to the interrupted run only
+    assert [c.kwargs for c in delay.call_args_list] == [
+        {"spec": "compost", "run_id": interrupted.pk}
+    ] * settings.SAKA_RUN_WORKERS
+    assert any(f"[{interrupted.pk}]" in m and "1 left" in m for m in messages_of(response))
+
+
+def test_live_button_runs_the_live_compost_when_the_workers_run(
     member: Any, viewer: Any, client_of: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     idle(member, 2, timezone.now())

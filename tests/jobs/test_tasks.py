@@ -1,5 +1,6 @@
-"""Celery tasks of the runs: thin, retried on lock timeouts and concurrent runs, scheduled by
-beat, enqueued only after the caller's transaction commits."""
+"""Celery tasks of the runs: thin, retried on lock timeouts and conflicts while opening a run,
+scheduled by beat (the runs, and every minute the resumption of stalled runs). The workers
+they send and the enqueueing: ``test_run_workers``."""
 
 from __future__ import annotations
 
@@ -12,20 +13,21 @@ import pytest
 from celery import signature
 from celery.schedules import crontab
 from django.conf import settings
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, connection
 from django.utils import timezone
 
 from config.celery import app as celery_app
 from saka.core.errors import LockTimeout, ValidationError
-from saka.grains.errors import RunInProgress, SakaDisabled
+from saka.engine.errors import RunConflict
+from saka.grains.errors import SakaDisabled
 from saka.grains.models import AccountKind, Run, RunKind, RunStatus, SakaAccount
 from saka.grains.runs.compost import compost_run_start
 from saka.grains.runs.periods import period_of
 from saka.grains.selectors import run_summary, wallet_summary
 from saka.jobs import tasks
-from saka.jobs.enqueue import run_enqueue
-from saka.jobs.tasks import compost_run, redistribution_run
-from tests.support.run_scenarios import active, eager_tasks, idle
+from saka.jobs.schedule import RESUME_TASK, RUN_WORK_TASK
+from saka.jobs.tasks import compost_run, redistribution_run, run_work, runs_resume
+from tests.support.run_scenarios import active, idle
 
 pytestmark = pytest.mark.django_db
 
@@ -119,23 +121,27 @@ def test_task_of_a_finished_period_returns_the_finished_run(member: Any, at: Any
 )
 def test_task_refuses_bad_arguments_without_retrying(kwargs: dict[str, Any]) -> None:
     # given arguments no caller of ours sends
-    with mock.patch.object(tasks, "compost_run_start") as start:
+    with (
+        mock.patch.object(tasks, "compost_run_start") as dry,
+        mock.patch.object(tasks, "open_live") as live,
+    ):
         # when the task runs
         result = compost_run.apply(kwargs=kwargs)
-    # then it fails with a validation error, never reaches the service, never retries
+    # then it fails with a validation error, never reaches a run (dry or live), never retries
     assert result.failed()
     assert isinstance(result.result, ValidationError)
-    start.assert_not_called()
+    dry.assert_not_called()
+    live.assert_not_called()
     assert not Run.objects.exists()
 
 
 # --- retries ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("task", [compost_run, redistribution_run])
-def test_tasks_retry_lock_timeouts_and_concurrent_runs_with_backoff(task: Any) -> None:
-    # then both tasks are retried on exactly these errors, with exponential backoff
-    assert set(task.autoretry_for) == {LockTimeout, RunInProgress}
+@pytest.mark.parametrize("task", [compost_run, redistribution_run, run_work])
+def test_tasks_retry_lock_timeouts_and_run_conflicts_with_backoff(task: Any) -> None:
+    # then the run tasks are retried on exactly these errors, with exponential backoff
+    assert set(task.autoretry_for) == {LockTimeout, RunConflict}
     assert task.retry_backoff
     assert task.retry_backoff_max >= task.retry_backoff
     assert task.retry_jitter is True
@@ -146,34 +152,41 @@ def test_tasks_retry_lock_timeouts_and_concurrent_runs_with_backoff(task: Any) -
 
 
 @pytest.mark.parametrize(
-    "error",
-    [LockTimeout(), RunInProgress(kind="compost"), OperationalError("database is locked")],
-    ids=["lock_timeout", "run_in_progress", "sqlite_locked"],
+    ("error", "where"),
+    [
+        (LockTimeout(), "share"),
+        (RunConflict(), "open_live"),
+        (OperationalError("database is locked"), "share"),
+    ],
+    ids=["lock_timeout", "run_conflict", "sqlite_locked"],
 )
-def test_task_retries_then_succeeds(error: Exception, member: Any, at: Any) -> None:
-    # given a service that fails twice with a retryable error, then works
+def test_task_retries_then_succeeds(error: Exception, where: str, member: Any, at: Any) -> None:
+    # given a step of the task (opening the run, or working on it) that fails twice with a
+    # retryable error, then works
     idle(member, 2, at)
     calls: list[int] = []
+    real = getattr(tasks, where)
 
-    def flaky(**kwargs: Any) -> Run:
+    def flaky(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
         if len(calls) <= 2:
             raise error
-        return compost_run_start(**kwargs)
+        return real(*args, **kwargs)
 
-    with mock.patch.object(tasks, "compost_run_start", side_effect=flaky):
+    with mock.patch.object(tasks, where, side_effect=flaky):
         # when the task runs (eagerly: retries run at once)
         result = compost_run.apply(kwargs={"as_of": at.isoformat()})
-    # then the third attempt composted, once
+    # then the third attempt composted, once, in the one live run
     assert result.successful(), result.traceback
     assert len(calls) == 3
     assert result.get()["total_composted"] == 10
     assert wallet_summary(member_id=member.pk).balance == 90
+    assert Run.objects.filter(dry_run=False).count() == 1
 
 
 def test_task_gives_up_after_max_retries() -> None:
-    # given a service that always times out on a lock
-    with mock.patch.object(tasks, "compost_run_start", side_effect=LockTimeout()) as start:
+    # given a run that always meets a lock timeout when it is opened
+    with mock.patch.object(tasks, "open_live", side_effect=LockTimeout()) as start:
         # when the task runs
         result = compost_run.apply()
     # then it tried 1 + max_retries times and fails with the lock timeout
@@ -182,41 +195,55 @@ def test_task_gives_up_after_max_retries() -> None:
     assert start.call_count == compost_run.max_retries + 1
 
 
-def test_task_does_not_retry_other_errors() -> None:
+def test_task_does_not_retry_other_errors(settings: Any) -> None:
     # given SAKA switched off
-    with mock.patch.object(tasks, "compost_run_start", side_effect=SakaDisabled()) as start:
+    settings.SAKA_ENABLED = False
+    with mock.patch.object(tasks, "open_live") as start:
         result = compost_run.apply()
-    # then the task fails at once
+    # then the task fails at once, before any run is opened
     assert result.failed()
     assert isinstance(result.result, SakaDisabled)
-    assert start.call_count == 1
+    start.assert_not_called()
+    assert not Run.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)
 def test_task_calls_the_service_outside_any_transaction(member: Any, at: Any) -> None:
     # given an eligible wallet (a real, committed database: no test transaction around)
     idle(member, 2, at)
-    seen: list[bool] = []
+    seen: list[tuple[str, bool]] = []
 
-    def spy(**kwargs: Any) -> Run:
-        seen.append(connection.in_atomic_block)
-        return compost_run_start(**kwargs)
+    def spy(name: str) -> Any:
+        real = getattr(tasks, name)
 
-    with mock.patch.object(tasks, "compost_run_start", side_effect=spy):
+        def call(*args: Any, **kwargs: Any) -> Any:
+            seen.append((name, connection.in_atomic_block))
+            return real(*args, **kwargs)
+
+        return call
+
+    with (
+        mock.patch.object(tasks, "open_live", side_effect=spy("open_live")),
+        mock.patch.object(tasks, "share", side_effect=spy("share")),
+    ):
         result = compost_run.apply(kwargs={"as_of": at.isoformat()})
-    # then the service owned its transactions: the task opened none
+    # then the engine owned its transactions (opening the run, each chunk): the task opened none
     assert result.successful(), result.traceback
-    assert seen == [False]
+    assert seen == [("open_live", False), ("share", False)]
 
 
 # --- schedule and configuration ----------------------------------------------------------------
 
 
-def test_beat_schedules_compost_weekly_and_redistribution_monthly() -> None:
+def test_beat_schedules_compost_weekly_redistribution_monthly_and_resumes_every_minute() -> None:
     schedule = celery_app.conf.beat_schedule
     assert schedule == settings.CELERY_BEAT_SCHEDULE
     by_task = {entry["task"]: entry["schedule"] for entry in schedule.values()}
-    assert set(by_task) == {compost_run.name, redistribution_run.name}
+    assert set(by_task) == {compost_run.name, redistribution_run.name, runs_resume.name}
+    # stalled runs of any kind and period: every minute
+    resume = by_task[runs_resume.name]
+    assert isinstance(resume, crontab)
+    assert (resume.minute, resume.hour) == (set(range(60)), set(range(24)))
     # compost: every Monday at 03:00 UTC
     compost = by_task[compost_run.name]
     assert isinstance(compost, crontab)
@@ -244,63 +271,11 @@ def test_celery_app_reads_the_django_settings() -> None:
 
 
 def test_tasks_are_registered_under_the_names_the_api_enqueues() -> None:
-    # a task sent by name (beat) must resolve to the registered task
+    # a task sent by name (beat, another host's worker) must resolve to the registered task
     for kind, task in (
         (RunKind.COMPOST, compost_run),
         (RunKind.REDISTRIBUTION, redistribution_run),
     ):
         assert signature(tasks.TASK_OF_KIND[kind]).type is task._get_current_object()
-
-
-# --- enqueueing after commit --------------------------------------------------------------------
-
-
-def test_run_enqueue_sends_nothing_before_commit(
-    staff_user: Any, at: Any, django_capture_on_commit_callbacks: Any
-) -> None:
-    with mock.patch.object(compost_run, "delay") as delay:
-        # when a live run is enqueued inside a transaction
-        with django_capture_on_commit_callbacks(execute=False) as callbacks:
-            run_enqueue(
-                kind=RunKind.COMPOST, as_of=at, trigger="admin", triggered_by_id=staff_user.pk
-            )
-        # then nothing is sent until the transaction commits
-        delay.assert_not_called()
-        assert len(callbacks) == 1
-        # when it commits
-        callbacks[0]()
-    # then the task is sent once, with the run's instant and who started it
-    delay.assert_called_once_with(
-        as_of=at.isoformat(), dry_run=False, trigger="admin", triggered_by_id=staff_user.pk
-    )
-
-
-def test_run_enqueue_then_commit_runs_the_live_run(
-    member: Any, staff_user: Any, at: Any, django_capture_on_commit_callbacks: Any
-) -> None:
-    # given an eligible wallet and tasks executed in-process
-    idle(member, 2, at)
-    with eager_tasks(), django_capture_on_commit_callbacks(execute=True):
-        run_enqueue(kind=RunKind.COMPOST, as_of=at, trigger="admin", triggered_by_id=staff_user.pk)
-    # then the live run happened after the commit, recorded as started from the admin
-    run = Run.objects.get(kind=RunKind.COMPOST, dry_run=False)
-    assert (run.status, run.trigger, run.triggered_by_id) == ("done", "admin", staff_user.pk)
-    assert run.as_of == at
-    assert wallet_summary(member_id=member.pk).balance == 90
-
-
-def test_run_enqueue_in_a_rolled_back_transaction_sends_nothing(at: Any) -> None:
-    def enqueue_then_fail() -> None:
-        with transaction.atomic():
-            run_enqueue(kind=RunKind.REDISTRIBUTION, as_of=at, trigger="admin")
-            raise RuntimeError("the caller fails after enqueueing")
-
-    with mock.patch.object(redistribution_run, "delay") as delay:
-        with pytest.raises(RuntimeError):
-            enqueue_then_fail()
-        delay.assert_not_called()
-
-
-def test_run_enqueue_refuses_an_unknown_kind(at: Any) -> None:
-    with pytest.raises(ValidationError):
-        run_enqueue(kind="harvest", as_of=at, trigger="admin")
+    for name, task in ((RUN_WORK_TASK, run_work), (RESUME_TASK, runs_resume)):
+        assert signature(name).type is task._get_current_object()

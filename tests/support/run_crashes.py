@@ -1,12 +1,17 @@
 """The reference of the crash tests: the seeded population of spec 7 and its model, the
-compost postings it expects, and the checks every crash scenario ends with (each wallet
-posted exactly once, the chunks done, an interrupted run left clean)."""
+compost postings it expects, the checks every crash scenario ends with (each wallet posted
+exactly once, the chunks done, an interrupted run left clean), and how a test makes a step of
+a run kind crash (``patch_step``: a spec holds its steps' functions themselves)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Callable
+from typing import Any
 
 from saka.demo.seed import expected_compost, seed_balance, seed_idle_days
+from saka.engine.spec import RunSpec
 from saka.grains.models import AccountKind, Run, RunChunk, RunChunkStep, RunStatus, SakaAccount
 from saka.ledger.reconcile import reconcile
 from tests.support.clock import A
@@ -86,12 +91,16 @@ def chunk_of(account_id: int, chunk_size: int) -> int:
     return (account_id - 1) // chunk_size
 
 
+def done(run_id: int, step: int) -> Any:
+    """The chunk rows of ``step`` marked done (the engine plans every chunk of a step when the
+    step begins, with ``done_at`` null: a row alone says nothing)."""
+    return RunChunk.objects.filter(run_id=run_id, step=step, done_at__isnull=False)
+
+
 def done_chunks(run: Run) -> set[int]:
     """The chunk numbers the run recorded as applied (parallel workers finish them in any
     order), after checking that the run row's progress says the same."""
-    his = list(
-        RunChunk.objects.filter(run_id=run.pk, step=RunChunkStep.APPLY).values_list("hi", flat=True)
-    )
+    his = list(done(run.pk, RunChunkStep.APPLY).values_list("hi", flat=True))
     run.refresh_from_db()
     assert run.chunks_done == len(his)
     assert run.cursor == max(his, default=0)
@@ -106,3 +115,27 @@ def assert_interrupted_cleanly(run: Run, expected: dict[int, int], crashed: int 
     assert run_postings(run.pk) == {
         acc: amount for acc, amount in expected.items() if chunk_of(acc, run.chunk_size) in done
     }
+
+
+def patch_step(monkeypatch: Any, spec: RunSpec, name: str, work: Callable[..., Any]) -> Any:
+    """Make the step ``name`` of ``spec`` do ``work`` (undone with ``monkeypatch``); returns
+    the step's real work. The spec holds the function itself, so patching the module
+    attribute would change nothing."""
+    for i, step in enumerate(spec.steps):
+        if step.name == name:
+            monkeypatch.setitem(_Items(spec.steps), i, dataclasses.replace(step, work=work))
+            return step.work
+    raise KeyError(name)
+
+
+class _Items:
+    """A list as ``monkeypatch.setitem`` wants it (``get`` and item assignment)."""
+
+    def __init__(self, items: Any) -> None:
+        self.items = items
+
+    def get(self, index: int, default: Any = None) -> Any:
+        return self.items[index]
+
+    def __setitem__(self, index: int, value: Any) -> None:
+        self.items[index] = value

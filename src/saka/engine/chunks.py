@@ -42,6 +42,9 @@ def worker_name(thread: int | None = None) -> str:
 
 
 _local = threading.local()
+# A chunk's retries back off 0.1, 0.2, 0.4 ... seconds, never longer than this (up to 20
+# retries are allowed: uncapped, the last would sleep for hours).
+MAX_BACKOFF_SECONDS = 5.0
 
 
 def plan(spec: RunSpec, run: Any, step: Chunked) -> int:
@@ -175,7 +178,7 @@ def do_and_claim_next(
                 release(spec, run.pk, step.step, lo)
                 raise
             attempt += 1
-            delay = 0.1 * 2 ** (attempt - 1)
+            delay = min(0.1 * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS)
             logger.warning(
                 "run %s %s chunk (%s, %s]: lock timeout, try %s of %s in %.1f s",
                 spec.name,
@@ -228,11 +231,20 @@ def free_idle_leases(spec: RunSpec, run_id: int, *, claimed_seconds_ago: float =
     working on now (their row is not locked): their worker died, or it is between its claim and
     its chunk's transaction -- it then finds the chunk done and skips it. Never needed for
     exactness (the row lock and the done mark are), only so that a dead worker's chunks are
-    taken at once instead of when their lease runs out. PostgreSQL only (SKIP LOCKED)."""
-    if connection.vendor != "postgresql":
-        return 0
+    taken at once instead of when their lease runs out. PostgreSQL: rows locked by a chunk's
+    transaction are skipped (SKIP LOCKED); SQLite takes its write lock when a transaction
+    begins (``BEGIN IMMEDIATE``), so no chunk's transaction is open while this one runs."""
     lease = timedelta(seconds=get_settings().lease_seconds)
     before = timezone.now() + lease - timedelta(seconds=claimed_seconds_ago)
+    if connection.vendor == "sqlite":
+        with durable():
+            return int(
+                spec.chunk_model.objects.filter(
+                    run_id=run_id, done_at__isnull=True, lease_until__lt=before
+                ).update(lease_until=None)
+            )
+    if connection.vendor != "postgresql":
+        return 0
     with durable(), connection.cursor() as cursor:
         cursor.execute(
             _FREE_PG.format(table=spec.chunk_model._meta.db_table),

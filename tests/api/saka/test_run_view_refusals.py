@@ -30,7 +30,7 @@ STAFF_EXPECTED["platform"] = (403, "permission_denied")
 @pytest.mark.parametrize("who", ["anonymous", "member", "platform", "staff"])
 @pytest.mark.parametrize(
     "call",
-    ["list", "detail", "dry_run", "live_run", "silo", "stats"],
+    ["list", "detail", "resume", "dry_run", "live_run", "silo", "stats"],
 )
 def test_staff_endpoints_are_for_staff_only(
     who: str,
@@ -45,6 +45,7 @@ def test_staff_endpoints_are_for_staff_only(
     requests = {
         "list": lambda: client.get(RUNS),
         "detail": lambda: client.get(detail(a_run.pk)),
+        "resume": lambda: client.post(detail(a_run.pk) + "resume/"),
         "dry_run": lambda: client.post(RUNS, {"kind": "compost", "dry_run": True}, format="json"),
         "live_run": lambda: client.post(
             RUNS, {"kind": "redistribution", "dry_run": False}, format="json"
@@ -195,6 +196,8 @@ def test_unknown_run_is_404_run_not_found(
     path = RUNS + f"{run_id}/"
     body = assert_error(api(staff_user).get(path), 404, "run_not_found")
     assert body["data"] == {"run_id": str(run_id)}
+    resumed = assert_error(api(staff_user).post(path + "resume/"), 404, "run_not_found")
+    assert resumed["data"] == {"run_id": str(run_id)}
 
 
 def test_non_numeric_run_id_is_404(staff_user: Any, api: Callable[[Any], Any]) -> None:

@@ -1,23 +1,20 @@
-"""The staff endpoints of the runs: dry runs that equal the following live run, live runs queued
-after commit and executed by the task, the run list and detail, and their query counts."""
+"""The staff endpoints of the runs: dry runs that equal the following live run, the run list and
+detail, and their query counts (live runs: ``test_live_run_views``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
-from unittest import mock
 
 import pytest
 
-from saka.grains.models import Run, RunKind, RunTrigger
+from saka.grains.models import Run
 from saka.grains.runs.compost import compost_run_start
-from saka.grains.runs.periods import period_of
 from saka.grains.runs.redistribution import redistribution_run_start
 from saka.grains.selectors import run_summary
-from saka.jobs.tasks import compost_run
 from tests.support.run_api import RUNS, detail
-from tests.support.run_scenarios import active, eager_tasks, idle
+from tests.support.run_scenarios import active, idle
 
 pytestmark = pytest.mark.django_db
 
@@ -98,60 +95,6 @@ def test_dry_run_with_nothing_to_do_names_the_reason(
     assert response.json()["reason"] == "nothing_to_redistribute"
 
 
-@pytest.mark.parametrize("kind", ["compost", "redistribution"])
-def test_live_run_is_queued_after_commit_and_answers_202(
-    kind: str,
-    staff_user: Any,
-    api: Callable[[Any], Any],
-    at: Any,
-    django_capture_on_commit_callbacks: Any,
-) -> None:
-    # when staff starts a live run
-    with mock.patch("celery.app.task.Task.apply_async") as apply_async:
-        with django_capture_on_commit_callbacks(execute=False) as callbacks:
-            response = api(staff_user).post(RUNS, {"kind": kind, "dry_run": False}, format="json")
-        # then the answer says what was queued
-        assert response.status_code == 202, response.content
-        body = response.json()
-        assert body["kind"] == kind
-        assert body["status"] == "queued"
-        assert body["period"] == period_of(kind, at)
-        # and the task is sent only once the request's transaction commits
-        apply_async.assert_not_called()
-        assert len(callbacks) == 1
-        callbacks[0]()
-    apply_async.assert_called_once()
-    kwargs = apply_async.call_args.args[1]
-    assert kwargs["dry_run"] is False
-    assert (kwargs["trigger"], kwargs["triggered_by_id"]) == ("api", staff_user.pk)
-    assert kwargs["as_of"] == body["as_of"]
-    assert not Run.objects.exists()
-
-
-def test_live_run_executes_when_the_task_runs(
-    member: Any,
-    staff_user: Any,
-    api: Callable[[Any], Any],
-    at: Any,
-    django_capture_on_commit_callbacks: Any,
-) -> None:
-    # given an eligible wallet and tasks run in-process
-    idle(member, 2, at)
-    with eager_tasks(), django_capture_on_commit_callbacks(execute=True):
-        response = api(staff_user).post(
-            RUNS, {"kind": "compost", "dry_run": False, "as_of": at.isoformat()}, format="json"
-        )
-    assert response.status_code == 202
-    # then the live run of the period happened, at the instant asked for, started by the API
-    run = Run.objects.get(kind=RunKind.COMPOST, dry_run=False)
-    assert (run.period, run.status, run.amount_done) == (response.json()["period"], "done", 10)
-    assert (run.trigger, run.triggered_by_id, run.as_of) == (RunTrigger.API, staff_user.pk, at)
-    # and the run list shows it
-    listed = api(staff_user).get(RUNS, {"dry_run": "false"}).json()["results"]
-    assert [r["run_id"] for r in listed] == [run.pk]
-    assert compost_run.name == "saka.jobs.tasks.compost_run"
-
-
 def test_run_list_newest_first_filtered_and_paginated(
     staff_user: Any, api: Callable[[Any], Any], at: Any
 ) -> None:
@@ -186,7 +129,14 @@ def test_run_detail_is_the_run_summary(
 ) -> None:
     response = api(staff_user).get(detail(a_run.pk))
     assert response.status_code == 200
-    assert response.json() == run_summary(a_run)
+    # (a dry run's progress: no chunk, no lease; a live run's: test_live_run_views)
+    assert response.json() == run_summary(a_run, progress=True)
+    assert response.json()["progress"] == {
+        "step": "dry_run",
+        "phase": 0,
+        "leases": [],
+        "stalled": False,
+    }
 
 
 def test_run_endpoints_query_counts(

@@ -4,7 +4,14 @@ real crashes, on PostgreSQL.
 ``manage.py saka_compost`` / ``saka_redistribute`` run in a child process that is SIGKILLed
 while one of its chunk statements is blocked on a row this test locks (so the kill lands
 mid-transaction, deterministically), then the command is run again. Every scenario ends with
-the same checks as the simulated crashes (``tests.support.run_crashes``)."""
+the same checks as the simulated crashes (``tests.support.run_crashes``).
+
+The killed process leaves its chunks pending under live leases, and its run ``running``
+(nothing recorded the kill). Leases last an hour here (``SAKA_RUN_LEASE_SECONDS`` in both
+processes), so the second command finishes only because it frees the dead leases (when it
+joins the run, or while it waits for them: ``free_idle_leases``, their rows are no longer
+locked), not because they ran out: were that broken, it would hang until the liveness guard
+fails the test."""
 
 from __future__ import annotations
 
@@ -13,6 +20,7 @@ import json
 import math
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -34,6 +42,7 @@ from tests.support.run_crashes import (
     assert_interrupted_cleanly,
     assert_redistribution_exactly_once,
     chunk_of,
+    done,
     expected_compost_postings,
     seed_accounts,
     seed_model,
@@ -51,6 +60,7 @@ pytestmark = pytest.mark.django_db
 
 REPO = Path(__file__).resolve().parents[3]
 GUARD_SECONDS = 90  # liveness guard only: a wait longer than this is a hang, not a slow run
+LEASE_SECONDS = 3600  # a dead lease never runs out during a test: only freeing it helps
 
 
 # --- SIGKILL of a real run process (PostgreSQL) ------------------------------------------------
@@ -71,6 +81,7 @@ def _run_command(kind: str) -> subprocess.Popen:
         **os.environ,
         "DATABASE_URL": _database_url(),
         "SAKA_LOCK_TIMEOUT_MS": "60000",  # the child waits on our lock instead of failing
+        "SAKA_RUN_LEASE_SECONDS": str(LEASE_SECONDS),
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
     }
     env.pop("SAKA_TEST_DB_NAME", None)
@@ -119,10 +130,10 @@ def _wait_until_gone(backend_pid: int) -> None:
         time.sleep(0.05)
 
 
-def _kill_while_blocked_on(kind: str, account_id: int | None) -> None:
+def _kill_while_blocked_on(kind: str, account_id: int | None) -> int:
     """Start the command, hold a row lock on ``account_id`` (``None``: a lock on the targets
     table, which blocks the freeze) until the command's statement waits on it
-    (mid-transaction), SIGKILL the command, then let the lock go."""
+    (mid-transaction), SIGKILL the command, then let the lock go; returns its pid."""
     locker = pg_connect()
     try:
         with locker.cursor() as cursor:
@@ -144,13 +155,29 @@ def _kill_while_blocked_on(kind: str, account_id: int | None) -> None:
         locker.rollback()
         locker.close()
     _wait_until_gone(backend)
+    return child.pid
 
 
 def _run_to_completion(kind: str) -> dict:
     child = _run_command(kind)
-    out, err = child.communicate(timeout=GUARD_SECONDS)
+    try:
+        out, err = child.communicate(timeout=GUARD_SECONDS)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        out, err = child.communicate()
+        pytest.fail(f"the second run hangs (dead leases never freed?): {err}")
     assert child.returncode == 0, err
     return json.loads(out)
+
+
+def _dead_leases(run: Run, pid: int) -> set[tuple[int, int]]:
+    """The chunks ``(step, lo)`` left pending under a lease, after checking that the killed
+    process (worker ``host:pid`` or ``host:pid:thread``) holds every one of them."""
+    rows = RunChunk.objects.filter(run_id=run.pk, done_at__isnull=True, lease_until__isnull=False)
+    holder = f"{socket.gethostname()}:{pid}"
+    workers = set(rows.values_list("worker", flat=True))
+    assert all(w == holder or w.startswith(f"{holder}:") for w in workers), workers
+    return set(rows.values_list("step", "lo"))
 
 
 def _target(eligible: set[int], where: str) -> tuple[int, int]:
@@ -179,16 +206,19 @@ def test_sigkill_mid_compost_chunk_then_resume(where):
     k, locked = _target(set(expected), where)
     last_chunk = math.ceil((N_KILL + 1) / CHUNK_KILL) - 1
     assert (k == last_chunk) == (where == "last")
-    _kill_while_blocked_on("compost", locked)
+    pid = _kill_while_blocked_on("compost", locked)
     # then the run stayed "running": nothing of chunk k, and exactly the chunks it recorded as
-    # done booked (its other worker went on with other chunks until the kill)
+    # done booked (its other worker went on with other chunks until the kill); chunk k is
+    # still leased by the dead process
     run = Run.objects.get(kind=RunKind.COMPOST, dry_run=False)
     assert (run.status, run.attempts) == (RunStatus.RUNNING, 1)
     assert_interrupted_cleanly(run, expected, k)
-    # when the command is run again
+    assert (RunChunkStep.APPLY, k * CHUNK_KILL) in _dead_leases(run, pid)
+    # when the command is run again (it joins the running run: the same attempt, as nothing
+    # recorded the kill)
     summary = _run_to_completion("compost")
     # then the same run finished: every eligible wallet composted exactly once
-    assert (summary["run_id"], summary["status"], summary["attempts"]) == (run.pk, "done", 2)
+    assert (summary["run_id"], summary["status"], summary["attempts"]) == (run.pk, "done", 1)
     assert (summary["wallets_composted"], summary["total_composted"]) == expected_compost(
         wallets=N_KILL
     )
@@ -211,28 +241,33 @@ def test_sigkill_mid_redistribution_then_resume(where):
         k, locked = None, system_account_id(AccountKind.SILO)
     else:
         k, locked = _target(set(plan.eligible), where)
-    _kill_while_blocked_on("redistribute", locked)
+    pid = _kill_while_blocked_on("redistribute", locked)
     run = Run.objects.get(kind=RunKind.REDISTRIBUTION, dry_run=False)
     assert (run.status, run.attempts) == (RunStatus.RUNNING, 1)
+    leased = _dead_leases(run, pid)
     if k is None:
-        # then nothing was planned nor moved (and, killed while freezing, nothing frozen)
+        # then nothing was planned nor moved (and, killed while freezing, nothing frozen: both
+        # freeze chunks wait on the targets under the dead process's leases)
         assert (run.per_wallet, run.chunks_done) == (None, 0)
         assert system_balance(AccountKind.SILO) == silo
-        frozen = RunChunk.objects.filter(run_id=run.pk, step=RunChunkStep.FREEZE).count()
-        total = len(chunks.chunk_ranges(run, RunChunkStep.FREEZE))
-        assert frozen == (0 if where == "freeze" else total)
+        frozen = done(run.pk, RunChunkStep.FREEZE).count()
+        ranges = chunks.chunk_ranges(run, RunChunkStep.FREEZE)
+        assert frozen == (0 if where == "freeze" else len(ranges))
+        freezing = {(RunChunkStep.FREEZE, lo) for lo, _ in ranges}
+        assert leased == (freezing if where == "freeze" else set())
     else:
         # then the plan is frozen, the chunks recorded as done are paid (never chunk k) and
-        # the rest waits in the pool
+        # the rest waits in the pool; chunk k is still leased by the dead process
         assert run.per_wallet == plan.per_wallet
         assert_interrupted_cleanly(run, dict.fromkeys(plan.eligible, plan.per_wallet), k)
         assert system_balance(AccountKind.POOL) == plan.per_wallet * (
             len(plan.eligible) - len(run_postings(run.pk))
         )
-    # when the command is run again
+        assert (RunChunkStep.APPLY, k * CHUNK_KILL) in leased
+    # when the command is run again (it joins the running run: the same attempt)
     summary = _run_to_completion("redistribute")
     # then the same run credited the counted set exactly once
-    assert (summary["run_id"], summary["status"], summary["attempts"]) == (run.pk, "done", 2)
+    assert (summary["run_id"], summary["status"], summary["attempts"]) == (run.pk, "done", 1)
     assert (summary["eligible_wallets"], summary["per_wallet"]) == (
         len(plan.eligible),
         plan.per_wallet,

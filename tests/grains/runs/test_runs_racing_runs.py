@@ -1,27 +1,22 @@
-"""Runs racing runs (PostgreSQL, real threads and processes): a compost and a redistribution at
-once compost the current balance; one executing run per kind, another process's run is
-refused (a dry run is not), two processes starting the same run book it once."""
+"""Runs racing runs (PostgreSQL, real threads on their own connections): a compost and a
+redistribution at once compost the current balance; two processes starting the same run share
+it (one live run, each chunk done once by one of them); many callers starting it at once all
+get it, booked once."""
 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
-from typing import Any
 
 import pytest
-from django.db import connection
 from django.test import override_settings
 
-from saka.core.db import AdvisoryNamespace, advisory_key
 from saka.demo.seed import seed_population
-from saka.grains.errors import RunInProgress
-from saka.grains.models import AccountKind, EntryKind, Run, RunKind, SakaEntry
+from saka.grains.models import AccountKind, Run, RunKind, RunStatus
 from saka.grains.runs.compost import compost_run_start
 from saka.grains.runs.redistribution import redistribution_run_start
 from saka.ledger.reconcile import reconcile
 from tests.support.clock import A
-from tests.support.db import pg_connect
 from tests.support.run_races import CHUNK, GUARD_SECONDS, History, N, seed_model
 from tests.support.runs_reference import (
     DAY,
@@ -125,65 +120,74 @@ def test_compost_and_redistribution_at_once_compost_the_current_balance():
     )
 
 
-# --- one executing run per kind -------------------------------------------------------------
+# --- processes starting the same run share it ------------------------------------------------
 
 
-def _backend_alive(pid: int) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid])
-        return cursor.fetchone() is not None
+def test_two_processes_starting_the_same_run_share_it():
+    # given a population of 12 chunks, and two callers asking for this week's compost at once
+    # (two processes: each its own connection, one worker thread each), each of which, after
+    # its first chunk, waits until the other has done one too
+    seed_population(wallets=600, as_of=A)
+    barrier = threading.Barrier(2)
+    did: dict[str, int] = {"a": 0, "b": 0}
+    step = threading.Condition()
+
+    def ask(name: str) -> Callable[[], Run]:
+        other = "b" if name == "a" else "a"
+
+        def progress(run: Run) -> None:  # after each chunk this caller did
+            with step:
+                did[name] += 1
+                step.notify_all()
+                assert step.wait_for(lambda: did[other] > 0, GUARD_SECONDS), f"{other} never joined"
+
+        def go() -> Run:
+            barrier.wait()
+            return compost_run_start(as_of=A, chunk_size=CHUNK, workers=1, progress=progress)
+
+        return go
+
+    callers = [Worker(ask(n), name=n, guard_seconds=GUARD_SECONDS) for n in ("a", "b")]
+    for w in callers:
+        w.start()
+    a, b = (settle(w) for w in callers)
+    # then one live run exists, both callers got it finished, and they shared its chunks:
+    # each did some, every chunk was done once (by the caller that reported it)
+    run = Run.objects.get(kind=RunKind.COMPOST, dry_run=False)
+    assert a.pk == b.pk == run.pk
+    assert (a.status, b.status, run.status) == (RunStatus.DONE,) * 3
+    assert min(did.values()) >= 1
+    assert did["a"] + did["b"] == run.chunks_done == run.chunks_total
+    assert run.attempts == 1  # joining a running run is not a new attempt
+    # and each eligible wallet was composted once
+    plan = compost_plan(seed_model(), CompostRules(), A)
+    assert {acc: -x for acc, x in run_postings(run.pk).items()} == plan
+    assert (run.wallets_done, run.amount_done) == (len(plan), sum(plan.values()))
 
 
-def test_a_run_another_process_executes_is_refused_and_a_dry_run_is_not():
-    # given another process executing this week's compost (it holds the kind's lease)
-    seed_population(wallets=200, as_of=A)
-    other = pg_connect(autocommit=True)
-    (other_pid,) = other.execute("SELECT pg_backend_pid()").fetchone()
-    try:
-        other.execute(
-            "SELECT pg_advisory_lock(%s)", [advisory_key(AdvisoryNamespace.GRAINS_RUN_KIND, 1)]
-        )
-        # when this process asks for the live run, then it is refused, and nothing is booked
-        with pytest.raises(RunInProgress):
-            compost_run_start(as_of=A)
-        assert not SakaEntry.objects.filter(kind=EntryKind.COMPOST).exists()
-        # and a dry run or a redistribution is not blocked
-        assert compost_run_start(as_of=A, dry_run=True).wallets_done > 0
-        redistribution_run_start(as_of=A)
-    finally:
-        other.close()  # the lease goes with the session ...
-    deadline = time.monotonic() + GUARD_SECONDS
-    while _backend_alive(other_pid):  # ... once its backend has ended
-        assert time.monotonic() < deadline, "the other session never ended"
-        time.sleep(0.01)
-    # when the other process is gone, the run executes
-    run = compost_run_start(as_of=A)
-    assert run.wallets_done > 0
-
-
-def test_two_processes_starting_the_same_run_book_it_once():
+def test_eight_callers_starting_the_same_run_book_it_once():
     # given a population and eight threads asking for this week's compost at once
     seed_population(wallets=600, as_of=A)
     barrier = threading.Barrier(8)
 
-    def ask() -> Any:
+    def ask() -> int:
         barrier.wait()
-        try:
-            return compost_run_start(as_of=A, chunk_size=CHUNK).pk
-        except RunInProgress as exc:
-            return exc
+        return compost_run_start(as_of=A, chunk_size=CHUNK, workers=1).pk
 
     workers = [Worker(ask, name=f"ask-{i}", guard_seconds=GUARD_SECONDS) for i in range(8)]
     for w in workers:
         w.start()
-    outcomes = [settle(w) for w in workers]
-    # then each got the run or a RunInProgress; one live run exists
-    run_ids = {o for o in outcomes if isinstance(o, int)}
-    assert len(run_ids) >= 1
-    assert all(isinstance(o, int | RunInProgress) for o in outcomes)
+    run_ids = {settle(w) for w in workers}
+    # then every caller got the one live run (the openers that lost the race found it)
     run = Run.objects.get(kind=RunKind.COMPOST, dry_run=False)
     assert run_ids == {run.pk}
-    # when it is asked once more, it is finished; each eligible wallet composted once
-    run = compost_run_start(as_of=A)
+    assert (run.status, run.attempts) == (RunStatus.DONE, 1)
+    # and each eligible wallet was composted once; asked once more, it is returned as it is
     plan = compost_plan(seed_model(), CompostRules(), A)
+    assert {a: -x for a, x in run_postings(run.pk).items()} == plan
+    again = compost_run_start(as_of=A)
+    assert (again.pk, again.chunks_done, again.attempts) == (run.pk, run.chunks_done, 1)
+    # and a dry run at the same instant still computes and records, booking nothing
+    dry = compost_run_start(as_of=A, dry_run=True)
+    assert (dry.dry_run, dry.status) == (True, RunStatus.DONE)
     assert {a: -x for a, x in run_postings(run.pk).items()} == plan

@@ -15,6 +15,8 @@ import pytest
 from django.db import connection
 
 from saka.demo.seed import seed_population
+from saka.engine import lifecycle
+from saka.engine.spec import RunSpec
 from saka.grains.models import (
     AccountKind,
     Run,
@@ -24,9 +26,9 @@ from saka.grains.models import (
     RunStatus,
     RunTarget,
 )
-from saka.grains.runs import chunks, compost, lifecycle, redistribution
-from saka.grains.runs.compost import compost_run_start
-from saka.grains.runs.redistribution import redistribution_run_start
+from saka.grains.runs import chunks
+from saka.grains.runs.compost import COMPOST, compost_run_start
+from saka.grains.runs.redistribution import REDISTRIBUTION, redistribution_run_start
 from saka.grains.selectors import run_summary
 from tests.support.clock import A
 from tests.support.run_crashes import (
@@ -34,8 +36,10 @@ from tests.support.run_crashes import (
     assert_interrupted_cleanly,
     assert_redistribution_exactly_once,
     chunk_of,
+    done,
     done_chunks,
     expected_compost_postings,
+    patch_step,
     seed_accounts,
     seed_model,
 )
@@ -79,23 +83,22 @@ def seeded():
 
 
 def _crash_in_chunk(
-    monkeypatch, module, name: str, k: int, *, after_work: bool = True, size_factor: int = 1
+    monkeypatch, spec: RunSpec, step: str, k: int, *, after_work: bool = True, size_factor: int = 1
 ) -> None:
-    """Make ``<module>.<name>`` raise ``Killed`` in chunk k (0-based), after doing the chunk's
-    work (inside the chunk's transaction, so the work is rolled back) or before it."""
-    real = getattr(module, name)
+    """Make the chunked step ``step`` of ``spec`` raise ``Killed`` in chunk k (0-based), after
+    doing the chunk's work (inside the chunk's transaction, so the work and the chunk's done
+    mark are rolled back) or before it."""
 
-    def chunk(run, lo, *args, **kwargs):
+    def chunk(run, lo, hi, worker):
         # the k-th chunk by key range, whichever worker takes it
         crash = lo == k * run.chunk_size * size_factor
         if crash and not after_work:
             raise Killed
-        done = real(run, lo, *args, **kwargs)
+        real(run, lo, hi, worker)
         if crash:
             raise Killed
-        return done
 
-    monkeypatch.setattr(module, name, chunk)
+    real = patch_step(monkeypatch, spec, step, chunk)
 
 
 def _chunks_to_crash(run_max: int, size: int = CHUNK_SMALL) -> dict[str, int]:
@@ -111,7 +114,7 @@ def test_compost_crashed_inside_a_chunk_resumes_and_composts_each_wallet_once(
     # given a compost run that dies inside a chunk's transaction
     max_id = max(seed_accounts().values())
     k = _chunks_to_crash(max_id)[where]
-    _crash_in_chunk(monkeypatch, compost, "_compost_chunk", k)
+    _crash_in_chunk(monkeypatch, COMPOST, "compost", k)
     with pytest.raises(Killed):
         compost_run_start(as_of=A, chunk_size=CHUNK_SMALL)
     run = Run.objects.get(kind=RunKind.COMPOST, dry_run=False)
@@ -122,20 +125,29 @@ def test_compost_crashed_inside_a_chunk_resumes_and_composts_each_wallet_once(
     assert_interrupted_cleanly(run, expected_compost_postings(seeded), k)
     if not parallel_runs():
         assert done_chunks(run) == set(range(k))
+    # and, like a dead process, the crashed worker left chunk k pending under its lease
+    crashed = RunChunk.objects.get(run_id=run.pk, step=RunChunkStep.APPLY, lo=k * CHUNK_SMALL)
+    assert (crashed.done_at, crashed.claims) == (None, 1)
+    assert crashed.lease_until is not None
     # when it is started again
     monkeypatch.undo()
     resumed = compost_run_start(as_of=A, chunk_size=CHUNK_SMALL)
-    # then it is the same run, finished, each eligible wallet composted exactly once
+    # then it is the same run, finished, each eligible wallet composted exactly once; the
+    # resumed run freed the dead lease and took chunk k again
     assert resumed.pk == run.pk
     assert resumed.attempts == 2
     assert_compost_exactly_once(resumed, seeded)
+    crashed.refresh_from_db()
+    assert crashed.done_at is not None
+    assert crashed.claims >= 2
 
 
 @ids_from_one
 def test_compost_crashed_between_chunks_resumes_after_the_last_committed_chunk(seeded):
     # given a compost run that dies right after its 5th chunk committed
     def die_after_five(run: Run) -> None:
-        if run.chunks_done == 5:
+        # (parallel workers: this thread may see 4 then 6 chunks done)
+        if run.chunks_done >= 5:
             raise Killed
 
     with pytest.raises(Killed):
@@ -169,7 +181,7 @@ def test_redistribution_crashed_inside_a_chunk_credits_the_counted_set_once(
     silo = _fill_silo()
     max_id = max(seed_accounts().values())
     k = _chunks_to_crash(max_id)[where]
-    _crash_in_chunk(monkeypatch, redistribution, "_redistribution_chunk", k)
+    _crash_in_chunk(monkeypatch, REDISTRIBUTION, "credit", k)
     with pytest.raises(Killed):
         redistribution_run_start(as_of=A, chunk_size=CHUNK_SMALL)
     run = Run.objects.get(kind=RunKind.REDISTRIBUTION, dry_run=False)
@@ -198,7 +210,7 @@ def test_redistribution_crashed_while_freezing_its_set_resumes_and_counts_it_onc
     size = CHUNK_SMALL * chunks.FREEZE_CHUNK_FACTOR  # the freeze's chunks
     k = _chunks_to_crash(max(seed_accounts().values()), size)[where]
     _crash_in_chunk(
-        monkeypatch, redistribution, "_freeze_chunk", k, size_factor=chunks.FREEZE_CHUNK_FACTOR
+        monkeypatch, REDISTRIBUTION, "freeze", k, size_factor=chunks.FREEZE_CHUNK_FACTOR
     )
     with pytest.raises(Killed):
         redistribution_run_start(as_of=A, chunk_size=CHUNK_SMALL)
@@ -209,9 +221,7 @@ def test_redistribution_crashed_while_freezing_its_set_resumes_and_counts_it_onc
     assert system_balance(AccountKind.SILO) == silo
     frozen = {
         lo // size: wallets
-        for lo, wallets in RunChunk.objects.filter(
-            run_id=run.pk, step=RunChunkStep.FREEZE
-        ).values_list("lo", "wallets")
+        for lo, wallets in done(run.pk, RunChunkStep.FREEZE).values_list("lo", "wallets")
     }
     assert k not in frozen
     plan = redistribution_plan(seed_model(seeded), silo, RedistributionRules(), A)
@@ -230,7 +240,7 @@ def test_redistribution_crashed_while_freezing_its_set_resumes_and_counts_it_onc
 def test_redistribution_crashed_after_its_plan_resumes_with_the_same_plan(seeded, monkeypatch):
     # given a redistribution that dies right after its plan and pot were committed
     silo = _fill_silo()
-    _crash_in_chunk(monkeypatch, redistribution, "_redistribution_chunk", 0, after_work=False)
+    _crash_in_chunk(monkeypatch, REDISTRIBUTION, "credit", 0, after_work=False)
     with pytest.raises(Killed):
         redistribution_run_start(as_of=A, chunk_size=CHUNK_SMALL)
     run = Run.objects.get(kind=RunKind.REDISTRIBUTION, dry_run=False)
@@ -255,15 +265,16 @@ def test_redistribution_crashed_before_its_finish_finishes_without_paying_again(
 ):
     # given a redistribution that dies after its last chunk, before it is marked done
     silo = _fill_silo()
-    real = redistribution._redistribution_settle
 
     def die(run):
         raise Killed
 
-    monkeypatch.setattr(redistribution, "_redistribution_settle", die)
+    patch_step(monkeypatch, REDISTRIBUTION, "settle", die)
     with pytest.raises(Killed):
         redistribution_run_start(as_of=A, chunk_size=CHUNK_SMALL)
-    monkeypatch.setattr(redistribution, "_redistribution_settle", real)
+    run = Run.objects.get(kind=RunKind.REDISTRIBUTION, dry_run=False)
+    assert (run.status, run.wallets_done) == (RunStatus.INTERRUPTED, run.eligible_wallets)
+    monkeypatch.undo()
     # when it is started again
     resumed = redistribution_run_start(as_of=A)
     # then nothing more is credited and the run is done
@@ -293,6 +304,7 @@ def test_redistribution_with_nothing_to_do_crashed_before_its_finish_keeps_its_r
         )
     silo = _fill_silo()
     # and a redistribution that dies right after its plan committed, before it is marked done
+    # (the engine's finish: the last step done, the run's outcome not yet recorded)
     real, calls = lifecycle._finish, []
 
     def finish(*args, **kwargs):

@@ -39,7 +39,8 @@ def redistribution_count(*, activity_condition: bool) -> str:
 
 def redistribution_freeze(*, activity_condition: bool) -> str:
     """PostgreSQL: one chunk of the freeze. Insert the chunk's eligible wallets as the run's
-    targets and record the chunk, in one statement: the frozen set every credit chunk credits.
+    targets, record the chunk and the run's progress (``updated_at``: a run whose chunks are
+    being done is never stalled), in one statement: the frozen set every credit chunk credits.
     The count is taken from the targets once every chunk is frozen, in the transaction that
     moves the pot."""
     return (
@@ -56,6 +57,8 @@ WITH tgt AS (
     UPDATE grains_run_chunk SET wallets = tot.n, done_at = %(now)s, worker = %(worker)s,
         lease_until = NULL
     FROM tot WHERE run_id = %(run)s AND step = 1 AND lo = %(lo)s
+), run AS (
+    UPDATE grains_run SET updated_at = %(now)s WHERE id = %(run)s
 )
 SELECT n FROM tot
 """
