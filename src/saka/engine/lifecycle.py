@@ -20,7 +20,8 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, connections, transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from saka.core.db import durable
@@ -102,7 +103,10 @@ def _join(spec: RunSpec, run_id: int) -> None:
     at = timezone.now()
     model = spec.run_model
     model.objects.filter(pk=run_id, status=RunStatus.INTERRUPTED).update(
-        status=RunStatus.RUNNING, attempts=F("attempts") + 1, started_at=at, updated_at=at
+        status=RunStatus.RUNNING,
+        attempts=F("attempts") + 1,
+        started_at=Coalesce("started_at", Value(at)),  # kept while other workers went on
+        updated_at=at,
     )
     model.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
         status=RunStatus.RUNNING, started_at=at, updated_at=at
@@ -115,19 +119,21 @@ def _elapsed_ms(run: Any, at: Any) -> int:
 
 
 def interrupt(spec: RunSpec, run_id: int, exc: BaseException) -> None:
-    """Record why a worker stopped; other workers (if any) go on, and a resume picks it up."""
+    """Record why a worker stopped; other workers (if any) go on, and a resume picks it up.
+    The time so far is added to ``duration_ms``; the time other workers go on for counts from
+    now (a later resume starts its own)."""
     with transaction.atomic():
         found = list(spec.run_model.objects.select_for_update().filter(pk=run_id))
         if not found or found[0].status == RunStatus.DONE:
             return
         run, at = found[0], timezone.now()
+        running = run.status == RunStatus.RUNNING
+        others = running and bool(chunks.leases(spec, run_id))  # workers that go on
         spec.run_model.objects.filter(pk=run_id).update(
             status=RunStatus.INTERRUPTED,
             error=f"{type(exc).__name__}: {exc}"[:2000],
-            duration_ms=_elapsed_ms(run, at)
-            if run.status == RunStatus.RUNNING
-            else run.duration_ms,
-            started_at=None,
+            duration_ms=_elapsed_ms(run, at) if running else run.duration_ms,
+            started_at=at if others else None,
             updated_at=at,
         )
     logger.warning("run %s %s interrupted: %s: %s", spec.name, run_id, type(exc).__name__, exc)
@@ -295,9 +301,9 @@ def drive(
 
 
 def stalled(spec: RunSpec) -> QuerySet[Any]:
-    """Unfinished runs of ``spec`` that nobody works on: interrupted, or queued or running with
-    no live lease and no progress for ``SAKA_RUN_STALL_SECONDS`` (a worker died, the broker
-    lost the task)."""
+    """Unfinished live runs of ``spec`` that nobody works on (no live lease) and that are
+    interrupted, or queued or running with no progress for ``SAKA_RUN_STALL_SECONDS`` (a
+    worker died, the broker lost the task)."""
     at = timezone.now()
     cutoff = at - timedelta(seconds=get_settings().stall_seconds)
     live_lease = spec.chunk_model.objects.filter(
@@ -317,11 +323,21 @@ def is_stalled(spec: RunSpec, run: Any) -> bool:
 
 
 def resume(spec: RunSpec, run_id: int) -> Any:
-    """Mark a stalled run as resumed (one more attempt) before workers are sent to it."""
-    at = timezone.now()
-    spec.run_model.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
-        status=RunStatus.INTERRUPTED, updated_at=at
-    )
+    """Mark a stalled run as resumed (one more attempt) before workers are sent to it. The
+    dead attempt's time, up to its last progress, is added to ``duration_ms``."""
+    with transaction.atomic():
+        found = list(
+            spec.run_model.objects.select_for_update().filter(pk=run_id, status=RunStatus.RUNNING)
+        )
+        if found:
+            run, at = found[0], timezone.now()
+            end = max(run.updated_at, run.started_at or run.updated_at)
+            spec.run_model.objects.filter(pk=run_id).update(
+                status=RunStatus.INTERRUPTED,
+                duration_ms=_elapsed_ms(run, end),
+                started_at=None,
+                updated_at=at,
+            )
     return spec.run_model.objects.get(pk=run_id)
 
 
