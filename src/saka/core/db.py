@@ -1,25 +1,23 @@
-"""Database plumbing every domain shares: transactions, row locks, advisory leases.
+"""Database plumbing every domain shares: transactions, row locks, typed lock errors.
 
 The outermost service owns the transaction (:func:`durable`). Building blocks that must run
 inside one call :func:`require_atomic`. Every row lock goes through :func:`lock_rows`: one
 statement, primary-key order, bounded by PostgreSQL's ``lock_timeout`` (set per connection in
 settings); a timeout or deadlock becomes :class:`~saka.core.errors.LockTimeout`
-(:func:`lock_errors_typed`). Cross-process "one executor at a time" leases are PostgreSQL
-session advisory locks whose keys come from one registry (:class:`AdvisoryNamespace`), so two
-features can never take each other's lock.
+(:func:`lock_errors_typed`). Nothing here keeps state in a database session (no session
+advisory lock, no plain ``SET``): everything works through PgBouncer in transaction pooling.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from enum import IntEnum
 from typing import Any, TypeVar
 
 from django.db import OperationalError, connection, transaction
 from django.db.models import Model, QuerySet
 
-from saka.core.errors import DomainError, LockTimeout
+from saka.core.errors import LockTimeout
 
 M = TypeVar("M", bound=Model)
 
@@ -66,45 +64,3 @@ def lock_rows(queryset: QuerySet[M]) -> list[M]:
     with lock_errors_typed():
         return list(queryset.select_for_update().order_by("pk"))
 
-
-# --- advisory leases ------------------------------------------------------------------------
-
-
-class AdvisoryNamespace(IntEnum):
-    """Every advisory-lock key space of the project (the high bits of the 64-bit key)."""
-
-    GRAINS_RUN_KIND = 5211  # key: the run kind's number (one executing live run per kind)
-    EURO_SETTLEMENT = 5212  # key: the campaign id (one executing settlement per campaign)
-
-
-_KEY_BITS = 40
-
-
-def advisory_key(namespace: AdvisoryNamespace, key: int) -> int:
-    """The 64-bit advisory-lock key of ``key`` (0 <= key < 2**40) in ``namespace``."""
-    if not 0 <= key < 1 << _KEY_BITS:
-        raise ValueError(f"advisory key {key} out of range")
-    return (int(namespace) << _KEY_BITS) | key
-
-
-@contextmanager
-def advisory_lease(
-    namespace: AdvisoryNamespace, key: int, *, busy: Callable[[], DomainError]
-) -> Iterator[None]:
-    """Hold the session advisory lock of ``key`` in ``namespace`` for the block; raise
-    ``busy()`` at once when another session holds it. The server releases it when the
-    process dies, so a lease is never stranded. SQLite is single-writer: no lease there."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    lock_key = advisory_key(namespace, key)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [lock_key])
-        (acquired,) = cursor.fetchone()
-    if not acquired:
-        raise busy()
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_key])

@@ -37,7 +37,6 @@ class ErrorCode(StrEnum):
     ADJUSTMENT_CAP_REACHED = "adjustment_cap_reached"
     MEMBER_NOT_FOUND = "member_not_found"
     PROJECT_NOT_FOUND = "project_not_found"
-    RUN_IN_PROGRESS = "run_in_progress"
     RUN_NOT_FOUND = "run_not_found"
     # runs (the batch engine)
     EARLIER_RUN_UNFINISHED = "earlier_run_unfinished"
@@ -59,7 +58,6 @@ class ErrorCode(StrEnum):
     PLEDGE_NOT_HELD = "pledge_not_held"
     EQUITY_PLEDGES_DISABLED = "equity_pledges_disabled"
     KYC_REQUIRED = "kyc_required"
-    SETTLEMENT_IN_PROGRESS = "settlement_in_progress"
     SETTLEMENT_NOT_FOUND = "settlement_not_found"
 
 

@@ -35,9 +35,3 @@ class RunNotFound(DomainError):
     code = ErrorCode.RUN_NOT_FOUND
     http_status = 404
     default_message = "No such run."
-
-
-class RunInProgress(DomainError):
-    code = ErrorCode.RUN_IN_PROGRESS
-    http_status = 409
-    default_message = "A run of this kind is being executed by another process."

@@ -256,7 +256,8 @@ def test_sigkill_mid_redistribution_then_resume(where):
         assert frozen == (0 if where == "freeze" else len(ranges))
         freezing = {(RunChunkStep.FREEZE, lo) for lo, _ in ranges}
         if where == "freeze":
-            assert leased and leased <= freezing
+            assert leased
+            assert leased <= freezing
         else:
             assert leased == set()
     else:
