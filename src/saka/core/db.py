@@ -63,4 +63,3 @@ def lock_rows(queryset: QuerySet[M]) -> list[M]:
     require_atomic()
     with lock_errors_typed():
         return list(queryset.select_for_update().order_by("pk"))
-
