@@ -4,6 +4,13 @@ password hasher (``create_user`` costs ~0.3 s with the default one; tests create
 
 from __future__ import annotations
 
+import os
+
 from config.settings.local import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Tasks run in the test process unless a process says otherwise (the worker processes of
+# tests/jobs/multiprocess set CELERY_TASK_ALWAYS_EAGER=0 and send through their own broker):
+# a test never leaves a task in a real broker because REDIS_URL happens to be set (CI sets it).
+CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER", "1") == "1"
