@@ -183,3 +183,16 @@ def test_an_as_of_before_the_close_is_refused(
     response = post_json(api(staff_user), _url(closed), {"as_of": before})
     assert_error(response, 400, "validation_error")
     assert not SettlementRun.objects.exists()
+
+
+def test_the_old_batch_size_field_is_refused_by_name_and_opens_nothing(
+    api: Any, staff_user: Any, closed: Any
+) -> None:
+    # when a client still sends the field's name from before the engine
+    response = post_json(api(staff_user), _url(closed), {"batch_size": 5})
+    # then it is told what it is called now, and no settlement is opened
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert body["code"] == "validation_error"
+    assert "batch_size" in str(body["data"])
+    assert not SettlementRun.objects.filter(campaign=closed).exists()

@@ -212,6 +212,10 @@ class SettlementStartInSerializer(serializers.Serializer):
     )
 
     def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict) and "batch_size" in data:  # its name before the engine
+            raise serializers.ValidationError(
+                {"batch_size": ["Renamed chunk_size (held pledges per chunk)."]}
+            )
         if isinstance(data, dict) and isinstance(data.get("chunk_size"), bool | float):
             raise serializers.ValidationError({"chunk_size": ["A valid integer is required."]})
         return super().to_internal_value(data)
