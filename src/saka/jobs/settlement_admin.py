@@ -22,6 +22,7 @@ from saka.euro.admin import CampaignAdmin
 from saka.euro.models import Campaign, SettlementRun, Trigger
 from saka.euro.selectors import settlement_stalled_ids
 from saka.euro.settlement import SETTLEMENT
+from saka.jobs.admin import StalledFilter
 from saka.jobs.enqueue import settlement_run_enqueue
 from saka.jobs.runs import needs_workers, settlement_request
 from saka.ledger.admin import ReadOnlyAdmin
@@ -63,17 +64,9 @@ admin.site.unregister(Campaign)
 admin.site.register(Campaign, SettlingCampaignAdmin)
 
 
-class StalledSettlementFilter(admin.SimpleListFilter):
-    title = "stalled"
-    parameter_name = "stalled"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("yes", "Stalled or interrupted (nobody works on it)")]
-
-    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
-        if self.value() == "yes":
-            return queryset.filter(pk__in=settlement_stalled_ids())
-        return queryset
+class StalledSettlementFilter(StalledFilter):
+    def stalled_ids(self) -> list[int]:
+        return settlement_stalled_ids()
 
 
 def send_workers(run: SettlementRun) -> bool:
