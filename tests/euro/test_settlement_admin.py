@@ -10,10 +10,15 @@ from unittest import mock
 import pytest
 from django.test import Client
 
-from saka.euro import settlement
 from saka.euro.models import CampaignStatus, Pledge, PledgeStatus, SettlementRun
 from saka.jobs import tasks
-from tests.support.euro import close, deposit, open_campaign, seed_pledges
+from tests.support.euro import (
+    close,
+    deposit,
+    open_campaign,
+    seed_pledges,
+    settlement_interrupted_in_second_chunk,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -85,20 +90,7 @@ def test_stalled_settlements_are_listed_and_resumed(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     # given a settlement interrupted in its second chunk
-    real_exit = settlement.pledges_exit
-    calls = {"n": 0}
-
-    def failing_exit(**kwargs: Any) -> Any:
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise RuntimeError("worker lost")
-        return real_exit(**kwargs)
-
-    monkeypatch.setattr(settlement, "pledges_exit", failing_exit)
-    with pytest.raises(RuntimeError):
-        settlement.settlement_start(campaign_id=closed.pk, chunk_size=3)
-    monkeypatch.setattr(settlement, "pledges_exit", real_exit)
-    run = SettlementRun.objects.get(campaign=closed)
+    run = settlement_interrupted_in_second_chunk(monkeypatch, closed.pk, 3)
     # then the list shows it among the stalled ones
     listing = admin_client_.get("/admin/euro/settlementrun/?stalled=yes")
     assert listing.status_code == 200

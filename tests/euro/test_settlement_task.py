@@ -20,7 +20,13 @@ from saka.jobs import tasks
 from saka.jobs.runs import SPECS
 from saka.jobs.schedule import SETTLEMENT_TASK
 from saka.jobs.tasks import runs_resume, settlement_run
-from tests.support.euro import close, deposit, open_campaign, seed_pledges
+from tests.support.euro import (
+    close,
+    deposit,
+    open_campaign,
+    seed_pledges,
+    settlement_interrupted_in_second_chunk,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -153,20 +159,7 @@ def test_the_resume_task_sends_workers_to_an_interrupted_settlement(
     closed: Any, monkeypatch: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     # given a settlement interrupted in its second chunk
-    real_exit = settlement.pledges_exit
-    calls = {"n": 0}
-
-    def failing_exit(**kwargs: Any) -> Any:
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise RuntimeError("worker lost")
-        return real_exit(**kwargs)
-
-    monkeypatch.setattr(settlement, "pledges_exit", failing_exit)
-    with pytest.raises(RuntimeError):
-        settlement.settlement_start(campaign_id=closed.pk, chunk_size=10)
-    monkeypatch.setattr(settlement, "pledges_exit", real_exit)
-    run = SettlementRun.objects.get(campaign=closed)
+    run = settlement_interrupted_in_second_chunk(monkeypatch, closed.pk, 10)
     assert (run.status, run.pledges_done) == ("interrupted", 10)
     # when beat's resume task runs (its workers run eagerly once it commits)
     with django_capture_on_commit_callbacks(execute=True):

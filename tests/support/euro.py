@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from django.db.models import Sum
 
 from saka.core.clock import now
+from saka.euro import settlement
 from saka.euro.models import (
     AccountKind,
     Campaign,
@@ -202,3 +204,24 @@ def seed_pledges(campaign: Campaign, members: list[Any], amounts: list[int]) -> 
 
 def handle(body: bytes, signature: str | None) -> Any:
     return payment_webhook_handle(payload=body, signature=signature)
+
+
+def settlement_interrupted_in_second_chunk(
+    monkeypatch: Any, campaign_id: int, chunk_size: int
+) -> SettlementRun:
+    """Start a settlement whose second chunk fails ("worker lost"): it stays interrupted, its
+    first chunk done. Returns its run."""
+    real_exit = settlement.pledges_exit
+    calls = {"n": 0}
+
+    def failing_exit(**kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("worker lost")
+        return real_exit(**kwargs)
+
+    monkeypatch.setattr(settlement, "pledges_exit", failing_exit)
+    with pytest.raises(RuntimeError):
+        settlement.settlement_start(campaign_id=campaign_id, chunk_size=chunk_size)
+    monkeypatch.setattr(settlement, "pledges_exit", real_exit)
+    return SettlementRun.objects.get(campaign_id=campaign_id)

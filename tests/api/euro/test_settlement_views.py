@@ -18,7 +18,12 @@ from saka.euro import settlement
 from saka.euro.models import CampaignStatus, SettlementRun
 from saka.euro.services.campaigns import campaign_set_status
 from saka.jobs import tasks
-from tests.support.euro import deposit, open_campaign, seed_pledges
+from tests.support.euro import (
+    deposit,
+    open_campaign,
+    seed_pledges,
+    settlement_interrupted_in_second_chunk,
+)
 from tests.support.euro_api import V1, post_json
 
 pytestmark = pytest.mark.django_db
@@ -145,19 +150,7 @@ def test_a_stalled_settlement_is_resumed(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     # given a settlement interrupted in its second chunk (its worker failed)
-    real_exit = settlement.pledges_exit
-    calls = {"n": 0}
-
-    def failing_exit(**kwargs: Any) -> Any:
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise RuntimeError("worker lost")
-        return real_exit(**kwargs)
-
-    monkeypatch.setattr(settlement, "pledges_exit", failing_exit)
-    with pytest.raises(RuntimeError):
-        settlement.settlement_start(campaign_id=closed.pk, chunk_size=5)
-    monkeypatch.setattr(settlement, "pledges_exit", real_exit)
+    run = settlement_interrupted_in_second_chunk(monkeypatch, closed.pk, 5)
     staff = api(staff_user)
     shown = staff.get(_url(closed)).json()
     assert (shown["status"], shown["progress"]["stalled"], shown["progress"]["done"]) == (
