@@ -25,7 +25,7 @@ from django.urls import reverse
 from saka.grains.models import AccountKind, ProjectSupporter, SakaAccount, SakaEntry, SakaPosting
 from saka.grains.services import wallet_harvest
 from saka.ledger.models import IdempotencyRecord
-from saka.projects.models import Project
+from saka.projects.selectors import projects_with_totals
 from tests.support.saka import saka_balance
 
 
@@ -61,8 +61,8 @@ def _snapshot() -> Books:
         ),
         projects={
             pk: (score, supporters)
-            for pk, score, supporters in Project.objects.values_list(
-                "pk", "saka_score", "saka_supporters"
+            for pk, score, supporters in projects_with_totals().values_list(
+                "pk", "score_total", "supporters_total"
             )
         },
         supporters=ProjectSupporter.objects.count(),

@@ -20,6 +20,7 @@ from saka.grains import services
 from saka.grains.conf import HARVEST_RULES
 from saka.grains.models import AccountKind, EntryKind, SakaAccount
 from saka.ledger.models import IdempotencyRecord
+from saka.projects.selectors import project_totals
 from tests.support.clock import T0
 from tests.support.saka import count_entries, harvest, saka_balance
 from tests.support.threads import GUARD_SECONDS, Worker, join, run_all, settle
@@ -307,5 +308,4 @@ def test_a_blocked_plant_times_out_and_books_nothing(make_user, project):
     assert isinstance(worker.error, LockTimeout), worker.outcome
     assert saka_balance(a.pk) == 100
     assert count_entries(member=a, kind=EntryKind.PLANT) == 0
-    project.refresh_from_db()
-    assert (project.saka_score, project.saka_supporters) == (0, 0)
+    assert project_totals(project_id=project.pk) == (0, 0)

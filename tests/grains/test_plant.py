@@ -13,7 +13,8 @@ from saka.grains.errors import SakaDisabled
 from saka.grains.models import AccountKind, EntryKind, ProjectSupporter, SakaAccount, SakaEntry
 from saka.ledger.errors import IdempotencyConflict, InsufficientBalance
 from saka.projects.errors import ProjectNotFound
-from saka.projects.models import Project
+from saka.projects.models import Project, ProjectScoreDelta
+from saka.projects.selectors import project_totals
 from saka.projects.services import project_create
 from tests.support.clock import T0
 
@@ -44,8 +45,7 @@ def view(member_id):
 
 
 def score(project):
-    project.refresh_from_db()
-    return project.saka_score, project.saka_supporters
+    return project_totals(project_id=project.pk)
 
 
 @pytest.fixture
@@ -205,6 +205,7 @@ def test_unknown_project_books_nothing(funded, project_id):
     with pytest.raises(ProjectNotFound):
         plant(funded.pk, 10, project_id=project_id)
     assert view(funded.pk).balance == 100
+    assert not ProjectScoreDelta.objects.exists()
     assert not Project.objects.filter(saka_score__gt=0).exists()
 
 

@@ -27,7 +27,7 @@ from saka.grains.errors import AdjustmentCapReached, DailyLimitReached
 from saka.grains.models import SakaEntry
 from saka.ledger.errors import IdempotencyConflict, InsufficientBalance
 from saka.ledger.reconcile import reconcile
-from saka.projects.models import Project
+from saka.projects.selectors import project_totals
 from saka.projects.services import project_create
 
 pytestmark = pytest.mark.django_db
@@ -306,8 +306,7 @@ def _check(make_user: Any, tz: ZoneInfo, ops: list[Any]) -> None:
         booked = SakaEntry.objects.filter(member_id=person.pk)
         assert booked.filter(kind="harvest", reason="manual_adjust").count() == len(wallet.grants)
     for i, project in enumerate(projects):
-        row = Project.objects.get(pk=project.pk)
-        assert (row.saka_score, row.saka_supporters) == (
+        assert project_totals(project_id=project.pk) == (
             model.scores[i],
             len(model.supporters[i]),
         ), i

@@ -26,7 +26,13 @@ from saka.grains.runs.periods import period_of
 from saka.grains.selectors import run_summary, wallet_summary
 from saka.jobs import tasks
 from saka.jobs.schedule import RESUME_TASK, RUN_WORK_TASK
-from saka.jobs.tasks import compost_run, redistribution_run, run_work, runs_resume
+from saka.jobs.tasks import (
+    compost_run,
+    ledger_rollup,
+    redistribution_run,
+    run_work,
+    runs_resume,
+)
 from tests.support.run_scenarios import active, idle
 
 pytestmark = pytest.mark.django_db
@@ -239,7 +245,12 @@ def test_beat_schedules_compost_weekly_redistribution_monthly_and_resumes_every_
     schedule = celery_app.conf.beat_schedule
     assert schedule == settings.CELERY_BEAT_SCHEDULE
     by_task = {entry["task"]: entry["schedule"] for entry in schedule.values()}
-    assert set(by_task) == {compost_run.name, redistribution_run.name, runs_resume.name}
+    assert set(by_task) == {
+        compost_run.name,
+        redistribution_run.name,
+        runs_resume.name,
+        ledger_rollup.name,
+    }
     # stalled runs of any kind and period: every minute
     resume = by_task[runs_resume.name]
     assert isinstance(resume, crontab)

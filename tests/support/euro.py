@@ -15,6 +15,7 @@ from django.db.models import Sum
 
 from saka.core.clock import now
 from saka.euro import settlement
+from saka.euro.accounts import EURO_BOOK
 from saka.euro.models import (
     AccountKind,
     Campaign,
@@ -30,6 +31,7 @@ from saka.euro.payments.webhooks import PAYMENT_SUCCEEDED, WebhookOutcome, payme
 from saka.euro.payments.webhooks import signature_header as _signature_header
 from saka.euro.services.campaigns import campaign_create, campaign_set_status
 from saka.ledger.models import IdempotencyRecord
+from saka.ledger.posting import account_balances
 
 SECRET = "whsec_test_0123456789abcdef"
 _ids = itertools.count(1)
@@ -112,8 +114,10 @@ def euro_balance(member: Any) -> int:
 
 
 def account_balance(kind: AccountKind, **filters: Any) -> int:
-    total = EuroAccount.objects.filter(kind=kind, **filters).aggregate(s=Sum("balance"))["s"]
-    return int(total or 0)
+    """Σ balances of the accounts of ``kind`` as the selectors read them (cached + pending
+    credits of the rolled-up project and commission accounts)."""
+    ids = list(EuroAccount.objects.filter(kind=kind, **filters).values_list("id", flat=True))
+    return sum(account_balances(book=EURO_BOOK, account_ids=ids).values())
 
 
 def external_total(kind: AccountKind) -> int:

@@ -1,5 +1,9 @@
 """The EUR book and its accounts: ``EURO_BOOK`` (registered with the ledger at start-up) and
-the platform's and projects' accounts, created on first use (no lock taken here)."""
+the platform's and projects' accounts, created on first use (no lock taken here).
+
+The commission and project accounts are rolled up (``ROLLUP_KINDS``): post to them with
+``entry_post(rollup_account_ids=...)``, never lock them; ``euro_rollup`` folds their
+pending credits."""
 
 from __future__ import annotations
 
@@ -7,13 +11,16 @@ from saka.euro.invariants import CHECKS
 from saka.euro.models import (
     BOOK,
     EXTERNAL_KINDS,
+    ROLLUP_KINDS,
     SYSTEM_KINDS,
     AccountKind,
     EuroAccount,
     EuroEntry,
+    EuroPendingDelta,
     EuroPosting,
 )
 from saka.ledger.books import Book, register_book
+from saka.ledger.posting import accounts_rollup
 
 EURO_BOOK = Book(
     name=BOOK,
@@ -21,6 +28,8 @@ EURO_BOOK = Book(
     entry_model=EuroEntry,
     posting_model=EuroPosting,
     external_kinds=EXTERNAL_KINDS,
+    rollup_kinds=ROLLUP_KINDS,
+    pending_model=EuroPendingDelta,
     posting_tag="pledge_id",
     extra_checks=CHECKS,
 )
@@ -62,3 +71,9 @@ def accounts_ensure(*, project_id: int | None = None) -> None:
             system_account_id(kind)
     if project_id is not None:
         project_account_id(project_id=project_id)
+
+
+def euro_rollup(*, account_ids: list[int] | None = None) -> int:
+    """Fold the pending credits of the commission and project accounts (all, or
+    ``account_ids``) into their cached balances, in its own transaction; the rows folded."""
+    return accounts_rollup(book=EURO_BOOK, account_ids=account_ids)

@@ -14,6 +14,11 @@ Accounts (``euro_account``), one row each:
 - ``commission``: the platform (commission on released pledges, tips); no owner;
 - ``fees`` and ``provider``: external (no cached balance): fees kept by the payment
   processor, and the payment provider that money comes in from.
+
+``project`` and ``commission`` are *rolled up* (``ROLLUP_KINDS``): every deposit with a tip
+or a donation and every settlement chunk credits them, so their credits go to
+:class:`EuroPendingDelta` rows instead of their account row, and ``accounts_rollup`` folds
+them into the cached balance off the hot path (see ``saka.ledger.posting``).
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from django.utils import timezone
 
 from saka.engine.models import BatchChunk, BatchRun, RunStatus, RunTrigger
 from saka.euro.conf import MAX_PLEDGE_CENTS
-from saka.ledger.models import LedgerAccount, LedgerEntry, LedgerPosting
+from saka.ledger.models import LedgerAccount, LedgerEntry, LedgerPendingDelta, LedgerPosting
 
 
 class AccountKind(models.TextChoices):
@@ -43,6 +48,8 @@ class AccountKind(models.TextChoices):
 MEMBER_KINDS = (AccountKind.WALLET, AccountKind.POCKET, AccountKind.ESCROW)
 SYSTEM_KINDS = (AccountKind.COMMISSION, AccountKind.FEES, AccountKind.PROVIDER)
 EXTERNAL_KINDS = frozenset({AccountKind.FEES.value, AccountKind.PROVIDER.value})
+# shared accounts credited by members' deposits and by settlement chunks: rolled up
+ROLLUP_KINDS = frozenset({AccountKind.PROJECT.value, AccountKind.COMMISSION.value})
 BOOK = "eur"  # the EUR book's name (ledger registry, reconcile reports)
 
 
@@ -192,6 +199,22 @@ class EuroPosting(LedgerPosting):
 
     def __str__(self) -> str:
         return f"{self.account_id}: {self.amount:+d}"
+
+
+class EuroPendingDelta(LedgerPendingDelta):
+    """A credit to a project or commission account not yet folded into its cached balance
+    (``ROLLUP_KINDS``). Inserted by ``entry_post`` with its posting, deleted by the rollup
+    that adds it to the balance; reconcile proves cached + pending = Σ postings."""
+
+    class Meta:
+        db_table = "euro_pending_delta"
+        indexes = [models.Index(fields=["account_id"], name="euro_pending_delta_account")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="euro_pending_delta_credit"),
+        ]
+
+    def __str__(self) -> str:
+        return f"pending {self.amount:+d} on account {self.account_id}"
 
 
 class Pocket(models.Model):

@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce
 
 from saka.core.errors import ValidationError
 from saka.core.money import format_cents
+from saka.euro.accounts import EURO_BOOK, project_account_id, system_account_id
 from saka.euro.errors import CampaignNotFound, PocketNotFound, SettlementNotFound
 from saka.euro.models import (
     AccountKind,
@@ -22,6 +23,7 @@ from saka.euro.models import (
     Pocket,
     SettlementRun,
 )
+from saka.ledger.posting import account_balances
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,22 @@ class WalletSummary:
     @property
     def total(self) -> int:
         return self.available + self.held + self.pockets_total
+
+
+def account_balance(*, account_id: int) -> int:
+    """An account's balance: cached, plus the pending credits of a rolled-up (project or
+    commission) account not folded yet. 0 for an unknown account."""
+    return account_balances(book=EURO_BOOK, account_ids=[account_id]).get(account_id, 0)
+
+
+def platform_balance() -> int:
+    """The platform's commission account: commissions on released pledges and tips."""
+    return account_balance(account_id=system_account_id(AccountKind.COMMISSION))
+
+
+def project_account_balance(*, project_id: int) -> int:
+    """A project's EUR account: donations and released pledges (net of commission)."""
+    return account_balance(account_id=project_account_id(project_id=project_id))
 
 
 def pocket_list(*, member_id: int) -> list[PocketSummary]:

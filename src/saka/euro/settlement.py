@@ -19,6 +19,11 @@ the pledges still held, marks them, and adds to its chunk row and to the run's t
 booked** -- so progress, bookings and reported totals commit together, and a killed worker
 loses at most its open chunk, which another worker then takes.
 
+A chunk locks only its pledges and their escrows (and, for a refund, the members' wallets):
+the project's and the platform's accounts are rolled up -- the chunk appends pending credits
+to them, folded by ``euro_rollup`` after the run (and by the ``ledger_rollup`` beat task) --
+so members' deposits with a tip or a donation to the project never wait for a chunk.
+
 Why nothing can be released or refunded twice: the chunk row lock and its done mark (a chunk's
 work commits once); the status re-check under the pledge row locks; the pledge update only
 matches held rows; a partial unique index allows one debit of a pledge's escrow; the escrow's
@@ -40,15 +45,21 @@ from django.db import connection, transaction
 from django.db.models import F
 
 from saka.core.clock import as_of_or_now, now
-from saka.core.errors import ValidationError
+from saka.core.errors import LockTimeout, ValidationError
 from saka.engine import lifecycle as engine
 from saka.engine.chunks import chunk_done
 from saka.engine.spec import Chunked, RunSpec
-from saka.euro.accounts import accounts_ensure
+from saka.euro.accounts import (
+    accounts_ensure,
+    euro_rollup,
+    project_account_id,
+    system_account_id,
+)
 from saka.euro.conf import MAX_SETTLEMENT_CHUNK, MAX_WORKERS, get_settings
 from saka.euro.errors import CampaignNotClosed
 from saka.euro.lock_objects import pledges_lock
 from saka.euro.models import (
+    AccountKind,
     Campaign,
     CampaignStatus,
     Pledge,
@@ -186,11 +197,27 @@ def _finished(run: SettlementRun) -> None:
         run.duration_ms,
     )
     run_id, campaign_id, outcome = run.pk, run.campaign_id, run.outcome
+    project_id = Campaign.objects.values_list("project_id", flat=True).get(pk=campaign_id)
+    # fold what the chunks credited (pending rows) into the project's and platform's cached
+    # balances, after the commit and in its own short transaction (beat does it otherwise)
+    transaction.on_commit(lambda: _rollup(project_id))
     transaction.on_commit(
         lambda: notify(
             "settlement_finished", run_id=run_id, campaign_id=campaign_id, outcome=outcome
         )
     )
+
+
+def _rollup(project_id: int) -> None:
+    try:
+        euro_rollup(
+            account_ids=[
+                project_account_id(project_id=project_id),
+                system_account_id(AccountKind.COMMISSION),
+            ]
+        )
+    except LockTimeout:  # another rollup holds them: the beat task folds the rest
+        logger.warning("settlement rollup of project %s skipped (lock timeout)", project_id)
 
 
 SETTLEMENT = RunSpec(

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from saka.grains.models import AccountKind, SakaAccount, SakaEntry, SakaPosting
 from saka.ledger.reconcile import Discrepancy, fetch, fetch_first, table
-from saka.projects.models import Project
+from saka.projects.models import Project, ProjectScoreDelta
 
 
 def wallet_counters_match_postings(limit: int) -> Iterable[Discrepancy]:
@@ -97,20 +97,37 @@ def silo_matches_flows(limit: int) -> Iterable[Discrepancy]:
 
 
 def project_scores_match_plants(limit: int) -> Iterable[Discrepancy]:
-    """A project's SAKA score and distinct supporters equal its plant entries."""
-    prj, ent = table(Project), table(SakaEntry)
+    """A project's SAKA score and distinct supporters (rolled-up columns + pending boosts)
+    equal its plant entries; every pending boost belongs to an existing project."""
+    prj, ent, dlt = table(Project), table(SakaEntry), table(ProjectScoreDelta)
     rows = fetch_first(
-        f"SELECT pr.id, pr.saka_score, COALESCE(s.score, 0) AS score, pr.saka_supporters, "
+        f"SELECT pr.id, pr.saka_score + COALESCE(d.score, 0) AS cached_score, "
+        f"COALESCE(s.score, 0) AS score, "
+        f"pr.saka_supporters + COALESCE(d.supporters, 0) AS cached_supporters, "
         f"COALESCE(s.supporters, 0) AS supporters FROM {prj} pr LEFT JOIN ("
         f"  SELECT project_id, SUM(amount) AS score, COUNT(DISTINCT member_id) AS supporters "
         f"  FROM {ent} WHERE kind = 'plant' AND project_id IS NOT NULL GROUP BY project_id"
-        f") s ON s.project_id = pr.id "
-        f"WHERE pr.saka_score <> COALESCE(s.score, 0) "
-        f"OR pr.saka_supporters <> COALESCE(s.supporters, 0)",
+        f") s ON s.project_id = pr.id LEFT JOIN ("
+        f"  SELECT project_id, SUM(score) AS score, SUM(supporters) AS supporters "
+        f"  FROM {dlt} GROUP BY project_id"
+        f") d ON d.project_id = pr.id "
+        f"WHERE pr.saka_score + COALESCE(d.score, 0) <> COALESCE(s.score, 0) "
+        f"OR pr.saka_supporters + COALESCE(d.supporters, 0) <> COALESCE(s.supporters, 0)",
         [],
         order_by="id",
         limit=limit,
     )
+    for r in fetch(
+        f"SELECT d.id, d.project_id FROM {dlt} d LEFT JOIN {prj} pr ON pr.id = d.project_id "
+        f"WHERE pr.id IS NULL ORDER BY d.id LIMIT %s",
+        [limit],
+    ):
+        yield Discrepancy(
+            "saka",
+            "project_scores_match_plants",
+            f"pending boost {r[0]} of a missing project {r[1]}",
+            {"delta_id": r[0], "project_id": r[1]},
+        )
     for r in rows:
         yield Discrepancy(
             "saka",

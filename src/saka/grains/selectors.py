@@ -25,7 +25,7 @@ from saka.grains.models import (
     SakaPosting,
 )
 from saka.grains.rules import CompostRule
-from saka.projects.models import Project
+from saka.projects.selectors import projects_with_totals
 
 
 @dataclass(frozen=True)
@@ -222,11 +222,18 @@ def saka_stats(*, as_of: datetime | None = None, days: int = 30, top: int = 10) 
         .order_by("-balance", "id")
         .values("member_id", "member__username", "balance")[:top]
     )
-    top_projects = list(
-        Project.objects.filter(saka_score__gt=0)
-        .order_by("-saka_score", "id")
-        .values("id", "title", "saka_score", "saka_supporters")[:top]
-    )
+    top_projects = [
+        {
+            "id": p["id"],
+            "title": p["title"],
+            "saka_score": p["score_total"],
+            "saka_supporters": p["supporters_total"],
+        }
+        for p in projects_with_totals()
+        .filter(score_total__gt=0)
+        .order_by("-score_total", "id")
+        .values("id", "title", "score_total", "supporters_total")[:top]
+    ]
     return {
         **totals,
         "average_balance": str(average.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)),

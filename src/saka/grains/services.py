@@ -44,8 +44,8 @@ from saka.grains.models import AccountKind, EntryKind, ProjectSupporter, SakaEnt
 from saka.ledger.errors import InsufficientBalance
 from saka.ledger.idempotency import idempotent
 from saka.ledger.posting import entry_post
-from saka.projects.models import Project
-from saka.projects.selectors import project_get
+from saka.projects.selectors import project_get, project_totals
+from saka.projects.services import project_boost_record
 
 PLANT_REASON_RE = re.compile(PLANT_REASON_PATTERN)
 
@@ -261,15 +261,9 @@ def wallet_plant(
                 ProjectSupporter.objects.create(
                     project=project, member_id=member_id, first_planted_at=at
                 )
-            Project.objects.filter(pk=project.pk).update(
-                saka_score=F("saka_score") + grains,
-                saka_supporters=F("saka_supporters") + int(new_supporter),
-            )
-            score, supporters = (
-                Project.objects.filter(pk=project.pk)
-                .values_list("saka_score", "saka_supporters")
-                .get()
-            )
+            # a pending delta, never the project row (members boosting it would queue there)
+            project_boost_record(project_id=project.pk, grains=grains, new_supporter=new_supporter)
+            score, supporters = project_totals(project_id=project.pk)
         return PlantResult(
             entry_id=entry.pk,
             member_id=member_id,

@@ -16,6 +16,10 @@ REDISTRIBUTION_TASK = "saka.jobs.tasks.redistribution_run"
 SETTLEMENT_TASK = "saka.jobs.tasks.settlement_run"
 RUN_WORK_TASK = "saka.jobs.tasks.run_work"
 RESUME_TASK = "saka.jobs.tasks.runs_resume"
+ROLLUP_TASK = "saka.jobs.tasks.ledger_rollup"
+# how often the rolled-up balances (commission, project accounts, project SAKA figures) are
+# folded: what they read stays exact meanwhile (cached + pending), this bounds the pending rows
+ROLLUP_EVERY_SECONDS = 10.0
 
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # every Monday 03:00 UTC: the ISO week's compost
@@ -32,5 +36,10 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "saka-runs-resume": {
         "task": RESUME_TASK,
         "schedule": crontab(minute="*"),
+    },
+    # every 10 s: fold pending credits into the rolled-up balances (off the members' path)
+    "saka-ledger-rollup": {
+        "task": ROLLUP_TASK,
+        "schedule": ROLLUP_EVERY_SECONDS,
     },
 }

@@ -20,6 +20,11 @@ class Book:
     never a hot row). ``negative_ok_kinds``: accounts whose balance may go below zero.
     ``extra_checks``: domain invariants reconcile runs after the generic ones.
     ``posting_tag``: the posting column a posting's tag fills (``entry_post``), if any.
+    ``rollup_kinds``: shared system accounts that take credits from members' operations and
+    from batches (the platform's commission, each project's account): their postings append a
+    row to ``pending_model`` instead of updating the account row, and ``accounts_rollup``
+    folds those rows into the cached balance off the hot path. Such an account's balance is
+    cached + pending; it only takes credits through ``entry_post``.
     """
 
     name: str
@@ -30,6 +35,8 @@ class Book:
     negative_ok_kinds: frozenset[str] = frozenset()
     extra_checks: tuple[Callable[[int], Iterable[Discrepancy]], ...] = field(default=())
     posting_tag: str | None = None
+    rollup_kinds: frozenset[str] = frozenset()
+    pending_model: type[models.Model] | None = None
 
 
 _BOOKS: dict[str, Book] = {}

@@ -62,6 +62,29 @@ class LedgerPosting(AppendOnlyModel):
         abstract = True
 
 
+class LedgerPendingDelta(models.Model):
+    """A credit posted to a *rolled-up* account (``Book.rollup_kinds``) and not yet folded into
+    its cached balance: the posting path appends one of these instead of updating the account
+    row (never a hot row), and ``accounts_rollup`` folds them with ``DELETE ... RETURNING``
+    (each exactly once). The account's balance is its cached balance plus its pending rows."""
+
+    id = models.BigAutoField(primary_key=True)
+    account_id = models.BigIntegerField()
+    amount = models.BigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError(f"{type(self).__name__} rows are only inserted and folded.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError(f"{type(self).__name__} rows are folded by the rollup only.")
+
+
 class IdempotencyRecord(models.Model):
     """A client-retryable write, remembered per (scope, key) with the result it returned."""
 

@@ -2,7 +2,9 @@
 
 Generic checks for every registered book, set-based SQL (one pass per check, any size):
 
-- every cached balance equals the sum of its postings;
+- every cached balance (plus, for a rolled-up account, its pending credits not folded yet)
+  equals the sum of its postings;
+- pending credits exist only on accounts of the book's ``rollup_kinds``, and are credits;
 - external accounts keep no cached balance (always 0);
 - no negative balance where overdraft is not allowed;
 - every entry has postings and sums to zero;
@@ -82,11 +84,22 @@ def _generic_checks(book: Book, limit: int) -> list[Discrepancy]:
     neg_sql, neg = _in_list(book.negative_ok_kinds)
     out: list[Discrepancy] = []
 
+    # cached + pending = postings. A rollup commits the DELETE of pending rows and the balance
+    # update together, so one snapshot (PostgreSQL evaluates the statement on one) sees both
+    # or neither.
+    pending_join, pending = "", "0"
+    if book.pending_model is not None:
+        pending_join = (
+            f"LEFT JOIN (SELECT account_id, SUM(amount) AS total "
+            f"FROM {table(book.pending_model)} GROUP BY account_id) d ON d.account_id = a.id "
+        )
+        pending = "COALESCE(d.total, 0)"
     rows = fetch_first(
-        f"SELECT a.id, a.kind, a.balance, COALESCE(p.total, 0) AS total FROM {acc} a "
+        f"SELECT a.id, a.kind, a.balance, COALESCE(p.total, 0) AS total, "
+        f"{pending} AS pending FROM {acc} a "
         f"LEFT JOIN (SELECT account_id, SUM(amount) AS total FROM {pst} GROUP BY account_id) p "
-        f"ON p.account_id = a.id WHERE a.kind NOT IN ({ext_sql}) "
-        f"AND a.balance <> COALESCE(p.total, 0)",
+        f"ON p.account_id = a.id {pending_join}WHERE a.kind NOT IN ({ext_sql}) "
+        f"AND a.balance + {pending} <> COALESCE(p.total, 0)",
         ext,
         order_by="id",
         limit=limit,
@@ -95,11 +108,36 @@ def _generic_checks(book: Book, limit: int) -> list[Discrepancy]:
         Discrepancy(
             book.name,
             "balance_matches_postings",
-            f"account {r[0]} ({r[1]}): cached balance {r[2]} != postings {r[3]}",
-            {"account_id": r[0], "kind": r[1], "balance": int(r[2]), "postings": int(r[3])},
+            f"account {r[0]} ({r[1]}): cached balance {r[2]} + pending {r[4]} != postings {r[3]}",
+            {
+                "account_id": r[0],
+                "kind": r[1],
+                "balance": int(r[2]),
+                **({"pending": int(r[4])} if book.pending_model is not None else {}),
+                "postings": int(r[3]),
+            },
         )
         for r in rows
     ]
+    if book.pending_model is not None:
+        roll_sql, roll = _in_list(book.rollup_kinds)
+        rows = fetch(
+            f"SELECT d.id, d.account_id, a.kind, d.amount FROM {table(book.pending_model)} d "
+            f"LEFT JOIN {acc} a ON a.id = d.account_id "
+            f"WHERE a.id IS NULL OR a.kind NOT IN ({roll_sql}) OR d.amount <= 0 "
+            f"ORDER BY d.id LIMIT %s",
+            [*roll, limit],
+        )
+        out += [
+            Discrepancy(
+                book.name,
+                "pending_on_rollup_accounts",
+                f"pending row {r[0]} ({r[3]}) on account {r[1]} ({r[2]}): only credits to "
+                f"rolled-up accounts are pending",
+                {"pending_id": r[0], "account_id": r[1], "kind": r[2], "amount": int(r[3])},
+            )
+            for r in rows
+        ]
     rows = fetch(
         f"SELECT id, kind, balance FROM {acc} WHERE kind IN ({ext_sql}) AND balance <> 0 "
         f"ORDER BY id LIMIT %s",
@@ -173,6 +211,7 @@ def _generic_checks(book: Book, limit: int) -> list[Discrepancy]:
 
 GENERIC_CHECKS = [
     "balance_matches_postings",
+    "pending_on_rollup_accounts",
     "external_has_no_balance",
     "no_negative_balance",
     "entry_sums_to_zero",

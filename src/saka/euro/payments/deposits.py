@@ -66,11 +66,16 @@ def deposit_book(
     if main:
         lines.append((wallet.pk, main, None))
     lines += [(acc, part, None) for (_, acc, _), part in zip(pockets, parts, strict=True) if part]
+    rollup: set[int] = set()  # project and commission: pending credits, never locked
     if split.donation_net:
         assert project_id is not None  # noqa: S101 - the parser refuses a donation without one
-        lines.append((project_account_id(project_id=project_id), split.donation_net, None))
+        project_account = project_account_id(project_id=project_id)
+        rollup.add(project_account)
+        lines.append((project_account, split.donation_net, None))
     if split.tip_net:
-        lines.append((system_account_id(AccountKind.COMMISSION), split.tip_net, None))
+        commission = system_account_id(AccountKind.COMMISSION)
+        rollup.add(commission)
+        lines.append((commission, split.tip_net, None))
     # one set-based balance update whatever the number of pockets (up to 100)
     entry = entry_post(
         book=EURO_BOOK,
@@ -84,6 +89,7 @@ def deposit_book(
         ),
         postings=lines,
         external_account_ids=frozenset({provider_id, fees_id}),
+        rollup_account_ids=frozenset(rollup),
         lock_accounts=True,
     )
     result = DepositResult(

@@ -1,6 +1,10 @@
 """Taking pledges out of escrow: ``pledges_exit`` books one entry for a set of locked, held
 pledges (released to the project minus commission, or back to the members). Used by the
-pledge services (cancel, refund) and by the settlement."""
+pledge services (cancel, refund) and by the settlement.
+
+A release locks only the pledges' escrows: the project's and the platform's accounts are
+rolled up (pending credits, folded by ``euro_rollup``), so a settlement chunk never holds a
+row that members' deposits write."""
 
 from __future__ import annotations
 
@@ -68,6 +72,7 @@ def pledges_exit(
     campaign_ids = {p.campaign_id for p in pledges}
     lines: list[Posting] = [(p.escrow_id, -p.amount_cents, p.pk) for p in pledges]
     rate = commission_rate if commission_rate is not None else get_settings().commission_rate
+    rollup: set[int] = set()
     if outcome == PledgeStatus.RELEASED:
         net_by_project: dict[int, int] = defaultdict(int)
         for p in pledges:
@@ -75,13 +80,17 @@ def pledges_exit(
             totals.commission += cut
             net_by_project[p.project_id] += p.amount_cents - cut
         totals.net = sum(net_by_project.values())
-        lines += [
+        credited = [
             (project_account_id(project_id=pid), net, None)
             for pid, net in sorted(net_by_project.items())
             if net
         ]
         if totals.commission:
-            lines.append((system_account_id(AccountKind.COMMISSION), totals.commission, None))
+            credited.append((system_account_id(AccountKind.COMMISSION), totals.commission, None))
+        # the project and commission accounts are rolled up: credited through pending rows,
+        # never locked here (members' deposits credit them too)
+        rollup |= {line[0] for line in credited}
+        lines += credited
     else:
         back: dict[int, int] = defaultdict(int)
         for p in pledges:
@@ -105,6 +114,7 @@ def pledges_exit(
             created_at=at,
         ),
         postings=lines,
+        rollup_account_ids=frozenset(rollup),
         lock_accounts=True,
     )
     totals.entry_id = entry.pk
