@@ -5,7 +5,8 @@ The populations are templates (:mod:`bench.templates`); each contender runs on a
 in a fresh process (:mod:`bench.measure`); then, at one size (the largest by default), the
 project's runs driven by 1, 2, 4... worker processes (:mod:`bench.fanout`); the member probes,
 latency (:mod:`bench.latency`) and throughput (:mod:`bench.throughput`), each run on a copy of
-the largest population.
+the largest population; and member latency during a campaign settlement
+(:mod:`bench.settlement_latency`, its own EUR population).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from bench.latency import latency_probe
 from bench.machine import machine_info
 from bench.measure import Measurement, measure, summary_line
 from bench.options import BenchOptions
+from bench.settlement_latency import settlement_latency_line, settlement_latency_probe
 from bench.templates import Templates
 from bench.throughput import throughput_line, throughput_probe
 from saka.grains.conf import get_settings
@@ -66,6 +68,7 @@ def run_bench(opts: BenchOptions) -> dict[str, Any]:
     fanout: list[Measurement] = []
     latency: dict[str, Any] | None = None
     throughput: dict[str, Any] | None = None
+    settling: dict[str, Any] | None = None
     cfg = get_settings()
     try:
         for size in opts.sizes:
@@ -105,6 +108,13 @@ def run_bench(opts: BenchOptions) -> dict[str, Any]:
             )
             throughput = throughput_probe(server, templates, opts, size)
             opts.log("    " + throughput_line(throughput))
+        if opts.settlement_latency:
+            opts.log(
+                f"member latency during a settlement of {opts.settlement_pledges:,} pledges "
+                f"({opts.latency_workers} workers)"
+            )
+            settling = settlement_latency_probe(server, templates, opts)
+            opts.log("    " + settlement_latency_line({"settlement_latency": settling}))
     finally:
         if not opts.keep_templates:
             templates.drop_all()
@@ -144,4 +154,5 @@ def run_bench(opts: BenchOptions) -> dict[str, Any]:
         },
         "latency": latency,
         "throughput": throughput,
+        "settlement_latency": settling,
     }

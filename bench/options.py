@@ -19,6 +19,8 @@ QUICK_SIZES = (2_000, 5_000)
 DEFAULT_PROCESSES = (1, 2, 4)  # the fan-out measurement: worker processes sharing one run
 QUICK_PROCESSES = (2,)
 QUICK_PROCESSES_CHUNK_SIZE = 500  # so that a tiny run has chunks enough to share
+DEFAULT_SETTLEMENT_PLEDGES = 20_000
+QUICK_SETTLEMENT_PLEDGES = 2_000
 DEFAULT_ORDER = (
     "floor_compost",
     "project_compost",
@@ -50,6 +52,9 @@ class BenchOptions:
     latency_max_ops: int = 5_000  # per worker and phase
     latency_max_seconds: float = 300.0
     throughput: bool = True
+    # member p99 while a settlement of this many pledges runs (bench.settlement_latency)
+    settlement_latency: bool = True
+    settlement_pledges: int = DEFAULT_SETTLEMENT_PLEDGES
     throughput_processes: int = 4  # the parallel phase; the first phase runs 1
     throughput_members: int = 2  # members per process of the parallel phase
     throughput_per_member: int = 50  # harvests per member

@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from bench.settlement_latency import settlement_latency_line
+
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 LABELS = {
     "floor_compost": "SQL floor",
@@ -336,6 +338,7 @@ def markdown(results: dict[str, Any], *, chart: str | None = None) -> str:
         processes_table(results),
         latency_table(results),
         throughput_line(results),
+        settlement_latency_line(results),
         bar_table(results),
     ):
         if block:

@@ -24,9 +24,11 @@ from bench.harness import run_bench
 from bench.options import (
     DEFAULT_ORDER,
     DEFAULT_PROCESSES,
+    DEFAULT_SETTLEMENT_PLEDGES,
     DEFAULT_SIZES,
     QUICK_PROCESSES,
     QUICK_PROCESSES_CHUNK_SIZE,
+    QUICK_SETTLEMENT_PLEDGES,
     QUICK_SIZES,
     BenchOptions,
 )
@@ -142,6 +144,17 @@ class Command(BaseCommand):
             default=100_000,
             help="run saka_reconcile after each contender up to this N",
         )
+        parser.add_argument(
+            "--no-settlement-latency",
+            action="store_true",
+            help="skip member latency during a settlement",
+        )
+        parser.add_argument(
+            "--settlement-pledges",
+            type=int,
+            help=f"pledges of that settlement (default {DEFAULT_SETTLEMENT_PLEDGES:,}, "
+            f"{QUICK_SETTLEMENT_PLEDGES:,} with --quick)",
+        )
         parser.add_argument("--keep-templates", action="store_true")
         parser.add_argument(
             "--reuse-templates",
@@ -217,6 +230,12 @@ class Command(BaseCommand):
             throughput_processes=max(1, options["throughput_processes"]),
             throughput_per_member=5 if quick else max(1, options["throughput_harvests"]),
             throughput_max_seconds=30.0 if quick else options["throughput_seconds"],
+            settlement_latency=not options["no_settlement_latency"],
+            settlement_pledges=max(
+                1,
+                options["settlement_pledges"]
+                or (QUICK_SETTLEMENT_PLEDGES if quick else DEFAULT_SETTLEMENT_PLEDGES),
+            ),
             keep_templates=options["keep_templates"],
             reuse_templates=options["reuse_templates"],
             timeout_s=options["timeout"],

@@ -13,13 +13,43 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
-from bench import fanout, latency, throughput
+from bench import fanout, latency, settlement_latency, throughput
 from bench.contenders import CONTENDERS, rss_mb, run_contender
 from bench.dbs import PREFIX
 from bench.floor import DEFAULT_VARIANT, VARIANTS
 from saka.core.clock import parse_instant
 from saka.core.errors import DomainError
 from saka.grains.runs.chunks import DEFAULT_CHUNK_SIZE
+
+SETTLEMENT_SIDES = ("settlement_seed", "settlement_latency_worker", "settlement_run")
+
+
+def _settlement_side(options: dict[str, Any]) -> dict[str, Any]:
+    """The sides of the member latency during a settlement (bench.settlement_latency)."""
+    name = options["contender"]
+    if name == "settlement_seed":
+        return settlement_latency.seed(
+            pledges=options["pledges"], probe_members=options["probe_members"]
+        )
+    if name == "settlement_run":
+        if not options["campaign"]:
+            raise CommandError("settlement_run needs --campaign")
+        return settlement_latency.run_settlement(
+            campaign_id=options["campaign"], workers=options["threads"]
+        )
+    if not options["members"] or not options["project"]:
+        raise CommandError("settlement_latency_worker needs --members and --project")
+    result = settlement_latency.worker(
+        members=[int(m) for m in options["members"].split(",")],
+        project_id=options["project"],
+        seconds=options["seconds"],
+        max_ops=options["max_ops"],
+        rate=options["rate"],
+        stop_file=options["stop_file"],
+        ready_file=options["ready_file"],
+    )
+    result["peak_rss_mb"] = rss_mb()
+    return result
 
 
 class Command(BaseCommand):
@@ -30,7 +60,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--contender",
             required=True,
-            choices=[*CONTENDERS, "latency_worker", "throughput_worker", "run_worker"],
+            choices=[
+                *CONTENDERS,
+                "latency_worker",
+                "throughput_worker",
+                "run_worker",
+                *SETTLEMENT_SIDES,
+            ],
         )
         parser.add_argument("--as-of", required=True, help="the population's as_of (ISO 8601)")
         parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE)
@@ -55,6 +91,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--kind", choices=sorted(fanout.SPECS), help="run_worker: the run's kind"
         )
+        parser.add_argument("--pledges", type=int, default=20_000, help="settlement_seed")
+        parser.add_argument("--probe-members", type=int, default=16, help="settlement_seed")
+        parser.add_argument("--project", type=int, help="settlement_latency_worker: donations'")
+        parser.add_argument("--campaign", type=int, help="settlement_run: the campaign to settle")
         parser.add_argument("--reconcile", action="store_true", help="reconcile after the work")
         parser.add_argument(
             "--no-checkpoint", action="store_true", help="skip the CHECKPOINT before the clock"
@@ -68,7 +108,9 @@ class Command(BaseCommand):
             raise CommandError(f"refusing to write to {name!r}: not a saka_bench_* database")
         try:
             as_of = parse_instant(options["as_of"])
-            if options["contender"] == "latency_worker":
+            if options["contender"] in SETTLEMENT_SIDES:
+                result = _settlement_side(options)
+            elif options["contender"] == "latency_worker":
                 result = latency.worker(
                     seconds=options["seconds"],
                     max_ops=options["max_ops"],
