@@ -22,6 +22,7 @@ pytestmark = pytest.mark.postgres
 SIZE = 2_000
 THROUGHPUT_PROCESSES, PER_MEMBER = 2, 4
 PROCESSES, PROCESSES_CHUNK = 2, 250  # 2,000 wallets: 9 chunks of 250 ids to share
+SETTLEMENT_PLEDGES = 1_000
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +41,7 @@ def results() -> dict[str, Any]:
         throughput_max_seconds=60.0,
         processes=[PROCESSES],
         processes_chunk_size=PROCESSES_CHUNK,
+        settlement_pledges=SETTLEMENT_PLEDGES,
         checkpoint=False,
         quick=True,
         log=lambda _message: None,
@@ -114,6 +116,19 @@ def test_latency_is_measured_with_and_without_a_run(results: dict[str, Any]) -> 
         assert latency["no_run"][op]["p99_ms"] >= latency["no_run"][op]["p50_ms"] > 0
     assert latency["run_wallets"] > 0
     assert latency["run_wall_s"] > 0
+
+
+def test_member_latency_is_measured_during_a_settlement(results: dict[str, Any]) -> None:
+    # given deposits with a tip and donations to the project, with and without its settlement
+    lat = results["settlement_latency"]
+    # then the settlement released every pledge, the deposits were measured, none refused
+    assert lat["run"]["pledges_done"] == SETTLEMENT_PLEDGES
+    for op in ("deposit_tip", "donation"):
+        assert lat["no_run"][op]["calls"] > 0
+        assert lat["no_run"][op]["p99_ms"] >= lat["no_run"][op]["p50_ms"] > 0
+        assert lat["during_run"][op]["refused"] == 0
+    assert lat["reconcile_ok"]
+    assert "Member p99 while a 1,000-pledge settlement runs" in report.markdown(results)
 
 
 def test_the_throughput_probe_books_exactly_what_it_reports(results: dict[str, Any]) -> None:

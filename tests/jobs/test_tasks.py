@@ -290,3 +290,31 @@ def test_tasks_are_registered_under_the_names_the_api_enqueues() -> None:
         assert signature(tasks.TASK_OF_KIND[kind]).type is task._get_current_object()
     for name, task in ((RUN_WORK_TASK, run_work), (RESUME_TASK, runs_resume)):
         assert signature(name).type is task._get_current_object()
+
+
+def test_the_rollup_task_folds_pending_credits_and_boosts(
+    make_user: Any, project: Any, settings: Any
+) -> None:
+    # given a deposit with a tip and a boost of a project, both pending
+    from saka.euro.accounts import system_account_id as euro_system_account_id
+    from saka.euro.models import AccountKind as EuroKind
+    from saka.euro.models import EuroAccount, EuroPendingDelta
+    from saka.grains.services import project_boost
+    from saka.projects.models import Project, ProjectScoreDelta
+    from tests.support.euro import SECRET, deposit
+
+    settings.SAKA_PAYMENT_WEBHOOK_SECRET = SECRET
+    member = make_user()
+    deposit(member, 10_00, tip=1_00)
+    active(member, timezone.now())
+    project_boost(member_id=member.pk, project_id=project.pk, amount=10)
+    # when beat's rollup task runs
+    result = ledger_rollup.apply()
+    # then both were folded into their rows
+    assert result.successful(), result.traceback
+    assert result.result == {"eur": 1, "projects": 1}
+    commission = euro_system_account_id(EuroKind.COMMISSION)
+    assert EuroAccount.objects.get(pk=commission).balance == 1_00
+    assert not EuroPendingDelta.objects.exists()
+    assert Project.objects.values_list("saka_score", flat=True).get(pk=project.pk) == 10
+    assert not ProjectScoreDelta.objects.exists()

@@ -3,8 +3,12 @@
 Lock order (no cycle, so no deadlock between EUR operations):
 
     campaign (shared)  ->  pledge  ->  member wallet  ->  pocket accounts
-                                   ->  accounts a batch books (escrows, wallets, project,
-                                       commission: one ``lock_rows`` in primary-key order)
+                                   ->  accounts a batch books (escrows, wallets: one
+                                       ``lock_rows`` in primary-key order)
+
+The project and commission accounts are never locked by members nor batches: they are rolled
+up (pending credits, ``saka.ledger.posting``); only their rollup locks them, in its own short
+transaction.
 
 - A member operation locks that member's wallet; pockets are changed only by holders of
   their wallet's lock (deposits, transfers, pocket edits), so the wallet lock protects the
