@@ -6,10 +6,13 @@ Reconcile (automatic after each test) proves cached + pending = Σ postings."""
 
 from __future__ import annotations
 
+import io
+import json
 import threading
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.db import connection, transaction
 
 from saka.euro import selectors
@@ -109,14 +112,20 @@ def test_a_debit_of_a_rolled_up_account_is_refused(make_user: Any) -> None:
 def test_a_rollup_that_dies_in_its_transaction_loses_nothing(make_user: Any) -> None:
     # given a pending tip, and a rollup whose transaction fails after its fold
     deposit(make_user(), 10_00, tip=1_00)
-    with pytest.raises(RuntimeError), transaction.atomic():
-        posting.pending_fold(
-            pending_model=EuroPendingDelta,
-            target_model=EuroAccount,
-            key="account_id",
-            sums={"balance": "amount"},
-        )
-        raise RuntimeError("the worker died")
+
+    def dying_rollup() -> None:
+        with transaction.atomic():
+            folded = posting.pending_fold(
+                pending_model=EuroPendingDelta,
+                target_model=EuroAccount,
+                key="account_id",
+                sums={"balance": "amount"},
+            )
+            assert folded == 1
+            raise RuntimeError("the worker died")
+
+    with pytest.raises(RuntimeError):
+        dying_rollup()
     # then the pending row survived, and the next rollup folds it once
     assert _commission() == (0, 1)
     assert euro_rollup() == 1
@@ -229,3 +238,19 @@ def test_a_rollup_leaves_uncommitted_credits_for_the_next_one(
     # and the next rollup folds the credit committed since
     assert euro_rollup() == 1
     assert _commission() == (3_00, 0)
+
+
+@pytest.mark.django_db
+def test_the_rollup_command_folds_what_is_pending(make_user: Any, project: Any) -> None:
+    # given a pending tip and a pending boost
+    member = make_user()
+    deposit(member, 10_00, tip=1_00)
+    harvest(member.pk, "invest_bonus")
+    grains.project_boost(member_id=member.pk, project_id=project.pk, amount=10)
+    out = io.StringIO()
+    # when cron runs the command (no broker)
+    call_command("saka_rollup", json=True, stdout=out)
+    # then both were folded
+    assert json.loads(out.getvalue()) == {"eur": 1, "projects": 1}
+    assert _commission() == (1_00, 0)
+    assert not ProjectScoreDelta.objects.exists()
