@@ -295,12 +295,12 @@ def test_history_with_an_unknown_kind_is_validation_error(
     assert error["data"]["field"] == "kind"
 
 
-def test_history_with_a_forged_cursor_is_not_found(
+def test_history_with_a_forged_cursor_is_invalid_cursor(
     api: Any, member: Any, fund: Any, assert_error: Any
 ) -> None:
     # given a member with history
     fund(member)
     # when they send a cursor the server never issued
     response = api(member).get(reverse("saka_api:saka-history"), {"cursor": "forged"})
-    # then DRF's cursor pagination answers 404 not_found (its stable choice), never a 500
-    assert_error(response, 404, "not_found")
+    # then 400 invalid_cursor, never a 404 or a 500
+    assert_error(response, 400, "invalid_cursor")

@@ -22,6 +22,7 @@ class ErrorCode(StrEnum):
     METHOD_NOT_ALLOWED = "method_not_allowed"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     NOT_ACCEPTABLE = "not_acceptable"
+    INVALID_CURSOR = "invalid_cursor"
     SERVER_ERROR = "server_error"
     # ledger
     INVALID_AMOUNT = "invalid_amount"

@@ -185,8 +185,8 @@ def test_bad_run_list_filters_are_400(
     assert_error(api(staff_user).get(RUNS, params), 400, "validation_error")
 
 
-def test_bad_cursor_is_404_never_500(staff_user: Any, api: Callable[[Any], Any]) -> None:
-    assert_error(api(staff_user).get(RUNS, {"cursor": "garbage"}), 404, "not_found")
+def test_bad_cursor_is_400_never_500(staff_user: Any, api: Callable[[Any], Any]) -> None:
+    assert_error(api(staff_user).get(RUNS, {"cursor": "garbage"}), 400, "invalid_cursor")
 
 
 @pytest.mark.parametrize("run_id", [0, 10**6, 2**63, 10**30])

@@ -16,6 +16,14 @@ from saka.core.errors import DomainError, ErrorCode
 logger = logging.getLogger("saka.api")
 
 
+class InvalidCursor(DomainError):
+    """A list's ``cursor`` parameter is not one the server issued (a 400, never a 500)."""
+
+    code = ErrorCode.INVALID_CURSOR
+    http_status = 400
+    default_message = "Invalid cursor: send back the next or previous link of a page."
+
+
 class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField()
     message = serializers.CharField()
