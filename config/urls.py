@@ -2,6 +2,12 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+# Every status under /api/ is the {code, message, data} JSON body; Django's pages elsewhere.
+handler400 = "saka.api.common.errors.handler400"
+handler403 = "saka.api.common.errors.handler403"
+handler404 = "saka.api.common.errors.handler404"
+handler500 = "saka.api.common.errors.handler500"
+
 urlpatterns = [
     path("", RedirectView.as_view(url="/api/docs/", permanent=False)),
     path("admin/", admin.site.urls),
