@@ -1,11 +1,9 @@
 """The API's one root (namespace ``saka_api``): the schema and its docs, the token exchange,
-each domain's routes under ``v1/``, and a last catch-all: an unknown URL is a JSON 404."""
+and each domain's routes under ``v1/``."""
 
-from django.urls import include, path, re_path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
-
-from saka.api.common.errors import api_not_found
 
 app_name = "saka_api"
 
@@ -23,6 +21,4 @@ urlpatterns = [
     path("v1/", include("saka.api.saka.urls")),
     path("v1/", include("saka.api.projects.urls")),
     path("v1/", include("saka.api.euro.urls")),
-    # last: any other URL under api/ is a JSON 404 (with DEBUG on too), whatever the method
-    re_path(r"^", api_not_found, name="not-found"),
 ]
