@@ -78,7 +78,7 @@ def test_plant_more_than_the_balance_is_insufficient_balance(call: Any) -> None:
     # given a member with 50 grains
     # when they plant 51, then it is a 409 and nothing is booked
     error = call("saka-plant", body={"amount": 51}, status=409, code="insufficient_balance")
-    assert error["data"] == {"balance": 50, "requested": 51}
+    assert error["data"] == {"available": 50, "requested": 51}
 
 
 def test_boost_more_than_the_balance_is_insufficient_balance(call: Any) -> None:

@@ -291,7 +291,7 @@ def run_list(
 def run_get(*, run_id: int) -> Run:
     run = Run.objects.filter(pk=run_id).first() if isinstance(run_id, int) else None
     if run is None:
-        raise RunNotFound(run_id=str(run_id))
+        raise RunNotFound(run_id=run_id)
     return run
 
 

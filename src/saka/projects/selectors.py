@@ -14,4 +14,4 @@ def project_get(*, project_id: int) -> Project:
     try:
         return Project.objects.get(pk=project_id)
     except (Project.DoesNotExist, ValueError, TypeError, OverflowError) as exc:
-        raise ProjectNotFound(project_id=str(project_id)) from exc
+        raise ProjectNotFound(project_id=project_id) from exc
