@@ -4,7 +4,8 @@ from django.core.exceptions import SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
-from config.urls import handler400, handler403, handler404, handler500, urlpatterns as base
+from config.urls import handler400, handler403, handler404, handler500
+from config.urls import urlpatterns as base
 
 
 def boom(request: HttpRequest) -> HttpResponse:

@@ -60,7 +60,9 @@ def test_json_without_dry_run_is_400(superuser: Any, api: Any, assert_error: Any
     assert not Run.objects.exists()
 
 
-@pytest.mark.parametrize("body", ["kind=compost", "kind=compost&dry_run=", "kind=compost&dry_run=1"])
+@pytest.mark.parametrize(
+    "body", ["kind=compost", "kind=compost&dry_run=", "kind=compost&dry_run=1"]
+)
 def test_dry_run_is_required_whatever_the_content_type(body: str) -> None:
     # the serializer alone, fed a form QueryDict (as a form parser would): no default to False
     serializer = RunStartInSerializer(data=QueryDict(body))
@@ -86,9 +88,7 @@ def write_routes() -> list[tuple[str, str]]:
         view = getattr(callback, "view_class", None) or getattr(callback, "cls", None)
         if view is None or not route.startswith("/api/") or route in NOT_JSON_ONLY:
             continue
-        for method in ("post", "put", "patch"):
-            if hasattr(view, method):
-                routes.append((method, route))
+        routes.extend((m, route) for m in ("post", "put", "patch") if hasattr(view, m))
     return sorted(routes)
 
 

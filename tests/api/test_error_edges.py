@@ -47,9 +47,7 @@ def test_unknown_urls_elsewhere_keep_django_pages(settings: Any) -> None:
 
 
 @pytest.mark.parametrize("method", ["delete", "put", "patch"])
-def test_a_wrong_method_is_json_405(
-    method: str, member: Any, api: Any, assert_error: Any
-) -> None:
+def test_a_wrong_method_is_json_405(method: str, member: Any, api: Any, assert_error: Any) -> None:
     response = getattr(api(member), method)("/api/v1/me/saka/wallet/")
     assert_error(response, 405, "method_not_allowed")
 

@@ -130,9 +130,10 @@ class ServiceSavesAdmin(admin.ModelAdmin):
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
     ) -> Any:
         form_class = super().get_form(request, obj, change, **kwargs)
-        refused: DomainError | None = getattr(request, "_saka_refused", None)
-        if refused is None:
+        found: DomainError | None = getattr(request, "_saka_refused", None)
+        if found is None:
             return form_class
+        refused = found
 
         class RefusedByService(form_class):  # type: ignore[misc, valid-type]
             def clean(self) -> dict[str, Any]:

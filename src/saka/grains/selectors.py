@@ -146,15 +146,18 @@ def compost_preview(*, member_id: int, as_of: datetime | None = None) -> Compost
         last_activity_at=wallet.last_activity_at, last_composted_at=wallet.last_composted_at
     )
     amount_if_idle = rule.amount(wallet.balance) if waits_for_idle else 0
+    eligible_at: datetime | None = None  # waiting changes nothing
+    if not reason:
+        eligible_at = at
+    elif waits_for_idle:
+        eligible_at = idle_from
     return CompostPreview(
         member_id=member_id,
         balance=wallet.balance,
         eligible=not reason,
         amount=amount_if_idle if not reason else 0,
         amount_if_idle=amount_if_idle,
-        eligible_at=(
-            None if not waits_for_idle else at if not reason else idle_from
-        ),
+        eligible_at=eligible_at,
         days_until_eligible=rule.days_until_idle(
             last_activity_at=wallet.last_activity_at,
             last_composted_at=wallet.last_composted_at,

@@ -111,19 +111,19 @@ def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpRespon
     return _json_error(404, ErrorCode.NOT_FOUND, f"No such endpoint.{hint}")
 
 
-def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+def handler400(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
         return _json_error(400, ErrorCode.VALIDATION_ERROR, "Bad request.")
     return defaults.bad_request(request, exception)
 
 
-def handler403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+def handler403(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
         return _json_error(403, ErrorCode.PERMISSION_DENIED, "Forbidden.")
     return defaults.permission_denied(request, exception)
 
 
-def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
         return _json_error(404, ErrorCode.NOT_FOUND, "No such endpoint.")
     return defaults.page_not_found(request, exception)

@@ -35,7 +35,7 @@ class NewestFirst(CursorPagination):
             cursor = super().decode_cursor(request)
         except Exception as exc:  # DRF's NotFound, or a decoding error it does not wrap
             raise InvalidCursor() from exc
-        if cursor is not None and cursor.position is not None and not _is_id(cursor.position):
+        if cursor is not None and cursor.position is not None and not _is_id(str(cursor.position)):
             raise InvalidCursor()
         return cursor
 
