@@ -190,6 +190,9 @@ REST_FRAMEWORK = {
         "member": os.environ.get("SAKA_MEMBER_THROTTLE", "120/min"),
         "platform": os.environ.get("SAKA_PLATFORM_THROTTLE", "6000/min"),
     },
+    # Writes take JSON only: a form or multipart body is 415 unsupported_media_type, so no
+    # client reads an absent form field as a default (a missing checkbox is False in HTML).
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",

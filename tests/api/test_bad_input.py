@@ -78,7 +78,7 @@ def test_plant_more_than_the_balance_is_insufficient_balance(call: Any) -> None:
     # given a member with 50 grains
     # when they plant 51, then it is a 409 and nothing is booked
     error = call("saka-plant", body={"amount": 51}, status=409, code="insufficient_balance")
-    assert error["data"] == {"balance": 50, "requested": 51}
+    assert error["data"] == {"available": 50, "requested": 51}
 
 
 def test_boost_more_than_the_balance_is_insufficient_balance(call: Any) -> None:
@@ -295,12 +295,12 @@ def test_history_with_an_unknown_kind_is_validation_error(
     assert error["data"]["field"] == "kind"
 
 
-def test_history_with_a_forged_cursor_is_not_found(
+def test_history_with_a_forged_cursor_is_invalid_cursor(
     api: Any, member: Any, fund: Any, assert_error: Any
 ) -> None:
     # given a member with history
     fund(member)
     # when they send a cursor the server never issued
     response = api(member).get(reverse("saka_api:saka-history"), {"cursor": "forged"})
-    # then DRF's cursor pagination answers 404 not_found (its stable choice), never a 500
-    assert_error(response, 404, "not_found")
+    # then 400 invalid_cursor, never a 404 or a 500
+    assert_error(response, 400, "invalid_cursor")

@@ -10,7 +10,14 @@ import pytest
 from django.test import Client
 
 from saka.core.clock import now
-from saka.euro.models import Campaign, CampaignStatus, Pledge, PledgeStatus, SettlementRun
+from saka.euro.models import (
+    Campaign,
+    CampaignStatus,
+    MemberProfile,
+    Pledge,
+    PledgeStatus,
+    SettlementRun,
+)
 from saka.euro.services.pledges import pledge_create
 from saka.euro.services.pockets import pocket_create
 from tests.support.euro import deposit, open_campaign
@@ -97,3 +104,60 @@ def test_kyc_is_set_through_the_admin(admin_client_: Client, member: Any) -> Non
     profile = member.euro_profile
     assert profile.kyc_verified
     assert profile.kyc_verified_at is not None
+
+
+# --- a service's typed refusal is a form error, never a 500 ----------------------------------
+
+
+def _campaign_form(project: Any, deadline: Any) -> dict[str, Any]:
+    return {
+        "project": project.pk,
+        "goal_cents": 1234,
+        "deadline_0": deadline.strftime("%Y-%m-%d"),
+        "deadline_1": deadline.strftime("%H:%M:%S"),
+    }
+
+
+def _form_errors(response: Any) -> list[str]:
+    form = response.context["adminform"].form
+    return [str(e) for errors in form.errors.values() for e in errors]
+
+
+def test_a_campaign_with_a_past_deadline_is_a_form_error(
+    admin_client_: Client, project: Any
+) -> None:
+    # when staff opens a campaign whose deadline has passed
+    response = admin_client_.post(
+        "/admin/euro/campaign/add/", _campaign_form(project, now() - timedelta(days=1))
+    )
+    # then the form comes back with the service's message (it was a 500), nothing created
+    assert response.status_code == 200
+    assert "deadline must be in the future." in _form_errors(response)
+    assert "deadline" in response.context["adminform"].form.errors
+    assert not Campaign.objects.exists()
+
+
+def test_a_second_open_campaign_is_a_form_error(admin_client_: Client, project: Any) -> None:
+    # given a project with an open campaign
+    open_campaign(project)
+    # when staff opens another one through the add form
+    response = admin_client_.post(
+        "/admin/euro/campaign/add/", _campaign_form(project, now() + timedelta(days=5))
+    )
+    # then a form error (it was a 500), and still one campaign
+    assert response.status_code == 200
+    assert "The project already has an open campaign." in _form_errors(response)
+    assert Campaign.objects.count() == 1
+
+
+def test_kyc_for_an_inactive_member_is_a_form_error(admin_client_: Client, make_user: Any) -> None:
+    # given a member who left
+    gone = make_user(is_active=False)
+    # when staff records their KYC
+    response = admin_client_.post(
+        "/admin/euro/memberprofile/add/", {"member": gone.pk, "kyc_verified": "on"}
+    )
+    # then a form error (it was a 500), no profile
+    assert response.status_code == 200
+    assert _form_errors(response)
+    assert not MemberProfile.objects.exists()

@@ -87,7 +87,7 @@ def test_insufficient_balance_books_nothing(funded, project):
     with pytest.raises(InsufficientBalance) as exc:
         plant(funded.pk, 101, project_id=project.pk, as_of=T0 + timedelta(days=1))
     # then a typed error with the figures, and nothing changed anywhere
-    assert exc.value.data == {"balance": 100, "requested": 101}
+    assert exc.value.data == {"available": 100, "requested": 101}
     assert exc.value.http_status == 409
     wallet = view(funded.pk)
     assert (wallet.balance, wallet.lifetime_planted) == (100, 0)
@@ -101,7 +101,7 @@ def test_member_without_wallet_cannot_plant(member):
     # when / then
     with pytest.raises(InsufficientBalance) as exc:
         plant(member.pk, 1)
-    assert exc.value.data == {"balance": 0, "requested": 1}
+    assert exc.value.data == {"available": 0, "requested": 1}
     # and no wallet was created by the attempt
     assert not SakaAccount.objects.filter(member=member).exists()
 

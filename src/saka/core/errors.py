@@ -3,12 +3,21 @@
 Every error a client can see has a stable ``code`` (clients branch on it), a human message,
 a JSON-serialisable ``data`` dict and the HTTP status it maps to. Interfaces render them as
 ``{"code", "message", "data"}``; nothing is ever swallowed into a generic failure.
+
+``data`` speaks the API's vocabulary, made so in one place (``DomainError.__init__``):
+
+- money is written as the API writes it: a raise site passes EUR amounts as ``Cents(n)``
+  (``saka.core.money``), shown as ``"5.00"``; SAKA amounts stay integer grains;
+- a key named ``*_id`` is an integer id and ``*_ids`` a list of them: a digit string becomes an
+  integer, a value that is no id (the caller's garbage) is left out, never echoed as a string
+  (the payment provider's own references, ``event_id`` and ``payment_id``, stay strings);
+- a balance that is too low says ``available`` and ``requested`` in both currencies.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 
 class ErrorCode(StrEnum):
@@ -22,6 +31,7 @@ class ErrorCode(StrEnum):
     METHOD_NOT_ALLOWED = "method_not_allowed"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     NOT_ACCEPTABLE = "not_acceptable"
+    INVALID_CURSOR = "invalid_cursor"
     SERVER_ERROR = "server_error"
     # ledger
     INVALID_AMOUNT = "invalid_amount"
@@ -61,6 +71,53 @@ class ErrorCode(StrEnum):
     SETTLEMENT_NOT_FOUND = "settlement_not_found"
 
 
+@runtime_checkable
+class ErrorDatum(Protocol):
+    """A value that knows how an error's ``data`` shows it (``saka.core.money.Cents``)."""
+
+    def as_error_data(self) -> Any: ...
+
+
+_ID_MAX = 2**63 - 1
+_DROP = object()
+# The payment provider's references: strings it chose ("evt_...", "pi_..."), not our ids.
+PROVIDER_REFERENCES = frozenset({"event_id", "payment_id"})
+
+
+def _as_id(value: Any) -> Any:
+    if isinstance(value, bool):
+        return _DROP
+    if isinstance(value, int):
+        return int(value) if 0 < value <= _ID_MAX else _DROP
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:
+        return _as_id(int(value))
+    return _DROP
+
+
+def _datum(key: str, value: Any) -> Any:
+    if isinstance(value, ErrorDatum):
+        return value.as_error_data()
+    if key in PROVIDER_REFERENCES:
+        return value
+    if key.endswith("_id") and value is not None:
+        return _as_id(value)
+    if key.endswith("_ids") and isinstance(value, list | tuple):
+        return [i for i in map(_as_id, value) if i is not _DROP]
+    if isinstance(value, dict):
+        return error_data(value)
+    return value
+
+
+def error_data(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` in the API's vocabulary (see the module's docstring)."""
+    out = {}
+    for key, value in data.items():
+        shown = _datum(str(key), value)
+        if shown is not _DROP:
+            out[key] = shown
+    return out
+
+
 class DomainError(Exception):
     """Base of every error the domain raises on purpose."""
 
@@ -70,7 +127,7 @@ class DomainError(Exception):
 
     def __init__(self, message: str | None = None, **data: Any) -> None:
         self.message = message or self.default_message
-        self.data: dict[str, Any] = data
+        self.data: dict[str, Any] = error_data(data)
         super().__init__(self.message)
 
     def as_dict(self) -> dict[str, Any]:

@@ -81,6 +81,15 @@ def split_largest_remainder(total: int, weights: Sequence[int | Decimal]) -> lis
     return parts
 
 
+class Cents(int):
+    """EUR integer cents carried in an error's ``data``: shown as the API writes money
+    (``Cents(500)`` -> ``"5.00"``, see ``saka.core.errors``). Only a marker: arithmetic gives
+    plain ints."""
+
+    def as_error_data(self) -> str:
+        return format_cents(int(self))
+
+
 def format_cents(cents: int) -> str:
     """Integer cents as a decimal string with exactly two places: 1234 -> '12.34'."""
     sign = "-" if cents < 0 else ""
@@ -121,7 +130,7 @@ def parse_cents(
         raise InvalidAmount(
             f"{field} must be at most {format_cents(maximum)}.",
             field=field,
-            maximum=format_cents(maximum),
+            maximum=Cents(maximum),
         )
     return cents
 

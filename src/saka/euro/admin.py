@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -105,7 +106,12 @@ class WebhookEventAdmin(ReadOnlyAdmin):
 
 class ServiceSavesAdmin(admin.ModelAdmin):
     """An admin whose saves call a service. The service owns its (durable) transaction, so
-    the change form is not wrapped in the admin's own atomic block."""
+    the change form is not wrapped in the admin's own atomic block.
+
+    A service refuses with a typed error (a past deadline, a second open campaign, an inactive
+    member) only once the form is valid, in ``save_model``: the form is then validated again
+    with that error attached, so the page shows it as a form error instead of a 500. The
+    service rolled its own transaction back: nothing was saved."""
 
     def changeform_view(
         self,
@@ -114,7 +120,30 @@ class ServiceSavesAdmin(admin.ModelAdmin):
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
-        return self._changeform_view(request, object_id, form_url, extra_context)  # type: ignore[attr-defined]
+        try:
+            return self._changeform_view(request, object_id, form_url, extra_context)  # type: ignore[attr-defined]
+        except DomainError as exc:
+            request._saka_refused = exc  # type: ignore[attr-defined]  # read by get_form
+            return self._changeform_view(request, object_id, form_url, extra_context)  # type: ignore[attr-defined]
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form_class = super().get_form(request, obj, change, **kwargs)
+        found: DomainError | None = getattr(request, "_saka_refused", None)
+        if found is None:
+            return form_class
+        refused = found
+
+        class RefusedByService(form_class):  # type: ignore[misc, valid-type]
+            def clean(self) -> dict[str, Any]:
+                cleaned: dict[str, Any] = super().clean()
+                field = refused.data.get("field")
+                error = forms.ValidationError(refused.message, code=str(refused.code))
+                self.add_error(field if field in self.fields else None, error)
+                return cleaned
+
+        return RefusedByService
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

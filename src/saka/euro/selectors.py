@@ -150,7 +150,7 @@ class CampaignSummary:
 
 def campaign_get(*, campaign_id: Any) -> Campaign:
     if isinstance(campaign_id, bool) or not isinstance(campaign_id, int):
-        raise CampaignNotFound(campaign_id=str(campaign_id)[:64])
+        raise CampaignNotFound(campaign_id=campaign_id)
     campaign = Campaign.objects.filter(pk=campaign_id).first()
     if campaign is None:
         raise CampaignNotFound(campaign_id=campaign_id)

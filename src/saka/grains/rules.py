@@ -71,10 +71,19 @@ class CompostRule:
         as_of: datetime,
     ) -> int:
         """Whole days from ``as_of`` until the wallet is idle long enough (0: it is now)."""
-        last = max((t for t in (last_activity_at, last_composted_at) if t), default=None)
-        if last is None or last <= self.cutoff(as_of):
+        idle_from = self.idle_from(
+            last_activity_at=last_activity_at, last_composted_at=last_composted_at
+        )
+        if idle_from is None or idle_from <= as_of:
             return 0
-        return math.ceil((last + timedelta(days=self.inactivity_days) - as_of) / DAY)
+        return math.ceil((idle_from - as_of) / DAY)
+
+    def idle_from(
+        self, *, last_activity_at: datetime | None, last_composted_at: datetime | None
+    ) -> datetime | None:
+        """The instant from which the wallet counts as idle (None: it always did)."""
+        last = max((t for t in (last_activity_at, last_composted_at) if t), default=None)
+        return None if last is None else last + timedelta(days=self.inactivity_days)
 
     def refusal(
         self,

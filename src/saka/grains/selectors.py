@@ -106,10 +106,22 @@ def harvest_usage(*, member_id: int, as_of: datetime | None = None) -> dict[str,
 
 @dataclass(frozen=True)
 class CompostPreview:
+    """A member's next compost, readable as it stands:
+
+    - ``amount``: what a compost run now would take (0 unless ``eligible``);
+    - ``amount_if_idle``: what it will take once the wallet is idle, at today's balance (0 when
+      the balance or the amount is below its minimum: waiting changes nothing);
+    - ``eligible_at``: from when a compost run takes ``amount_if_idle`` if the wallet stays idle
+      (``as_of`` when eligible now; None when waiting changes nothing);
+    - ``days_until_eligible``: whole days until ``eligible_at`` (0 when eligible now or never).
+    """
+
     member_id: int
     balance: int
     eligible: bool
     amount: int
+    amount_if_idle: int
+    eligible_at: datetime | None
     days_until_eligible: int
     reason: str  # why nothing would be composted now ("" when eligible)
 
@@ -123,24 +135,36 @@ def compost_preview(*, member_id: int, as_of: datetime | None = None) -> Compost
     rule = CompostRule.of_settings(get_settings())
     at = ensure_aware(as_of or now())
     wallet = wallet_summary(member_id=member_id)
-    amount = rule.amount(wallet.balance)
-    wait = rule.days_until_idle(
-        last_activity_at=wallet.last_activity_at,
-        last_composted_at=wallet.last_composted_at,
-        as_of=at,
-    )
     reason = rule.refusal(
         balance=wallet.balance,
         last_activity_at=wallet.last_activity_at,
         last_composted_at=wallet.last_composted_at,
         as_of=at,
     )
+    waits_for_idle = reason in ("", "recently_active")  # only time is missing, if anything
+    idle_from = rule.idle_from(
+        last_activity_at=wallet.last_activity_at, last_composted_at=wallet.last_composted_at
+    )
+    amount_if_idle = rule.amount(wallet.balance) if waits_for_idle else 0
+    eligible_at: datetime | None = None  # waiting changes nothing
+    if not reason:
+        eligible_at = at
+    elif waits_for_idle:
+        eligible_at = idle_from
     return CompostPreview(
         member_id=member_id,
         balance=wallet.balance,
         eligible=not reason,
-        amount=amount if reason in ("", "recently_active") else 0,
-        days_until_eligible=wait,
+        amount=amount_if_idle if not reason else 0,
+        amount_if_idle=amount_if_idle,
+        eligible_at=eligible_at,
+        days_until_eligible=rule.days_until_idle(
+            last_activity_at=wallet.last_activity_at,
+            last_composted_at=wallet.last_composted_at,
+            as_of=at,
+        )
+        if waits_for_idle
+        else 0,
         reason=reason,
     )
 
@@ -298,7 +322,7 @@ def run_list(
 def run_get(*, run_id: int) -> Run:
     run = Run.objects.filter(pk=run_id).first() if isinstance(run_id, int) else None
     if run is None:
-        raise RunNotFound(run_id=str(run_id))
+        raise RunNotFound(run_id=run_id)
     return run
 
 

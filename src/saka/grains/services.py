@@ -231,7 +231,7 @@ def wallet_plant(
         at = as_of or now()
         balance = wallet.balance if wallet is not None else 0
         if wallet is None or balance < grains:
-            raise InsufficientBalance(balance=balance, requested=grains)
+            raise InsufficientBalance(available=balance, requested=grains)
         entry = entry_post(
             book=SAKA_BOOK,
             entry=SakaEntry(

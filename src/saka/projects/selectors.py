@@ -43,7 +43,7 @@ def project_get(*, project_id: int) -> Project:
         project: Project = projects_with_totals().get(pk=project_id)
         return project
     except (Project.DoesNotExist, ValueError, TypeError, OverflowError) as exc:
-        raise ProjectNotFound(project_id=str(project_id)) from exc
+        raise ProjectNotFound(project_id=project_id) from exc
 
 
 def project_totals(*, project_id: int) -> tuple[int, int]:

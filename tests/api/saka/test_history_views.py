@@ -111,33 +111,39 @@ def test_history_filter_survives_pagination(
     assert [r["entry_id"] for r in page["results"] + second["results"]] == seven_postings[4::-1][:4]
 
 
-def test_history_page_size_is_capped(
+def test_history_page_size_above_the_cap_is_refused(
     api: Any, member: Any, seven_postings: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given the cap on the page size (200), lowered to 4 so 7 postings can exceed it
     assert HistoryPagination.max_page_size == 200
     monkeypatch.setattr(HistoryPagination, "max_page_size", 4)
-    # when the member asks for pages of 5 and of a million
-    five = _page(api, member, reverse("saka_api:saka-history"), {"page_size": 5})
-    huge = _page(api, member, reverse("saka_api:saka-history"), {"page_size": 10**6})
-    # then both are capped
-    assert len(five["results"]) == len(huge["results"]) == 4
-    assert five["next"] is not None
+    # when the member asks for pages of 4, then of 5 and of a million
+    four = _page(api, member, reverse("saka_api:saka-history"), {"page_size": 4})
+    assert len(four["results"]) == 4
+    assert four["next"] is not None
+    for too_many in (5, 10**6):
+        response = api(member).get(reverse("saka_api:saka-history"), {"page_size": too_many})
+        # then 400 validation_error, never a silent cap
+        assert response.status_code == 400, response.content
+        assert response.json()["code"] == "validation_error"
 
 
-@pytest.mark.parametrize("page_size", ["lots", "0", "-3", ""])
-def test_history_page_size_that_is_not_a_positive_number_uses_the_default(
-    page_size: str,
-    api: Any,
-    member: Any,
-    seven_postings: list[int],
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize("page_size", ["lots", "0", "-3"])
+def test_history_page_size_that_is_not_a_positive_number_is_refused(
+    page_size: str, api: Any, member: Any, seven_postings: list[int]
 ) -> None:
-    # given a default page size of 2
-    monkeypatch.setattr(HistoryPagination, "page_size", 2)
     # when the member sends a page size that is not a positive number
-    page = _page(api, member, reverse("saka_api:saka-history"), {"page_size": page_size})
-    # then the default applies
+    response = api(member).get(reverse("saka_api:saka-history"), {"page_size": page_size})
+    # then 400 validation_error naming page_size (it was silently the default)
+    assert response.status_code == 400, response.content
+    assert "page_size" in response.json()["data"]["fields"]
+
+
+def test_history_empty_page_size_uses_the_default(
+    api: Any, member: Any, seven_postings: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(HistoryPagination, "page_size", 2)
+    page = _page(api, member, reverse("saka_api:saka-history"), {"page_size": ""})
     assert len(page["results"]) == 2
 
 

@@ -7,6 +7,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from saka.grains.runs.compost import compost_run_start
 from saka.grains.services import wallet_plant
@@ -94,22 +96,46 @@ def test_stats_defaults(staff_user: Any, api: Callable[[Any], Any]) -> None:
 
 def test_preview_of_an_idle_wallet(member: Any, api: Callable[[Any], Any], at: Any) -> None:
     idle(member, 2, at)
-    assert api(member).get(PREVIEW).json() == {
+    body = api(member).get(PREVIEW).json()
+    eligible_at = parse_datetime(body.pop("eligible_at"))
+    assert body == {
         "member_id": member.pk,
         "balance": 100,
         "eligible": True,
         "amount": 10,
+        "amount_if_idle": 10,
         "days_until_eligible": 0,
         "reason": "",
     }
+    assert eligible_at is not None
+    assert at <= eligible_at <= timezone.now()  # now
 
 
-def test_preview_of_an_active_wallet(member: Any, api: Callable[[Any], Any], at: Any) -> None:
+def test_preview_of_an_active_wallet_says_what_and_when(
+    member: Any, api: Callable[[Any], Any], at: Any
+) -> None:
+    # given a wallet that acted yesterday (a harvest): 89 more days to wait
     idle(member, 2, at)
-    active(member, at)  # a harvest yesterday: 89 more days to wait
+    active(member, at)
     body = api(member).get(PREVIEW).json()
-    assert (body["balance"], body["eligible"], body["amount"]) == (150, False, 15)
+    # then nothing composts now (amount 0, it said 15 before), 15 grains will once idle, from
+    # the instant 90 days after yesterday's harvest
+    assert (body["balance"], body["eligible"], body["amount"]) == (150, False, 0)
+    assert body["amount_if_idle"] == 15
+    assert parse_datetime(body["eligible_at"]) == at - timedelta(days=1) + timedelta(days=90)
     assert (body["days_until_eligible"], body["reason"]) == (89, "recently_active")
+
+
+def test_preview_of_a_wallet_too_small_to_compost_has_no_date(
+    member: Any, api: Callable[[Any], Any], at: Any
+) -> None:
+    # given a recently active wallet of 50 grains: 10 % is below the minimum amount, waiting
+    # changes nothing
+    active(member, at)
+    body = api(member).get(PREVIEW).json()
+    assert (body["eligible"], body["amount"], body["amount_if_idle"]) == (False, 0, 0)
+    assert (body["eligible_at"], body["days_until_eligible"]) == (None, 0)
+    assert body["reason"] == "amount_below_minimum"
 
 
 def test_preview_of_an_empty_wallet_and_only_my_own(
@@ -122,6 +148,8 @@ def test_preview_of_an_empty_wallet_and_only_my_own(
         "balance": 0,
         "eligible": False,
         "amount": 0,
+        "amount_if_idle": 0,
+        "eligible_at": None,
         "days_until_eligible": 0,
         "reason": "balance_below_minimum",
     }

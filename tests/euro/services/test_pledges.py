@@ -73,7 +73,7 @@ def test_pledges_come_from_the_available_balance_only(funded: Any, project: Any)
     # when more than the main balance is pledged, then it is refused
     with pytest.raises(InsufficientBalance) as refused:
         pledge(member, project, 501)
-    assert refused.value.data == {"available": 500, "requested": 501}
+    assert refused.value.data == {"available": "5.00", "requested": "5.01"}
     assert snapshot() == before
     # exactly the main balance is fine
     assert pledge(member, project, 500).available == 0

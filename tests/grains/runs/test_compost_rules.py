@@ -172,6 +172,12 @@ def test_compost_preview_agrees_with_the_run(make_wallet):
             assert previews[name].amount == taken[acc], name
     assert previews["recent"].days_until_eligible == 1
     assert previews["recent"].reason == "recently_active"
+    # a wallet that waits: nothing now, amount_if_idle from eligible_at, which then holds
+    assert (previews["recent"].amount, previews["recent"].amount_if_idle) == (0, 100)
+    assert previews["recent"].eligible_at == A + 12 * 3600 * SECOND
+    then = compost_preview(member_id=member_of(wallets["recent"]), as_of=A + DAY)
+    assert (then.eligible, then.amount) == (True, previews["recent"].amount_if_idle)
+    assert previews["poor"].eligible_at is None
     assert previews["poor"].reason == "balance_below_minimum"
     assert previews["small"].reason == "amount_below_minimum"
     # and after the compost the preview counts a full window from it

@@ -3,6 +3,8 @@ the caller's id and idempotency key, the member/staff base views."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.request import Request
@@ -36,11 +38,25 @@ def idempotency_key_of(request: Request) -> str | None:
     return request.headers.get("Idempotency-Key")
 
 
-class MemberView(APIView):
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+class BodyCheckedView(APIView):
+    """A write's body is parsed before the handler runs, even by a handler that reads none
+    (resume, cancel, refund): a body of a type the API does not take is 415 everywhere, never
+    ignored while the work goes ahead."""
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)  # authentication, permissions, throttles
+        if request.method in WRITE_METHODS:
+            request.data  # noqa: B018 - parsing is the point (415 unsupported_media_type)
+
+
+class MemberView(BodyCheckedView):
     permission_classes = [IsMember]
     throttle_classes = [MemberThrottle]
 
 
-class StaffView(APIView):
+class StaffView(BodyCheckedView):
     permission_classes = [IsStaff]
     throttle_classes = [PlatformThrottle]

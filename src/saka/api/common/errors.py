@@ -7,13 +7,23 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 
 from saka.core.errors import DomainError, ErrorCode
 
 logger = logging.getLogger("saka.api")
+
+
+class InvalidCursor(DomainError):
+    """A list's ``cursor`` parameter is not one the server issued (a 400, never a 500)."""
+
+    code = ErrorCode.INVALID_CURSOR
+    http_status = 400
+    default_message = "Invalid cursor: send back the next or previous link of a page."
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -78,3 +88,48 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         )
     logger.exception("unhandled error in %s", context.get("view"))
     return Response(error_body(ErrorCode.SERVER_ERROR, "Internal error."), status=500)
+
+
+# --- outside DRF's views: unknown URLs and Django's error handlers --------------------------------
+
+API_PREFIX = "/api/"
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def _json_error(status: int, code: ErrorCode, message: str) -> JsonResponse:
+    return JsonResponse(error_body(code, message), status=status)
+
+
+@csrf_exempt  # a POST to an unknown URL is a 404, not the CSRF middleware's HTML 403
+def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    """The last route under ``api/``: every unknown URL (any method) is a JSON 404, even with
+    ``DEBUG`` on (Django's technical 404 page would list every route)."""
+    hint = "" if request.path.endswith("/") else " API paths end with a slash."
+    return _json_error(404, ErrorCode.NOT_FOUND, f"No such endpoint.{hint}")
+
+
+def handler400(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return _json_error(400, ErrorCode.VALIDATION_ERROR, "Bad request.")
+    return defaults.bad_request(request, exception)
+
+
+def handler403(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return _json_error(403, ErrorCode.PERMISSION_DENIED, "Forbidden.")
+    return defaults.permission_denied(request, exception)
+
+
+def handler404(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return _json_error(404, ErrorCode.NOT_FOUND, "No such endpoint.")
+    return defaults.page_not_found(request, exception)
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return _json_error(500, ErrorCode.SERVER_ERROR, "Internal error.")
+    return defaults.server_error(request)

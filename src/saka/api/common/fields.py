@@ -11,6 +11,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from saka.core.clock import INSTANT_MAX, INSTANT_MIN, check_instant, parse_instant
 from saka.core.errors import DomainError
@@ -66,7 +67,13 @@ class AmountFieldExtension(OpenApiSerializerFieldExtension):
 
 
 class StrictBooleanField(serializers.BooleanField):
-    """Only JSON ``true`` / ``false``: no "yes", 1 or "on" deciding whether grains move."""
+    """Only JSON ``true`` / ``false``: no "yes", 1 or "on" deciding whether grains move.
+
+    Missing is missing in every content type: DRF's ``BooleanField`` reads a field absent from
+    a form body as ``False`` (an unticked checkbox), which made ``dry_run`` default to a live
+    run for form clients. Here it is required (or takes its declared default) as in JSON."""
+
+    default_empty_html = empty
 
     def to_internal_value(self, data: Any) -> bool:
         if isinstance(data, bool):

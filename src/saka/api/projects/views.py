@@ -67,9 +67,10 @@ class ProjectBoostView(MemberView):
         summary="Boost a project with my grains",
     )
     def post(self, request: Request, project_id: int) -> Response:
-        # An empty body means "default cost"; any other body must be a JSON object.
-        body = request.data if request.body else {}
-        data = validated(BoostInSerializer, body)
+        # An empty body means "default cost" (the parser reads it as {}); any other body must
+        # be a JSON object. Never ``request.body``: a body the CSRF check or the parser already
+        # read cannot be read again (RawPostDataException, a 500).
+        data = validated(BoostInSerializer, request.data)
         result = grains_services.project_boost(
             member_id=member_id_of(request),
             project_id=project_id,

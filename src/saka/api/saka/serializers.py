@@ -232,11 +232,26 @@ class StatsSerializer(serializers.Serializer):
 
 
 class CompostPreviewSerializer(serializers.Serializer):
+    """``saka.grains.selectors.compost_preview``: what composts now, and what will if I wait."""
+
     member_id = serializers.IntegerField()
     balance = serializers.IntegerField()
-    eligible = serializers.BooleanField(help_text="the next compost run would take grains now")
-    amount = serializers.IntegerField(help_text="grains the next compost would take")
-    days_until_eligible = serializers.IntegerField()
+    eligible = serializers.BooleanField(help_text="a compost run now would take grains")
+    amount = serializers.IntegerField(
+        help_text="grains a compost run now would take: 0 unless eligible"
+    )
+    amount_if_idle = serializers.IntegerField(
+        help_text="grains a compost run will take from eligible_at if the wallet stays idle, at "
+        "today's balance; 0 when the balance or the amount is below its minimum"
+    )
+    eligible_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="from when a compost run takes amount_if_idle (now when eligible); null when "
+        "waiting changes nothing (balance or amount below its minimum)",
+    )
+    days_until_eligible = serializers.IntegerField(
+        help_text="whole days until eligible_at; 0 when eligible now or when eligible_at is null"
+    )
     reason = serializers.CharField(
         help_text="why nothing would be composted now: balance_below_minimum, "
         "amount_below_minimum, recently_active; empty when eligible"

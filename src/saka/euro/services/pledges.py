@@ -13,7 +13,7 @@ from django.db import transaction
 from saka.core.clock import as_of_or_now
 from saka.core.db import durable
 from saka.core.errors import ValidationError
-from saka.core.money import parse_amount
+from saka.core.money import Cents, parse_amount
 from saka.euro.accounts import EURO_BOOK
 from saka.euro.conf import MAX_PLEDGE_CENTS, get_settings
 from saka.euro.errors import (
@@ -107,7 +107,7 @@ def pledge_create(
         wallet = wallet_lock(member_id=member_id)
         available = wallet.balance if wallet is not None else 0
         if wallet is None or available < cents:
-            raise InsufficientBalance(available=available, requested=cents)
+            raise InsufficientBalance(available=Cents(available), requested=Cents(cents))
         escrow = EuroAccount.objects.create(kind=AccountKind.ESCROW, member_id=member_id)
         pledge = Pledge.objects.create(
             member_id=member_id,

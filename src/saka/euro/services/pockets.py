@@ -14,7 +14,7 @@ from saka.core.clock import as_of_or_now
 from saka.core.db import durable
 from saka.core.errors import ValidationError
 from saka.core.members import member_require
-from saka.core.money import MAX_AMOUNT, format_percentage, parse_amount, parse_percentage
+from saka.core.money import MAX_AMOUNT, Cents, format_percentage, parse_amount, parse_percentage
 from saka.euro.accounts import EURO_BOOK
 from saka.euro.conf import MAX_POCKETS
 from saka.euro.errors import AllocationExceeded, PocketLimitReached, PocketNotFound
@@ -154,7 +154,7 @@ def _transfer(
     account = account_lock(account_id=pocket.account_id)
     source = wallet if direction == TO_POCKET else account
     if source.balance < cents:
-        raise InsufficientBalance(available=source.balance, requested=cents)
+        raise InsufficientBalance(available=Cents(source.balance), requested=Cents(cents))
     sign = 1 if direction == TO_POCKET else -1
     entry = entry_post(
         book=EURO_BOOK,
@@ -202,7 +202,7 @@ def pocket_transfer(
     def book() -> TransferResult:
         wallet = wallet_lock(member_id=member_id)
         if wallet is None:
-            raise PocketNotFound(pocket_id=str(pocket_id)[:64])
+            raise PocketNotFound(pocket_id=pocket_id)
         pocket = _pocket_of(member_id, pocket_id)
         return _transfer(
             member_id=member_id,
@@ -227,7 +227,7 @@ def pocket_close(
     with durable():
         wallet = wallet_lock(member_id=member_id)
         if wallet is None:
-            raise PocketNotFound(pocket_id=str(pocket_id)[:64])
+            raise PocketNotFound(pocket_id=pocket_id)
         pocket = _pocket_of(member_id, pocket_id)
         balance = account_lock(account_id=pocket.account_id).balance
         if balance:
