@@ -23,6 +23,8 @@ class ErrorCode(StrEnum):
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     NOT_ACCEPTABLE = "not_acceptable"
     SERVER_ERROR = "server_error"
+    # staff
+    SELF_ACTION_FORBIDDEN = "self_action_forbidden"
     # ledger
     INVALID_AMOUNT = "invalid_amount"
     UNBALANCED_ENTRY = "unbalanced_entry"

@@ -42,5 +42,9 @@ class MemberView(APIView):
 
 
 class StaffView(APIView):
+    """A staff endpoint: each subclass names the permission of each method
+    (``staff_permissions``, codenames of ``saka.audit.roles``); none named, none allowed."""
+
     permission_classes = [IsStaff]
+    staff_permissions: dict[str, str] = {}
     throttle_classes = [PlatformThrottle]
