@@ -77,6 +77,6 @@ def permission_matrix_markdown() -> str:
         lines.append(f"| `{method} {route}` | `{codename}` | {_cells(codename)} |")
     for label, codename in [*admin_actions(), *ADMIN_PAGES]:
         lines.append(f"| {label} | `{codename}` | {_cells(codename)} |")
-    for label in SYSTEM:
-        lines.append(f"| {label} | system (no actor) | {' | '.join([''] * (len(ROLES) + 1))} |")
+    blank = " | ".join([""] * (len(ROLES) + 1))
+    lines.extend(f"| {label} | system (no actor) | {blank} |" for label in SYSTEM)
     return "\n".join(lines)
