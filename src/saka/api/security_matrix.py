@@ -21,7 +21,7 @@ END = "<!-- permission-matrix:end -->"
 ADMIN_PAGES: list[tuple[str, str]] = [
     ("admin: runs, buttons *Dry run* and *Start live* (compost, redistribution)", "operate_runs"),
     ("admin: campaigns, add form", "manage_campaigns"),
-    ("admin: runs, settlements, audit records (read-only lists)", "view_staff_data"),
+    ("admin: runs, settlements, campaigns, audit records (lists)", "view_staff_data"),
 ]
 # Commands and scheduled tasks act as the system (actor ``None``): no role is checked.
 SYSTEM: list[str] = [

@@ -163,6 +163,11 @@ class CampaignAdmin(ServiceSavesAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return self.has_manage_campaigns_permission(request)
 
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return roles.actor_allowed(request.user, roles.VIEW) or super().has_view_permission(
+            request, obj
+        )
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         # status changes through the actions (services); a campaign's terms are fixed once open
         return self.fields if obj is not None else ("status", "closed_at")
