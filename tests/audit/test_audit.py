@@ -170,3 +170,18 @@ def test_docs_security_holds_the_permission_matrix_of_the_code() -> None:
     expected = f"{BEGIN}\n{permission_matrix_markdown()}\n{END}"
     # then docs/security.md holds it as is (regenerate: manage.py saka_permission_matrix)
     assert expected in DOC.read_text()
+
+
+def test_every_staff_route_names_a_permission_for_each_method_it_serves() -> None:
+    from saka.api import urls
+    from saka.api.security_matrix import _walk
+
+    # given every route of the API under staff/
+    for route, view in _walk(urls.urlpatterns, "/api/"):
+        if "/staff/" not in route:
+            continue
+        served = {m.upper() for m in ("get", "post", "put", "patch", "delete") if hasattr(view, m)}
+        # then each method it serves has its permission in the role table
+        table = getattr(view, "staff_permissions", {})
+        assert set(table) == served, route
+        assert set(table.values()) <= set(PERMISSIONS), route
