@@ -14,10 +14,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from rest_framework.test import APIClient
 
+from saka.audit.roles import ROLES
 from saka.ledger.reconcile import reconcile
 from saka.projects.models import Project
 from saka.projects.services import project_create
@@ -61,7 +62,7 @@ def _reconcile_after_scenario(request: pytest.FixtureRequest) -> Iterator[None]:
 def make_user(django_user_model: Any) -> Callable[..., Any]:
     counter = {"n": 0}
 
-    def make(*, staff: bool = False, platform: bool = False, **kwargs: Any) -> Any:
+    def make(*, staff: bool = False, platform: bool = False, roles: Any = (), **kwargs: Any) -> Any:
         counter["n"] += 1
         user = django_user_model.objects.create_user(
             username=kwargs.pop("username", f"user{counter['n']}_{os.getpid()}"),
@@ -71,6 +72,8 @@ def make_user(django_user_model: Any) -> Callable[..., Any]:
         )
         if platform:
             user.user_permissions.add(Permission.objects.get(codename="harvest_on_behalf"))
+        if roles:
+            user.groups.add(*Group.objects.filter(name__in=roles))
         return user
 
     return make
@@ -93,7 +96,9 @@ def platform_user(make_user: Callable[..., Any]) -> Any:
 
 @pytest.fixture
 def staff_user(make_user: Callable[..., Any]) -> Any:
-    return make_user(staff=True)
+    """A staff user holding every staff role (``saka.audit.roles``); tests of one role use
+    ``make_user(staff=True, roles=[...])``."""
+    return make_user(staff=True, roles=list(ROLES))
 
 
 @pytest.fixture

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "saka.ledger",
+    "saka.audit",
     "saka.projects",
     "saka.grains",
     "saka.euro",

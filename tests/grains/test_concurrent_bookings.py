@@ -60,7 +60,7 @@ def test_concurrent_harvests_never_exceed_the_daily_limit(make_user, wallet_exis
 
 def test_concurrent_manual_adjustments_never_exceed_the_cap(make_user):
     # given 12 staff grants of 100 for one member at once (cap 1000 per 24 h)
-    member, staff = make_user(), make_user(staff=True)
+    member, staff = make_user(), make_user(staff=True, roles=["saka_adjuster"])
     start = threading.Barrier(12)
     workers = [
         Worker(

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from saka.core.errors import InvalidAmount
-from saka.grains.errors import AdjustmentCapReached, DailyLimitReached, NotAllowed
+from saka.core.errors import DomainError, InvalidAmount
+from saka.grains.errors import AdjustmentCapReached, DailyLimitReached
 from saka.grains.models import SakaAccount, SakaEntry
 from tests.support.clock import T0
 from tests.support.saka import entries, harvest, manual, saka_balance
@@ -109,9 +109,9 @@ def test_manual_adjust_is_staff_only(member, other_member, platform_user, make_u
         "inactive_staff": make_user(staff=True, is_active=False).pk,
     }[granter]
     # when / then
-    with pytest.raises(NotAllowed) as exc:
+    with pytest.raises(DomainError) as exc:
         manual(member.pk, 100, granted_by_id)
-    assert exc.value.http_status == 403
+    assert (exc.value.http_status, exc.value.code) == (403, "permission_denied")
     assert entries(member.pk) == 0
 
 

@@ -216,7 +216,7 @@ def _check(make_user: Any, tz: ZoneInfo, ops: list[Any]) -> None:
     # given fresh members, a staff granter and projects for this example
     example = next(_example_ids)
     people = [make_user() for _ in range(MEMBERS)]
-    staff = make_user(staff=True)
+    staff = make_user(staff=True, roles=["saka_adjuster"])
     projects = [project_create(owner_id=staff.pk, title=f"P{i}") for i in range(PROJECTS)]
     model = Model(tz=tz)
     clock = {"manual": BASE}

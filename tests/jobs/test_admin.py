@@ -10,7 +10,6 @@ from unittest import mock
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
@@ -43,10 +42,9 @@ def messages_of(response: Any) -> list[str]:
 
 
 @pytest.fixture
-def viewer(staff_user: Any) -> Any:
-    """A staff member allowed to view runs (and nothing else)."""
-    staff_user.user_permissions.add(Permission.objects.get(codename="view_run"))
-    return staff_user
+def viewer(make_user: Any) -> Any:
+    """A staff member with the run operator role (view, start and resume runs; nothing else)."""
+    return make_user(staff=True, roles=["run_operator"])
 
 
 @pytest.fixture
@@ -107,10 +105,26 @@ def test_runs_cannot_be_added_changed_or_deleted(viewer: Any, client_of: Any) ->
     assert run.outcome == "nothing_to_compost"
 
 
-def test_staff_without_the_view_permission_is_refused(staff_user: Any, client_of: Any) -> None:
-    client = client_of(staff_user)
+def test_staff_without_the_view_permission_is_refused(make_user: Any, client_of: Any) -> None:
+    client = client_of(make_user(staff=True))
     assert client.get(reverse(CHANGELIST)).status_code == 403
     assert client.post(dry_url("compost")).status_code == 403
+    assert not Run.objects.exists()
+
+
+def test_an_auditor_sees_the_runs_but_cannot_start_or_resume_one(
+    make_user: Any, client_of: Any
+) -> None:
+    # given an auditor (read-only staff role) in the runs' admin
+    client = client_of(make_user(staff=True, roles=["auditor"]))
+    # when they open the list, press a run button and post the resume action
+    listed = client.get(reverse(CHANGELIST))
+    dry = client.post(dry_url("compost"))
+    live = client.post(reverse("admin:grains_run_start", args=["compost"]))
+    # then they see the list, without the resume action, and every start is refused
+    assert listed.status_code == 200
+    assert "resume_runs" not in listed.content.decode()
+    assert (dry.status_code, live.status_code) == (403, 403)
     assert not Run.objects.exists()
 
 

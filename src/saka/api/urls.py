@@ -21,4 +21,5 @@ urlpatterns = [
     path("v1/", include("saka.api.saka.urls")),
     path("v1/", include("saka.api.projects.urls")),
     path("v1/", include("saka.api.euro.urls")),
+    path("v1/", include("saka.api.audit.urls")),
 ]

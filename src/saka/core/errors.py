@@ -33,6 +33,8 @@ class ErrorCode(StrEnum):
     NOT_ACCEPTABLE = "not_acceptable"
     INVALID_CURSOR = "invalid_cursor"
     SERVER_ERROR = "server_error"
+    # staff
+    SELF_ACTION_FORBIDDEN = "self_action_forbidden"
     # ledger
     INVALID_AMOUNT = "invalid_amount"
     UNBALANCED_ENTRY = "unbalanced_entry"

@@ -14,6 +14,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
+from saka.audit import roles
 from saka.core.errors import DomainError
 from saka.euro.models import (
     Campaign,
@@ -153,7 +154,9 @@ def _close(status: str) -> Any:
     def action(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
         for campaign in queryset:
             try:
-                campaign_set_status(campaign_id=campaign.pk, status=status)
+                campaign_set_status(
+                    campaign_id=campaign.pk, status=status, actor_id=request.user.pk
+                )
             except DomainError as exc:
                 modeladmin.message_user(
                     request, f"campaign {campaign.pk}: {exc.message}", messages.ERROR
@@ -162,7 +165,9 @@ def _close(status: str) -> Any:
                 modeladmin.message_user(request, f"campaign {campaign.pk}: {status}")
 
     action.__name__ = f"close_{status}"
-    return admin.action(description=f"Close as {status}")(action)
+    return admin.action(description=f"Close as {status}", permissions=[roles.MANAGE_CAMPAIGNS])(
+        action
+    )
 
 
 @admin.register(Campaign)
@@ -176,6 +181,21 @@ class CampaignAdmin(ServiceSavesAdmin):
         _close(CampaignStatus.FAILED),
         _close(CampaignStatus.CANCELLED),
     ]
+
+    # the staff roles (saka.audit.roles) decide the actions and the add form
+    def has_manage_campaigns_permission(self, request: HttpRequest) -> bool:
+        return roles.actor_allowed(request.user, roles.MANAGE_CAMPAIGNS)
+
+    def has_settle_campaigns_permission(self, request: HttpRequest) -> bool:
+        return roles.actor_allowed(request.user, roles.SETTLE_CAMPAIGNS)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self.has_manage_campaigns_permission(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return roles.actor_allowed(request.user, roles.VIEW) or super().has_view_permission(
+            request, obj
+        )
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         # status changes through the actions (services); a campaign's terms are fixed once open

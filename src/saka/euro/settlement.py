@@ -44,6 +44,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import F
 
+from saka.audit.services import audit_record
 from saka.core.clock import as_of_or_now, now
 from saka.core.errors import LockTimeout, ValidationError
 from saka.engine import lifecycle as engine
@@ -261,11 +262,13 @@ def settlement_open(
     trigger: str = Trigger.PYTHON,
     triggered_by_id: int | None = None,
     chunk_size: int | None = None,
+    audit_action: str | None = None,
 ) -> tuple[SettlementRun, bool]:
     """The closed campaign's settlement: ``(run, created)``, created queued (kind, commission
     rate, ``as_of`` and chunks fixed) when there is none; the existing one as it is otherwise
     (whatever the arguments). Raises ``CampaignNotFound``, ``CampaignNotClosed``,
-    ``ValidationError``, ``RunConflict``."""
+    ``ValidationError``, ``RunConflict``. With ``audit_action`` (an operator's request, checked
+    by the caller) the opening is recorded in the audit trail in the run's own transaction."""
     size = _check_int(
         get_settings().settlement_chunk_size if chunk_size is None else chunk_size,
         "chunk_size",
@@ -288,7 +291,7 @@ def settlement_open(
 
     def create() -> SettlementRun:
         rate = str(get_settings().commission_rate)
-        return SettlementRun.objects.create(
+        run = SettlementRun.objects.create(
             campaign=campaign,
             kind=kind,
             status=SettlementStatus.QUEUED,
@@ -302,6 +305,15 @@ def settlement_open(
             trigger=trigger,
             triggered_by_id=engine.known_user_id(triggered_by_id),
         )
+        if audit_action is not None:
+            audit_record(
+                actor_id=run.triggered_by_id,
+                action=audit_action,
+                target_type="campaign",
+                target_id=campaign.pk,
+                payload={"settlement_id": run.pk, "kind": kind, "as_of": at, "trigger": trigger},
+            )
+        return run
 
     run, created = engine.open_run(
         SETTLEMENT,

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.db.models import F, Sum, Value
 from django.db.models.functions import Coalesce, Greatest
 
+from saka.audit.services import audit_record, self_action_refuse, staff_require
 from saka.core.clock import check_instant, day_bounds, now
 from saka.core.db import durable
 from saka.core.errors import InvalidAmount, ValidationError
@@ -48,6 +48,7 @@ from saka.projects.selectors import project_get, project_totals
 from saka.projects.services import project_boost_record
 
 PLANT_REASON_RE = re.compile(PLANT_REASON_PATTERN)
+ADJUST_ACTION = "saka.adjustment.grant"
 
 
 @dataclass(frozen=True)
@@ -109,15 +110,17 @@ def _check_harvest_limit(
     return used + 1, rule.daily_limit
 
 
-def _harvest_amount(*, reason: str, amount: Any, granted_by_id: int | None) -> int:
+def _harvest_amount(*, reason: str, amount: Any, granted_by_id: int | None, member_id: Any) -> int:
     if reason == MANUAL_ADJUST:
-        if (
-            granted_by_id is None
-            or not get_user_model()
-            .objects.filter(pk=granted_by_id, is_active=True, is_staff=True)
-            .exists()
-        ):
+        if granted_by_id is None:
             raise NotAllowed("Manual adjustments are granted by staff only.")
+        staff_require(
+            actor_id=granted_by_id,
+            action=ADJUST_ACTION,
+            target_type="member",
+            target_id=member_id,
+            payload={"member_id": member_id, "amount": amount},
+        )
         if amount is None:
             raise InvalidAmount("A manual adjustment needs an amount.", field="amount")
         return parse_amount(amount, maximum=MANUAL_ADJUST_MAX_GRANT)
@@ -150,8 +153,18 @@ def wallet_harvest(
     _require_enabled()
     if as_of is not None:
         check_instant(as_of)
-    grant = _harvest_amount(reason=reason, amount=amount, granted_by_id=granted_by_id)
+    grant = _harvest_amount(
+        reason=reason, amount=amount, granted_by_id=granted_by_id, member_id=member_id
+    )
     member_id = member_require(member_id)
+    if reason == MANUAL_ADJUST and granted_by_id == member_id:
+        self_action_refuse(
+            actor_id=member_id,
+            action=ADJUST_ACTION,
+            target_type="member",
+            target_id=member_id,
+            payload={"member_id": member_id, "amount": grant},
+        )
     # System accounts are created (once) outside the member's transaction: a first harvest
     # never makes other members wait on an uncommitted row.
     issuance_id = system_account_id(AccountKind.ISSUANCE)
@@ -183,6 +196,14 @@ def wallet_harvest(
                 }
             },
         )
+        if reason == MANUAL_ADJUST:
+            audit_record(
+                actor_id=granted_by_id,
+                action=ADJUST_ACTION,
+                target_type="member",
+                target_id=member_id,
+                payload={"member_id": member_id, "amount": grant, "entry_id": entry.pk},
+            )
         return HarvestResult(
             entry_id=entry.pk,
             member_id=member_id,

@@ -17,9 +17,9 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_POST
 
+from saka.audit import roles
 from saka.core.clock import now
 from saka.core.errors import DomainError
-from saka.engine import lifecycle as engine
 from saka.grains.conf import get_settings
 from saka.grains.errors import SakaDisabled
 from saka.grains.models import Run, RunKind, RunTrigger
@@ -28,7 +28,7 @@ from saka.grains.runs.periods import period_of
 from saka.grains.runs.redistribution import redistribution_run_start
 from saka.grains.selectors import stalled_run_ids
 from saka.jobs.enqueue import run_workers_enqueue
-from saka.jobs.runs import SPEC_OF_KIND, live_run_request, needs_workers, workers
+from saka.jobs.runs import SPEC_OF_KIND, live_run_request, needs_workers, run_resume, workers
 from saka.ledger.admin import ReadOnlyAdmin
 
 RUN_STARTS: dict[str, Callable[..., Run]] = {
@@ -69,13 +69,14 @@ class StalledFilter(admin.SimpleListFilter):
         return queryset
 
 
-def send_workers(run: Run, *, created: bool) -> bool:
-    """Workers for a run just opened or stalled (resumed first); ``False`` if none needed."""
+def send_workers(run: Run, *, created: bool, actor_id: int | None) -> bool:
+    """Workers for a run just opened or stalled (resumed first, by ``actor_id``); ``False`` if
+    none needed."""
     spec = SPEC_OF_KIND[run.kind]
     if run.dry_run or not needs_workers(spec, run, created):
         return False
     if not created:
-        engine.resume(spec, run.pk)
+        run_resume(spec, run.pk, actor_id=actor_id)
     run_workers_enqueue(spec=spec.name, run_id=run.pk, count=workers())
     return True
 
@@ -147,8 +148,17 @@ class RunAdmin(ReadOnlyAdmin):
     def _changelist(self) -> HttpResponseRedirect:
         return HttpResponseRedirect(reverse(f"admin:{self._url_name('changelist')}"))
 
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return roles.actor_allowed(request.user, roles.VIEW) or super().has_view_permission(
+            request, obj
+        )
+
+    def has_operate_runs_permission(self, request: HttpRequest) -> bool:
+        """The run operator's permission (``saka.audit.roles``): buttons and the resume action."""
+        return roles.actor_allowed(request.user, roles.OPERATE_RUNS)
+
     def _check(self, request: HttpRequest, kind: str) -> Callable[..., Run]:
-        if not self.has_view_permission(request):
+        if not self.has_operate_runs_permission(request):
             raise PermissionDenied
         if kind not in RUN_STARTS:
             raise Http404(f"Unknown run kind {kind!r}.")
@@ -177,7 +187,7 @@ class RunAdmin(ReadOnlyAdmin):
                 request, f"Live {kind} refused: {exc.message} {exc.data}", messages.ERROR
             )
             return self._changelist()
-        sent = send_workers(run, created=created)
+        sent = send_workers(run, created=created, actor_id=request.user.pk)
         state = "opened, workers sent" if created else f"already {run.status}"
         if sent and not created:
             state = "stalled: resumed, workers sent"
@@ -186,11 +196,16 @@ class RunAdmin(ReadOnlyAdmin):
         )
         return self._changelist()
 
-    @admin.action(description="Resume the selected stalled runs (send workers)")
+    @admin.action(
+        description="Resume the selected stalled runs (send workers)",
+        permissions=[roles.OPERATE_RUNS],
+    )
     def resume_runs(self, request: HttpRequest, queryset: Any) -> None:
-        if not self.has_view_permission(request):
+        if not self.has_operate_runs_permission(request):
             raise PermissionDenied
-        sent = [run.pk for run in queryset if send_workers(run, created=False)]
+        sent = [
+            run.pk for run in queryset if send_workers(run, created=False, actor_id=request.user.pk)
+        ]
         skipped = queryset.count() - len(sent)
         self.message_user(
             request,

@@ -3,6 +3,11 @@ or resumes a live run: open it now (so the answer carries its id), then send wor
 
 ``SPECS`` names every run kind of the batch engine; a ``run_work`` task carries that name and
 a run id, so any worker process on any host can join any run.
+
+The operator's requests (``live_run_request``, ``run_resume``, ``settlement_request``) check
+the actor's staff permission first (``RoleRequired``, recorded) and write the audit record in
+the transaction of what they change. ``triggered_by_id=None`` is the system (beat, commands).
+The workers that then do the run act on that checked request and are not checked again.
 """
 
 from __future__ import annotations
@@ -10,6 +15,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.db import transaction
+
+from saka.audit.services import audit_record, staff_require
 from saka.engine import lifecycle as engine
 from saka.engine.models import RunStatus
 from saka.engine.spec import RunSpec
@@ -30,6 +38,11 @@ SPECS: dict[str, RunSpec] = {
 SPEC_OF_KIND = {RunKind.COMPOST.value: COMPOST, RunKind.REDISTRIBUTION.value: REDISTRIBUTION}
 
 
+LIVE_ACTION = "saka.run.live"
+SETTLE_ACTION = "euro.settlement.start"
+RESUME_ACTIONS = {SETTLEMENT.name: "euro.settlement.resume"}
+
+
 def workers() -> int:
     """How many worker processes a run is shared by (``SAKA_RUN_WORKERS``)."""
     return get_settings().run_workers
@@ -39,15 +52,47 @@ def live_run_request(
     *, kind: str, at: datetime, trigger: str, triggered_by_id: int | None
 ) -> tuple[Run, bool]:
     """Open (or find) the live run of ``at``'s period for an operator: ``(run, created)``.
-    Raises ``EarlierRunUnfinished`` naming the earlier run, which must be resumed first."""
-    return open_live(
+    Raises ``RoleRequired`` (no ``operate_runs``), ``EarlierRunUnfinished`` naming the earlier
+    run, which must be resumed first."""
+    payload = {"kind": kind, "at": at, "trigger": trigger}
+    staff_require(actor_id=triggered_by_id, action=LIVE_ACTION, target_type="run", payload=payload)
+    run, created = open_live(
         SPEC_OF_KIND[kind],
         kind=kind,
         at=at,
         trigger=trigger,
         triggered_by_id=triggered_by_id,
         chunk_size=DEFAULT_CHUNK_SIZE,
+        audit_action=LIVE_ACTION,
     )
+    if not created:  # nothing changed: the request is recorded on its own
+        with transaction.atomic():
+            audit_record(
+                actor_id=triggered_by_id,
+                action=LIVE_ACTION,
+                target_type="run",
+                target_id=run.pk,
+                payload={**payload, "existing": run.status},
+            )
+    return run, created
+
+
+def run_resume(spec: RunSpec, run_id: int, *, actor_id: int | None) -> Any:
+    """Resume a stalled run for an operator (``engine.resume``), recorded in the resume's
+    transaction. Raises ``RoleRequired`` (``operate_runs``, or ``settle_campaigns`` for a
+    settlement)."""
+    action = RESUME_ACTIONS.get(spec.name, "saka.run.resume")
+    staff_require(actor_id=actor_id, action=action, target_type=spec.name, target_id=run_id)
+    with transaction.atomic():
+        run = engine.resume(spec, run_id)
+        audit_record(
+            actor_id=actor_id,
+            action=action,
+            target_type=spec.name,
+            target_id=run_id,
+            payload={"status": run.status, "attempts": getattr(run, "attempts", None)},
+        )
+    return run
 
 
 def needs_workers(spec: RunSpec, run: Any, created: bool) -> bool:
@@ -72,18 +117,27 @@ def settlement_request(
 ) -> tuple[SettlementRun, bool, bool]:
     """Open (or find) a closed campaign's settlement for an operator, and send it workers (a
     ``settlement_run`` task, on commit) when it needs them -- just opened, or stalled (resumed
-    first): ``(run, created, sent)``."""
+    first): ``(run, created, sent)``. Raises ``RoleRequired`` (no ``settle_campaigns``)."""
+    payload = {"as_of": as_of, "trigger": trigger, "chunk_size": chunk_size}
+    staff_require(
+        actor_id=triggered_by_id,
+        action=SETTLE_ACTION,
+        target_type="campaign",
+        target_id=campaign_id,
+        payload=payload,
+    )
     run, created = settlement_open(
         campaign_id=campaign_id,
         as_of=as_of,
         trigger=trigger,
         triggered_by_id=triggered_by_id,
         chunk_size=chunk_size,
+        audit_action=SETTLE_ACTION,
     )
     sent = needs_workers(SETTLEMENT, run, created)
     if sent:
         if not created:
-            run = engine.resume(SETTLEMENT, run.pk)
+            run = run_resume(SETTLEMENT, run.pk, actor_id=triggered_by_id)
         settlement_run_enqueue(
             campaign_id=run.campaign_id, trigger=trigger, triggered_by_id=triggered_by_id
         )

@@ -16,15 +16,15 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from saka.audit import roles
 from saka.core.errors import DomainError
-from saka.engine import lifecycle as engine
 from saka.euro.admin import CampaignAdmin
 from saka.euro.models import Campaign, SettlementRun, Trigger
 from saka.euro.selectors import settlement_stalled_ids
 from saka.euro.settlement import SETTLEMENT
 from saka.jobs.admin import StalledFilter
 from saka.jobs.enqueue import settlement_run_enqueue
-from saka.jobs.runs import needs_workers, settlement_request
+from saka.jobs.runs import needs_workers, run_resume, settlement_request
 from saka.ledger.admin import ReadOnlyAdmin
 
 
@@ -38,7 +38,10 @@ def describe_request(run: SettlementRun, *, created: bool, sent: bool) -> str:
     return f"campaign {run.campaign_id}: settlement #{run.pk} ({run.kind}) {state}."
 
 
-@admin.action(description="Settle (release or refund the held pledges; workers are sent)")
+@admin.action(
+    description="Settle (release or refund the held pledges; workers are sent)",
+    permissions=[roles.SETTLE_CAMPAIGNS],
+)
 def settle(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
     for campaign in queryset:
         try:
@@ -69,11 +72,12 @@ class StalledSettlementFilter(StalledFilter):
         return settlement_stalled_ids()
 
 
-def send_workers(run: SettlementRun) -> bool:
-    """Workers for a stalled settlement (resumed first); ``False`` if it needs none."""
+def send_workers(run: SettlementRun, *, actor_id: int | None) -> bool:
+    """Workers for a stalled settlement (resumed first, by ``actor_id``); ``False`` if it
+    needs none."""
     if not needs_workers(SETTLEMENT, run, False):
         return False
-    engine.resume(SETTLEMENT, run.pk)
+    run_resume(SETTLEMENT, run.pk, actor_id=actor_id)
     settlement_run_enqueue(campaign_id=run.campaign_id, trigger=run.trigger, triggered_by_id=None)
     return True
 
@@ -103,11 +107,22 @@ class SettlementRunAdmin(ReadOnlyAdmin):
     actions = ["resume_settlements"]
     readonly_fields = tuple(f.name for f in SettlementRun._meta.fields)
 
-    @admin.action(description="Resume the selected stalled settlements (send workers)")
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return roles.actor_allowed(request.user, roles.VIEW) or super().has_view_permission(
+            request, obj
+        )
+
+    def has_settle_campaigns_permission(self, request: HttpRequest) -> bool:
+        return roles.actor_allowed(request.user, roles.SETTLE_CAMPAIGNS)
+
+    @admin.action(
+        description="Resume the selected stalled settlements (send workers)",
+        permissions=[roles.SETTLE_CAMPAIGNS],
+    )
     def resume_settlements(self, request: HttpRequest, queryset: Any) -> None:
-        if not self.has_view_permission(request):
+        if not self.has_settle_campaigns_permission(request):
             raise PermissionDenied
-        sent = [run.pk for run in queryset if send_workers(run)]
+        sent = [run.pk for run in queryset if send_workers(run, actor_id=request.user.pk)]
         skipped = queryset.count() - len(sent)
         self.message_user(
             request,

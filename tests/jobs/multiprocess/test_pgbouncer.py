@@ -143,7 +143,7 @@ def test_a_redistribution_and_api_clients_share_one_server_connection(
     silo = system_balance(AccountKind.SILO)
     dry = redistribution_run_start(as_of=A, dry_run=True)
     plan = redistribution_plan(seed_model(N_SMALL), silo, RedistributionRules(), A)
-    staff, platform = make_user(staff=True), make_user(platform=True)
+    staff, platform = make_user(staff=True, roles=["auditor"]), make_user(platform=True)
     members = [make_user().pk for _ in range(6)]
     # and a PgBouncer of one server connection, two workers and two API clients behind it
     bouncer = pgbouncer(pool_size=1)

@@ -58,5 +58,9 @@ class MemberView(BodyCheckedView):
 
 
 class StaffView(BodyCheckedView):
+    """A staff endpoint: each subclass names the permission of each method
+    (``staff_permissions``, codenames of ``saka.audit.roles``); none named, none allowed."""
+
     permission_classes = [IsStaff]
+    staff_permissions: dict[str, str] = {}
     throttle_classes = [PlatformThrottle]

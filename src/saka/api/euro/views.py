@@ -35,6 +35,7 @@ from saka.api.common.permissions import IsMember
 from saka.api.common.throttling import MemberThrottle
 from saka.api.common.validation import validated
 from saka.api.euro import serializers as s
+from saka.audit import roles
 from saka.euro import selectors
 from saka.euro.errors import InvalidEvent
 from saka.euro.models import Trigger
@@ -287,6 +288,8 @@ class PaymentWebhookView(APIView):
 
 
 class StaffCampaignCreateView(StaffView):
+    staff_permissions = {"POST": roles.MANAGE_CAMPAIGNS}
+
     @extend_schema(
         operation_id="staff_euro_campaigns_create",
         request=s.CampaignCreateInSerializer,
@@ -302,6 +305,8 @@ class StaffCampaignCreateView(StaffView):
 
 
 class StaffCampaignStatusView(StaffView):
+    staff_permissions = {"POST": roles.MANAGE_CAMPAIGNS}
+
     @extend_schema(
         operation_id="staff_euro_campaigns_status",
         request=s.CampaignStatusInSerializer,
@@ -311,13 +316,17 @@ class StaffCampaignStatusView(StaffView):
     )
     def post(self, request: Request, campaign_id: int) -> Response:
         data = validated(s.CampaignStatusInSerializer, request.data)
-        campaign = campaigns.campaign_set_status(campaign_id=campaign_id, **data)
+        campaign = campaigns.campaign_set_status(
+            campaign_id=campaign_id, actor_id=member_id_of(request), **data
+        )
         return Response(
             s.CampaignSerializer(selectors.campaign_summary(campaign_id=campaign.pk)).data
         )
 
 
 class StaffSettlementView(StaffView):
+    staff_permissions = {"GET": roles.VIEW, "POST": roles.SETTLE_CAMPAIGNS}
+
     @extend_schema(
         operation_id="staff_euro_settlement_detail",
         responses={200: s.SettlementSerializer, **ERRORS},
@@ -360,6 +369,8 @@ class StaffSettlementView(StaffView):
 
 
 class StaffPledgeRefundView(StaffView):
+    staff_permissions = {"POST": roles.REFUND_PLEDGES}
+
     @extend_schema(
         operation_id="staff_euro_pledges_refund",
         request=None,
@@ -368,5 +379,5 @@ class StaffPledgeRefundView(StaffView):
         summary="Refund one held pledge to its member (dispute, chargeback)",
     )
     def post(self, request: Request, pledge_id: int) -> Response:
-        result = pledges.pledge_refund(pledge_id=pledge_id)
+        result = pledges.pledge_refund(pledge_id=pledge_id, actor_id=member_id_of(request))
         return Response(s.PledgeOutSerializer(asdict(result)).data)

@@ -19,14 +19,14 @@ from saka.api.common.permissions import IsStaff
 from saka.api.common.throttling import PlatformThrottle
 from saka.api.common.validation import validated, validated_query
 from saka.api.saka import serializers as s
-from saka.engine import lifecycle as engine
+from saka.audit import roles
 from saka.grains import selectors as grains_selectors
 from saka.grains.models import Run, RunKind, RunTrigger
 from saka.grains.runs.compost import compost_run_start
 from saka.grains.runs.periods import live_run_as_of
 from saka.grains.runs.redistribution import redistribution_run_start
 from saka.jobs.enqueue import run_workers_enqueue
-from saka.jobs.runs import SPEC_OF_KIND, live_run_request, needs_workers, workers
+from saka.jobs.runs import SPEC_OF_KIND, live_run_request, needs_workers, run_resume, workers
 
 RUN_STARTS = {
     RunKind.COMPOST.value: compost_run_start,
@@ -36,6 +36,7 @@ RUN_STARTS = {
 
 class StaffRunListView(generics.GenericAPIView):
     permission_classes = [IsStaff]
+    staff_permissions = {"GET": roles.VIEW, "POST": roles.OPERATE_RUNS}
     throttle_classes = [PlatformThrottle]
     serializer_class = s.RunSummarySerializer
     pagination_class = NewestFirst
@@ -99,16 +100,16 @@ class StaffRunListView(generics.GenericAPIView):
         run, created = live_run_request(
             kind=kind, at=at, trigger=RunTrigger.API.value, triggered_by_id=member_id_of(request)
         )
-        return _workers_sent(run, created)
+        return _workers_sent(run, created, member_id_of(request))
 
 
-def _workers_sent(run: Run, created: bool) -> Response:
+def _workers_sent(run: Run, created: bool, actor_id: int) -> Response:
     """202 with workers sent to the run (just opened, or stalled), else 200 as it is."""
     spec = SPEC_OF_KIND[run.kind]
     sent = needs_workers(spec, run, created)
     if sent:
         if not created:
-            run = engine.resume(spec, run.pk)
+            run = run_resume(spec, run.pk, actor_id=actor_id)
         run_workers_enqueue(spec=spec.name, run_id=run.pk, count=workers())
     return Response(
         s.RunSummarySerializer(grains_selectors.run_summary(run, progress=True)).data,
@@ -118,6 +119,8 @@ def _workers_sent(run: Run, created: bool) -> Response:
 
 
 class StaffRunDetailView(StaffView):
+    staff_permissions = {"GET": roles.VIEW}
+
     @extend_schema(
         operation_id="staff_saka_runs_detail",
         responses={200: s.RunSummarySerializer, **ERRORS},
@@ -132,6 +135,8 @@ class StaffRunDetailView(StaffView):
 
 
 class StaffRunResumeView(StaffView):
+    staff_permissions = {"POST": roles.OPERATE_RUNS}
+
     @extend_schema(
         operation_id="staff_saka_runs_resume",
         request=None,
@@ -146,10 +151,12 @@ class StaffRunResumeView(StaffView):
             return Response(
                 s.RunSummarySerializer(grains_selectors.run_summary(run, progress=True)).data
             )
-        return _workers_sent(run, created=False)
+        return _workers_sent(run, created=False, actor_id=member_id_of(request))
 
 
 class StaffSiloView(StaffView):
+    staff_permissions = {"GET": roles.VIEW}
+
     @extend_schema(
         operation_id="staff_saka_silo",
         responses={200: s.SiloSerializer, **ERRORS},
@@ -161,6 +168,8 @@ class StaffSiloView(StaffView):
 
 
 class StaffStatsView(StaffView):
+    staff_permissions = {"GET": roles.VIEW}
+
     @extend_schema(
         operation_id="staff_saka_stats",
         parameters=[s.StatsQuerySerializer],

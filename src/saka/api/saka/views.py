@@ -25,6 +25,7 @@ from saka.api.common.permissions import IsMember, IsPlatform, IsStaff
 from saka.api.common.throttling import MemberThrottle, PlatformThrottle
 from saka.api.common.validation import validated
 from saka.api.saka import serializers as s
+from saka.audit import roles
 from saka.grains import selectors as grains_selectors
 from saka.grains import services as grains_services
 from saka.grains.conf import MANUAL_ADJUST
@@ -108,6 +109,7 @@ class PlatformHarvestView(APIView):
 
 class StaffAdjustmentView(APIView):
     permission_classes = [IsStaff]
+    staff_permissions = {"POST": roles.ADJUST_SAKA}
     throttle_classes = [PlatformThrottle]
 
     @extend_schema(

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db import transaction
 
+from saka.audit.services import audit_record, self_action_refuse, staff_require
 from saka.core.clock import as_of_or_now
 from saka.core.db import durable
 from saka.core.errors import ValidationError
@@ -47,6 +48,8 @@ from saka.ledger.errors import InsufficientBalance
 from saka.ledger.idempotency import idempotent
 from saka.ledger.posting import entry_post
 from saka.projects.selectors import project_get
+
+REFUND_ACTION = "euro.pledge.refund"
 
 
 @dataclass(frozen=True)
@@ -204,11 +207,47 @@ def pledge_cancel(*, member_id: int, pledge_id: int, as_of: datetime | None = No
         )
 
 
-def pledge_refund(*, pledge_id: int, as_of: datetime | None = None) -> PledgeResult:
+def pledge_refund(
+    *, pledge_id: int, actor_id: int | None = None, as_of: datetime | None = None
+) -> PledgeResult:
     """Staff refund one held pledge to its member, whatever its campaign's state (a
     dispute, a chargeback). Races with a settlement safely: whoever locks the pledge first
     settles it, the other sees it is no longer held (``PledgeNotHeld`` here; the
-    settlement skips it)."""
+    settlement skips it). A staff ``actor_id`` needs ``refund_pledges`` (``RoleRequired``) and
+    never refunds their own pledge (``SelfActionForbidden``); ``None`` is the system."""
+    payload = {"pledge_id": str(pledge_id)[:64]}
+    staff_require(
+        actor_id=actor_id,
+        action=REFUND_ACTION,
+        target_type="pledge",
+        target_id=payload["pledge_id"],
+        payload=payload,
+    )
     at = as_of_or_now(as_of)
+    if actor_id is not None:
+        pid = parse_id(pledge_id, PledgeNotFound, pledge_id=payload["pledge_id"])
+        owner = Pledge.objects.filter(pk=pid).values_list("member_id", flat=True).first()
+        if owner == actor_id:
+            self_action_refuse(
+                actor_id=actor_id,
+                action=REFUND_ACTION,
+                target_type="pledge",
+                target_id=pid,
+                payload=payload,
+            )
     with durable():
-        return _exit_one(pledge_id=pledge_id, member_id=None, outcome=PledgeStatus.REFUNDED, at=at)
+        result = _exit_one(
+            pledge_id=pledge_id, member_id=None, outcome=PledgeStatus.REFUNDED, at=at
+        )
+        audit_record(
+            actor_id=actor_id,
+            action=REFUND_ACTION,
+            target_type="pledge",
+            target_id=result.pledge_id,
+            payload={
+                "member_id": result.member_id,
+                "amount_cents": result.amount,
+                "entry_id": result.entry_id,
+            },
+        )
+        return result

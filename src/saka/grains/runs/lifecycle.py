@@ -16,8 +16,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Max
 
+from saka.audit.services import audit_record, staff_require
 from saka.core.clock import as_of_or_now, now
 from saka.core.errors import ValidationError
 from saka.engine import lifecycle as engine
@@ -31,6 +33,8 @@ from saka.grains.runs.chunks import MAX_WORKERS
 from saka.grains.runs.periods import period_of, run_parameters
 
 logger = logging.getLogger("saka.runs")
+DRY_ACTION = "saka.run.dry"
+LIVE_ACTION = "saka.run.live"
 Progress = Callable[[Run], None]
 # A dry run's work: the outcome and the figures to record, computed without writing.
 DryWork = Callable[[Run], tuple[str, dict[str, Any]]]
@@ -76,9 +80,12 @@ def open_live(
     trigger: str,
     triggered_by_id: int | None,
     chunk_size: int,
+    audit_action: str | None = None,
 ) -> tuple[Run, bool]:
     """The live run of ``at``'s period: ``(run, created)``, created queued when there is none.
-    Raises ``EarlierRunUnfinished`` (naming it) while an earlier run of the kind is unfinished."""
+    Raises ``EarlierRunUnfinished`` (naming it) while an earlier run of the kind is unfinished.
+    With ``audit_action`` (an operator's request, checked by the caller) the opening is
+    recorded in the audit trail in the run's own transaction."""
     period = period_of(kind, at)
 
     def create() -> Run:
@@ -86,7 +93,7 @@ def open_live(
         # chunk retried after a rollback would book to the id of an account rolled back).
         system_account_id(AccountKind.SILO)
         system_account_id(AccountKind.POOL)
-        return Run.objects.create(
+        run = Run.objects.create(
             kind=kind,
             period=period,
             as_of=at,
@@ -97,6 +104,15 @@ def open_live(
             max_id=_max_wallet_id(),
             status=RunStatus.QUEUED,
         )
+        if audit_action is not None:
+            audit_record(
+                actor_id=run.triggered_by_id,
+                action=audit_action,
+                target_type="run",
+                target_id=run.pk,
+                payload={"kind": kind, "period": period, "as_of": at, "trigger": trigger},
+            )
+        return run
 
     run, created = engine.open_run(
         spec,
@@ -149,22 +165,34 @@ def run_dry(
     work: DryWork,
 ) -> Run:
     """Record a dry run of ``kind`` at ``at`` over every wallet, do ``work`` (it computes the
-    outcome and figures, writing nothing), finish it with them."""
+    outcome and figures, writing nothing), finish it with them. A staff ``triggered_by_id``
+    needs ``operate_runs`` (``RoleRequired``); the run's record and its audit record commit
+    together."""
+    payload = {"kind": kind, "as_of": at, "trigger": trigger, "dry_run": True}
+    staff_require(actor_id=triggered_by_id, action=DRY_ACTION, target_type="run", payload=payload)
     started = time.monotonic()
     max_id = _max_wallet_id()
-    run = Run.objects.create(
-        kind=kind,
-        period=period_of(kind, at),
-        dry_run=True,
-        as_of=at,
-        parameters=run_parameters(kind, get_settings()),
-        trigger=trigger,
-        triggered_by_id=engine.known_user_id(triggered_by_id),
-        chunk_size=chunk_size,
-        max_id=max_id,
-        cursor=max_id,
-        status=RunStatus.RUNNING,
-    )
+    with transaction.atomic():
+        run = Run.objects.create(
+            kind=kind,
+            period=period_of(kind, at),
+            dry_run=True,
+            as_of=at,
+            parameters=run_parameters(kind, get_settings()),
+            trigger=trigger,
+            triggered_by_id=engine.known_user_id(triggered_by_id),
+            chunk_size=chunk_size,
+            max_id=max_id,
+            cursor=max_id,
+            status=RunStatus.RUNNING,
+        )
+        audit_record(
+            actor_id=run.triggered_by_id,
+            action=DRY_ACTION,
+            target_type="run",
+            target_id=run.pk,
+            payload=payload,
+        )
     outcome, fields = work(run)
     done_at = now()
     Run.objects.filter(pk=run.pk).update(

@@ -12,10 +12,11 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand, CommandParser
 from rest_framework.authtoken.models import Token
 
+from saka.audit.roles import ROLES
 from saka.core.clock import now
 from saka.core.errors import DomainError
 from saka.grains import services as grains
@@ -66,6 +67,15 @@ class Command(BaseCommand):
             platform.save()
         platform.user_permissions.add(Permission.objects.get(codename="harvest_on_behalf"))
         Token.objects.get_or_create(user=platform)
+        # one staff user per role (username and password: the role's name)
+        for role in ROLES:
+            staff, created = user_model.objects.get_or_create(
+                username=role, defaults={"is_staff": True, "email": f"{role}@example.org"}
+            )
+            if created:
+                staff.set_password(role)
+                staff.save()
+            staff.groups.add(Group.objects.get(name=role))
 
         password = make_password("demo")
         names = [f"member{i:03d}" for i in range(1, members_wanted + 1)]
