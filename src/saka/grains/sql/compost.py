@@ -2,7 +2,7 @@
 portable selection and the dry-run totals (the rule's Python reference: ``grains.rules``).
 
 Arithmetic is exact at every balance: ``floor(balance::numeric * %(rate)s::numeric)``, the
-rate a fixed-point string (``saka.core.money.sql_rate``). Never ``balance * %(rate)s``: a rate
+rate a fixed-point string (``saka.core.money.sql_rate``). Never the bare parameter: a rate
 of integral value reaches PostgreSQL as an integer literal, and ``floor(bigint)`` resolves to
 ``floor(double precision)``, which rounds balances above 2**53.
 """
