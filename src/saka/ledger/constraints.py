@@ -38,6 +38,11 @@ def is_balance_limit(exc: BaseException) -> bool:
     return constraint_name(exc).endswith(BALANCE_MAX_SUFFIX)
 
 
+def is_balance_check(exc: BaseException) -> bool:
+    """A violation of either balance CHECK (not, say, a unique index)."""
+    return constraint_name(exc).endswith((BALANCE_MIN_SUFFIX, BALANCE_MAX_SUFFIX))
+
+
 def balance_check_error(exc: IntegrityError, **data: Any) -> DomainError:
     """The typed error of a balance CHECK violation: above the ceiling, or (any other
     constraint of a balance update) too low."""

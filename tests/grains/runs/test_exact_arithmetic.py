@@ -100,7 +100,6 @@ def test_a_redistribution_share_never_takes_a_wallet_above_the_ceiling(make_wall
     ]
 
 
-@pytest.mark.postgres
 @override_settings(SAKA_COMPOST_RATE="1", SAKA_COMPOST_MIN_BALANCE=0)
 def test_a_compost_that_would_push_the_silo_above_the_ceiling_is_typed_and_resumable(
     make_wallet,

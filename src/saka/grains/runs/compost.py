@@ -37,7 +37,7 @@ from saka.grains.runs.chunks import (
 )
 from saka.grains.runs.lifecycle import Progress, run_dry, run_live, validate_start
 from saka.grains.sql.compost import COMPOST_CHUNK_PG, COMPOST_DRY_PG, COMPOST_SELECT
-from saka.ledger.constraints import balance_check_error
+from saka.ledger.constraints import balance_check_error, is_balance_check
 from saka.ledger.errors import BalanceLimitExceeded
 
 
@@ -61,6 +61,8 @@ def _compost_chunk(run: Run, lo: int, hi: int, worker: str) -> None:
     try:
         _compost_chunk_apply(run, lo, hi, worker)
     except IntegrityError as exc:
+        if not is_balance_check(exc):
+            raise  # the engine makes it ChunkFailed
         raise balance_check_error(exc, run_id=run.pk, lo=lo, hi=hi) from exc
     except DataError as exc:
         if not is_out_of_range(exc):
