@@ -13,16 +13,20 @@ from hypothesis import strategies as st
 from saka.core.errors import InvalidAmount, ValidationError
 from saka.core.money import (
     MAX_AMOUNT,
+    MAX_BALANCE,
     floor_share,
     format_cents,
     parse_amount,
     parse_rate,
     split_largest_remainder,
+    sql_rate,
 )
 
 PROPS = settings(max_examples=200, deadline=None, database=None)
 
 amounts = st.integers(min_value=0, max_value=MAX_AMOUNT)
+# Balances, whose shares the runs take: up to the largest accepted balance (above 2**53).
+balances = st.integers(min_value=0, max_value=MAX_BALANCE)
 # Rates as the settings and the API produce them: up to 6 decimal places in (0, 1].
 rate_units = st.integers(min_value=1, max_value=10**6)
 
@@ -57,12 +61,15 @@ def test_floor_share_equals_integer_arithmetic(amount, units):
 
 @PROPS
 @given(
-    amount=amounts,
+    amount=balances,
     numerator=st.integers(min_value=1, max_value=10**15),
-    scale=st.integers(min_value=1, max_value=15),
+    scale=st.integers(min_value=0, max_value=15),
 )
+@example(amount=2**53 + 1, numerator=1, scale=0)
+@example(amount=MAX_BALANCE, numerator=1, scale=0)
+@example(amount=MAX_BALANCE - 1, numerator=1, scale=1)
 def test_floor_share_is_the_exact_floor(amount, numerator, scale):
-    # given any decimal rate in (0, 1] with up to 15 places
+    # given any balance up to the ceiling and any decimal rate in (0, 1] with up to 15 places
     rate = Decimal(min(numerator, 10**scale)).scaleb(-scale)
     # when
     share = floor_share(amount, rate)
@@ -79,6 +86,29 @@ def test_floor_share_is_exact_for_long_rates():
     share = floor_share(amount, rate)
     # then it equals the exact floor computed on integers
     assert share == amount * (10**30 - 1) // 10**30
+
+
+@PROPS
+@given(
+    numerator=st.integers(min_value=1, max_value=10**15),
+    scale=st.integers(min_value=0, max_value=15),
+)
+@example(numerator=1, scale=7)  # str(Decimal("1E-7")) is "1E-7"
+def test_sql_rate_is_a_fixed_point_string_of_the_same_value(numerator, scale):
+    # given any rate, however Decimal writes it
+    rate = Decimal(min(numerator, 10**scale)).scaleb(-scale)
+    # when it is made an SQL parameter
+    text = sql_rate(rate)
+    # then it is digits and a point only (never an exponent), of exactly the same value
+    assert text.replace(".", "", 1).isdigit()
+    assert Decimal(text) == rate
+
+
+@pytest.mark.parametrize("rate", [1, 0.1, "0.1", Decimal("NaN"), Decimal("Infinity")])
+def test_sql_rate_takes_only_finite_decimals(rate):
+    # then an int (it would reach SQL as an integer) or a float is a programming error
+    with pytest.raises(TypeError):
+        sql_rate(rate)
 
 
 # --- split_largest_remainder -------------------------------------------------------------------

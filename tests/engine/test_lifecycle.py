@@ -13,11 +13,12 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from saka.demo.seed import seed_population
 from saka.engine import chunks, lifecycle
+from saka.engine.errors import ChunkFailed
 from saka.engine.spec import Chunked
 from saka.grains.models import (
     AccountKind,
@@ -31,7 +32,7 @@ from saka.grains.models import (
 from saka.grains.runs.compost import COMPOST, compost_run_start
 from saka.grains.runs.lifecycle import open_live
 from saka.grains.runs.redistribution import REDISTRIBUTION
-from tests.engine.tiny import STEP, Tiny
+from tests.engine.tiny import SIZE, STEP, Tiny
 from tests.support.clock import A
 from tests.support.run_crashes import assert_redistribution_exactly_once
 from tests.support.runs_reference import DAY, build_wallet, new_member, system_balance
@@ -336,3 +337,40 @@ def test_every_chunk_done_is_progress(spec: Any, step: str, staff_user: Any) -> 
     run.refresh_from_db()
     assert run.updated_at > _long_ago()
     assert not lifecycle.is_stalled(spec, run)
+
+
+# --- a chunk refused by the database --------------------------------------------------------------
+
+
+def test_a_chunk_refused_by_the_database_is_a_typed_error_never_retried(tiny: Tiny) -> None:
+    # given a run whose second chunk's statement violates a constraint (once)
+    run = tiny.open(3)
+    fail = {"left": 1}
+
+    def refused(run: Any, lo: int, hi: int, worker: str) -> None:
+        if lo == SIZE and fail["left"]:
+            fail["left"] -= 1
+            raise IntegrityError('new row violates check constraint "some_check"')
+
+    tiny.chunk_work = refused
+    # when the run is driven
+    with pytest.raises(ChunkFailed) as failed:
+        lifecycle.drive(tiny.spec, run.pk)
+    # then the error is typed (which chunk, what the database said), the chunk was tried once,
+    # its lease given up, and the run interrupted with the error
+    assert failed.value.data | {"error": ""} == {
+        "run": tiny.spec.name,
+        "run_id": run.pk,
+        "step": "count",
+        "lo": SIZE,
+        "hi": 2 * SIZE,
+        "error": "",
+    }
+    assert tiny.calls[("count", SIZE)] == 1
+    chunk = RunChunk.objects.get(run_id=run.pk, step=STEP, lo=SIZE)
+    assert (chunk.done_at, chunk.lease_until) == (None, None)
+    run.refresh_from_db()
+    assert run.status == RunStatus.INTERRUPTED
+    assert run.error.startswith("ChunkFailed")
+    # and the run stays resumable: driven again, it finishes
+    assert lifecycle.drive(tiny.spec, run.pk).status == RunStatus.DONE

@@ -6,6 +6,7 @@ concurrency and a killed process: ``test_settlement_races.py``, ``test_kill_resu
 from __future__ import annotations
 
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from saka.core.clock import now
 from saka.core.errors import ValidationError
 from saka.euro import selectors, settlement, signals
+from saka.euro.conf import MAX_PLEDGE_CENTS
 from saka.euro.errors import CampaignNotClosed, CampaignNotFound
 from saka.euro.models import (
     AccountKind,
@@ -301,3 +303,26 @@ def test_settlement_queries_do_not_grow_with_the_chunk(make_user: Any) -> None:
     assert counts[0] == counts[1], counts
     assert per_chunk <= 20, counts
     assert counts[1] - per_chunk <= 35, counts
+
+
+@pytest.mark.parametrize("rate", ["0.999999", "0.000001", "0.05"])
+def test_the_commission_s_sql_is_exact_at_the_largest_pledge(
+    make_user: Any, project: Any, settings: Any, rate: str
+) -> None:
+    # given the largest pledges a member can make (100,000.00 EUR, and one cent under it)
+    settings.SAKA_PLATFORM_COMMISSION_RATE = rate
+    member = make_user()
+    deposit(member, 2 * MAX_PLEDGE_CENTS)
+    campaign = open_campaign(project)
+    for amount in (MAX_PLEDGE_CENTS, MAX_PLEDGE_CENTS - 1):
+        pledge_create(member_id=member.pk, project_id=project.pk, amount=amount)
+    close(campaign)
+    # when the campaign is settled (the commission is computed in SQL, integer arithmetic)
+    run = settle(campaign)
+    # then each pledge's commission is floor(amount x rate), exactly, as in Python
+    for row in Pledge.objects.filter(campaign=campaign):
+        assert row.commission_cents == commission_of(row.amount_cents, Decimal(rate))
+        assert row.commission_cents == int(Fraction(row.amount_cents) * Fraction(rate))
+    assert run.commission_done == sum(
+        commission_of(a, Decimal(rate)) for a in (MAX_PLEDGE_CENTS, MAX_PLEDGE_CENTS - 1)
+    )

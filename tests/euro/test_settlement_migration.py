@@ -31,7 +31,7 @@ from tests.support.euro import close, deposit, open_campaign, seed_pledges
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BEFORE = [("euro", "0002_storage")]
-AFTER = [("euro", "0004_pending_delta")]  # the latest: the code under test needs it
+AFTER = [("euro", "0005_balance_ceiling")]  # the latest: the code under test needs it
 
 
 @pytest.fixture

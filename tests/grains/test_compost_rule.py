@@ -13,10 +13,11 @@ from fractions import Fraction
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import transaction
-from hypothesis import given
+from django.db import connection, transaction
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from saka.core.money import MAX_BALANCE, sql_rate
 from saka.engine import chunks
 from saka.grains.models import (
     AccountKind,
@@ -31,6 +32,7 @@ from saka.grains.models import (
 from saka.grains.rules import CompostRule
 from saka.grains.runs import compost
 from saka.grains.runs.periods import period_of
+from saka.grains.sql.compost import COMPOST_AMOUNT
 from tests.support.clock import A
 from tests.support.runs_reference import CompostRules, Wallet, compost_amount
 
@@ -192,3 +194,31 @@ def test_the_rule_agrees_with_the_reference_model(
         balance=balance, last_activity_at=activity, last_composted_at=composted, as_of=A
     )
     assert (refusal == "") == (takes > 0)
+
+
+# Rates as the settings allow them: 1 itself (an integral Decimal: it once reached PostgreSQL as
+# an integer and was floored in double precision), and decimals down to a millionth.
+compost_rates = st.one_of(
+    st.sampled_from([Decimal(1), Decimal("1.0"), Decimal("0.10"), Decimal("0.29")]),
+    st.decimals(min_value=Decimal("0.000001"), max_value=Decimal(1), places=6),
+)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+@settings(max_examples=300, deadline=None, database=None)
+@given(balance=st.integers(min_value=0, max_value=MAX_BALANCE), rate=compost_rates)
+@example(balance=2**53 + 1, rate=Decimal(1))
+@example(balance=MAX_BALANCE - 1, rate=Decimal(1))
+@example(balance=MAX_BALANCE - 1, rate=Decimal("0.999999"))
+def test_the_sql_amount_is_the_rule_s_to_the_grain_at_every_size(balance: int, rate: Decimal):
+    # when PostgreSQL computes the compost amount with the run's own expression and parameter
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT ({COMPOST_AMOUNT})::bigint FROM (SELECT %(balance)s::bigint AS balance) w",
+            {"balance": balance, "rate": sql_rate(rate)},
+        )
+        (amount,) = cursor.fetchone()
+    # then it is the Python rule's amount, exactly, up to the largest accepted balance
+    assert amount == CompostRule(rate, 0, 1, 1).amount(balance)
+    assert amount == math.floor(Fraction(balance) * Fraction(rate))

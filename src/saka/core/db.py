@@ -25,6 +25,17 @@ M = TypeVar("M", bound=Model)
 _LOCK_SQLSTATES = {"55P03", "40P01", "57014"}
 
 
+# SQLSTATE numeric_value_out_of_range (a bigint overflow)
+_OUT_OF_RANGE = "22003"
+
+
+def is_out_of_range(exc: BaseException) -> bool:
+    """A value beyond its column's type (PostgreSQL ``22003``; SQLite: "integer overflow")."""
+    cause: Any = getattr(exc, "__cause__", None)
+    sqlstate = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+    return sqlstate == _OUT_OF_RANGE or "overflow" in str(exc).lower()
+
+
 def is_lock_error(exc: BaseException) -> bool:
     cause: Any = getattr(exc, "__cause__", None)
     sqlstate = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)

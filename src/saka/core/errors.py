@@ -39,6 +39,7 @@ class ErrorCode(StrEnum):
     INVALID_AMOUNT = "invalid_amount"
     UNBALANCED_ENTRY = "unbalanced_entry"
     INSUFFICIENT_BALANCE = "insufficient_balance"
+    BALANCE_LIMIT_EXCEEDED = "balance_limit_exceeded"
     LOCK_TIMEOUT = "lock_timeout"
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
     INVALID_IDEMPOTENCY_KEY = "invalid_idempotency_key"
@@ -53,6 +54,7 @@ class ErrorCode(StrEnum):
     # runs (the batch engine)
     EARLIER_RUN_UNFINISHED = "earlier_run_unfinished"
     RUN_CONFLICT = "run_conflict"
+    RUN_CHUNK_FAILED = "run_chunk_failed"
     # euro
     WEBHOOK_NOT_CONFIGURED = "webhook_not_configured"
     INVALID_SIGNATURE = "invalid_signature"

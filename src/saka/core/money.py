@@ -14,8 +14,17 @@ from typing import Any
 
 from saka.core.errors import InvalidAmount, ValidationError
 
-# Amounts above this are refused everywhere: far above any real movement, far below 2**63.
+# The largest accepted values (docs/security.md, "Largest accepted values"), the same for both
+# currencies (grains, cents):
+# - MAX_AMOUNT: one operation's amount (a plant, a transfer, a payment); parsers refuse more.
+# - MAX_BALANCE: any account's cached balance (a wallet, a pocket, the silo, a project's EUR
+#   account). A CHECK constraint on every account table backs it; a posting that would push a
+#   balance above it is refused with ``BalanceLimitExceeded`` and nothing is booked. It is
+#   above 2**53 (so a float could not even hold every balance: all arithmetic is integer or
+#   ``numeric``) and 922 times below 2**63, so a sum of balances in a chunk or a report never
+#   comes near a bigint's range before the silo's own ceiling stops it.
 MAX_AMOUNT = 10**12
+MAX_BALANCE = 10**16
 
 
 def parse_amount(value: Any, *, field: str = "amount", maximum: int = MAX_AMOUNT) -> int:
@@ -53,6 +62,16 @@ def parse_rate(value: Any, *, name: str) -> Decimal:
     if not rate.is_finite() or not (Decimal(0) < rate <= Decimal(1)):
         raise ValidationError(f"{name} must be in (0, 1], got {value!r}.", setting=name)
     return rate
+
+
+def sql_rate(rate: Decimal) -> str:
+    """A rate as the SQL statements take it: a fixed-point string, always cast with
+    ``%(rate)s::numeric`` in the statement. Never an int or a float: a Decimal of integral value
+    (``Decimal(1)``) reaches PostgreSQL as the literal ``1``, an integer, and ``floor(bigint *
+    integer)`` is computed in double precision (exact only below 2**53)."""
+    if not isinstance(rate, Decimal) or not rate.is_finite():
+        raise TypeError(f"a rate is a finite Decimal, got {rate!r}")
+    return format(rate, "f")
 
 
 def floor_share(amount: int, rate: Decimal) -> int:

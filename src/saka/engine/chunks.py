@@ -21,13 +21,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.db import connection
+from django.db import DataError, IntegrityError, connection
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from saka.core.db import durable
 from saka.core.errors import LockTimeout
 from saka.engine.conf import get_settings
+from saka.engine.errors import ChunkFailed
 from saka.engine.spec import Chunked, RunSpec
 
 logger = logging.getLogger("saka.runs")
@@ -161,8 +162,9 @@ def do_and_claim_next(
     """Do one leased chunk in its own transaction and, in the same transaction, lease the
     worker's next chunk (one statement and no commit of its own per chunk): ``(done, next)``;
     ``done`` is ``False`` if another worker did the chunk first. A lock timeout or deadlock is
-    tried again (``SAKA_RUN_CHUNK_RETRIES``, with backoff); on any failure the lease is given
-    up, so the next worker need not wait for it."""
+    tried again (``SAKA_RUN_CHUNK_RETRIES``, with backoff); a constraint or range error that the
+    kind's work did not type itself becomes ``ChunkFailed`` at once; on any failure the lease is
+    given up, so the next worker need not wait for it."""
     retries = get_settings().chunk_retries
     attempt = 0
     while True:
@@ -191,6 +193,16 @@ def do_and_claim_next(
             )
             time.sleep(delay)
             continue
+        except (IntegrityError, DataError) as exc:  # never retried: it would fail the same way
+            release(spec, run.pk, step.step, lo)
+            raise ChunkFailed(
+                run=spec.name,
+                run_id=run.pk,
+                step=step.name,
+                lo=lo,
+                hi=hi,
+                error=f"{type(exc).__name__}: {exc}"[:300],
+            ) from exc
         except Exception:
             release(spec, run.pk, step.step, lo)
             raise

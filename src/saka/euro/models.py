@@ -30,6 +30,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from saka.core.money import MAX_BALANCE
 from saka.engine.models import BatchChunk, BatchRun, RunStatus, RunTrigger
 from saka.euro.conf import MAX_PLEDGE_CENTS
 from saka.ledger.models import LedgerAccount, LedgerEntry, LedgerPendingDelta, LedgerPosting
@@ -76,6 +77,9 @@ class EuroAccount(LedgerAccount):
         db_table = "euro_account"
         constraints = [
             models.CheckConstraint(condition=Q(balance__gte=0), name="euro_account_balance_gte_0"),
+            models.CheckConstraint(
+                condition=Q(balance__lte=MAX_BALANCE), name="euro_account_balance_lte_max"
+            ),
             models.CheckConstraint(
                 condition=(
                     Q(kind__in=MEMBER_KINDS) & Q(member__isnull=False) & Q(project__isnull=True)

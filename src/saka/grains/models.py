@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from saka.core.money import MAX_BALANCE
 from saka.engine.models import UNFINISHED, BatchChunk, BatchRun
 from saka.engine.models import RunStatus as RunStatus  # the runs' statuses and triggers
 from saka.engine.models import RunTrigger as RunTrigger
@@ -55,6 +56,9 @@ class SakaAccount(LedgerAccount):
         constraints = [
             models.CheckConstraint(
                 condition=Q(balance__gte=0), name="grains_account_balance_gte_0"
+            ),
+            models.CheckConstraint(
+                condition=Q(balance__lte=MAX_BALANCE), name="grains_account_balance_lte_max"
             ),
             models.CheckConstraint(
                 condition=Q(lifetime_harvested__gte=0)

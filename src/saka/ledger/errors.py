@@ -23,3 +23,11 @@ class InvalidIdempotencyKey(DomainError):
     code = ErrorCode.INVALID_IDEMPOTENCY_KEY
     http_status = 400
     default_message = "Idempotency keys are 1 to 200 printable ASCII characters."
+
+
+class BalanceLimitExceeded(DomainError):
+    """The operation would push an account's balance above ``MAX_BALANCE``; nothing booked."""
+
+    code = ErrorCode.BALANCE_LIMIT_EXCEEDED
+    http_status = 409
+    default_message = "This operation would take a balance above the largest accepted balance."

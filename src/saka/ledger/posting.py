@@ -46,7 +46,8 @@ from django.db.models import F, Model, Sum
 
 from saka.core.db import durable, lock_errors_typed, lock_rows, require_atomic
 from saka.ledger.books import Book
-from saka.ledger.errors import InsufficientBalance, UnbalancedEntry
+from saka.ledger.constraints import balance_check_error
+from saka.ledger.errors import UnbalancedEntry
 
 # (account id, signed amount) or (account id, signed amount, tag)
 Posting = tuple[int, int] | tuple[int, int, int | None]
@@ -103,8 +104,8 @@ def entry_post(
                 book.account_model.objects.filter(pk=account_id).update(**fields)  # type: ignore[attr-defined]
         if lock_accounts:
             _apply_deltas(book, {a: d for a, d in changed.items() if a not in updates})
-    except IntegrityError as exc:
-        raise InsufficientBalance() from exc
+    except IntegrityError as exc:  # a balance CHECK: below zero, or above MAX_BALANCE
+        raise balance_check_error(exc) from exc
     return entry
 
 

@@ -7,10 +7,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
+from django.db import DataError, IntegrityError, connection
 from django.db.models import F
 
 from saka.core.clock import now
+from saka.core.db import is_out_of_range
+from saka.core.money import MAX_BALANCE, sql_rate
 from saka.engine.spec import Chunked, RunSpec
 from saka.grains.models import (
     AccountKind,
@@ -35,12 +37,14 @@ from saka.grains.runs.chunks import (
 )
 from saka.grains.runs.lifecycle import Progress, run_dry, run_live, validate_start
 from saka.grains.sql.compost import COMPOST_CHUNK_PG, COMPOST_DRY_PG, COMPOST_SELECT
+from saka.ledger.constraints import balance_check_error, is_balance_check
+from saka.ledger.errors import BalanceLimitExceeded
 
 
 def _compost_params(run: Run) -> dict[str, Any]:
     rule = CompostRule.of_run(run.parameters)
     return {
-        "rate": rule.rate,
+        "rate": sql_rate(rule.rate),
         "min_balance": rule.min_balance,
         "min_amount": rule.min_amount,
         "cutoff": db_time(rule.cutoff(run.as_of)),
@@ -51,7 +55,23 @@ def _compost_params(run: Run) -> dict[str, Any]:
 
 def _compost_chunk(run: Run, lo: int, hi: int, worker: str) -> None:
     """Compost the idle wallets of ``(lo, hi]`` and mark the chunk done (the engine opened the
-    chunk's transaction and locked its row)."""
+    chunk's transaction and locked its row). A silo that would pass ``MAX_BALANCE`` refuses the
+    chunk with ``BalanceLimitExceeded`` (its transaction rolls back; the run is interrupted
+    with that error and resumes from this chunk)."""
+    try:
+        _compost_chunk_apply(run, lo, hi, worker)
+    except IntegrityError as exc:
+        if not is_balance_check(exc):
+            raise  # the engine makes it ChunkFailed
+        raise balance_check_error(exc, run_id=run.pk, lo=lo, hi=hi) from exc
+    except DataError as exc:
+        if not is_out_of_range(exc):
+            raise
+        # a chunk's total beyond a bigint: far above the silo's ceiling
+        raise BalanceLimitExceeded(maximum=MAX_BALANCE, run_id=run.pk, lo=lo, hi=hi) from exc
+
+
+def _compost_chunk_apply(run: Run, lo: int, hi: int, worker: str) -> None:
     silo_id = run_account_id(run, AccountKind.SILO)
     params = {
         **_compost_params(run),

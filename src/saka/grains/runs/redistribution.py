@@ -15,7 +15,7 @@ from django.db.models import F, Sum
 
 from saka.core.clock import now
 from saka.core.db import lock_rows, require_atomic
-from saka.core.money import floor_share
+from saka.core.money import MAX_BALANCE, floor_share
 from saka.engine.chunks import step_state
 from saka.engine.spec import Chunked, RunSpec, Single
 from saka.grains.accounts import SAKA_BOOK, system_account_id
@@ -44,6 +44,7 @@ from saka.grains.sql.redistribution import (
     REDISTRIBUTION_CHUNK_PG,
     REDISTRIBUTION_TARGETS,
     redistribution_count,
+    redistribution_count_at_ceiling,
     redistribution_freeze,
     redistribution_freeze_portable,
 )
@@ -198,6 +199,7 @@ def _redistribution_chunk(run: Run, lo: int, hi: int, worker: str) -> None:
         "lo": lo,
         "hi": hi,
         "per": per,
+        "credit_limit": MAX_BALANCE - per,
         "pool": pool_id,
         "now": db_time(now()),
     }
@@ -227,16 +229,20 @@ def _credit_ranges(run: Run) -> list[tuple[int, int]]:
 
 
 def _redistribution_settle(run: Run) -> None:
-    """After the last chunk (the engine holds the run's row lock): anything not credited
-    (only if a counted wallet vanished) goes back from the pool to the silo, booked."""
+    """After the last chunk (the engine holds the run's row lock): anything not credited (a
+    counted wallet vanished, or its share would have taken it above ``MAX_BALANCE``) goes back
+    from the pool to the silo, booked (and ``silo_after`` says so)."""
     require_atomic()
     if _stored_plan(run).reason:
         return
     leftover = int(run.per_wallet or 0) * (int(run.eligible_wallets or 0) - run.wallets_done)
     if leftover == 0:
         return
-    logger.error(
-        "run %s credited %s of %s counted wallets", run.pk, run.wallets_done, run.eligible_wallets
+    logger.warning(
+        "run %s credited %s of %s counted wallets (the others vanished or are at the ceiling)",
+        run.pk,
+        run.wallets_done,
+        run.eligible_wallets,
     )
     if SakaEntry.objects.filter(run_id=run.pk, reason="pot_return").exists():
         return
@@ -254,6 +260,8 @@ def _redistribution_settle(run: Run) -> None:
             (system_account_id(AccountKind.SILO), leftover),
         ],
     )
+    # the silo after the run: what was returned is in it again
+    Run.objects.filter(pk=run.pk).update(silo_after=F("silo_after") + leftover)
 
 
 def _redistribution_outcome(run: Run) -> str:
@@ -293,17 +301,27 @@ def _redistribution_dry(run: Run) -> tuple[str, dict[str, Any]]:
     params = {**_redistribution_params(run), "lo": 0, "hi": run.max_id}
     sql_count = redistribution_count(activity_condition=_activity_condition(run))
     plan = _plan(run, int(silo or 0), int(fetch(sql_count, params)[0][0]))
-    credited = 0 if plan.reason else plan.eligible
+    if plan.reason:
+        credited = 0
+    else:  # a wallet its share would take above MAX_BALANCE is not credited (see settle)
+        cond = _activity_condition(run)
+        limit = {**params, "credit_limit": MAX_BALANCE - plan.per_wallet}
+        at_ceiling = int(
+            fetch(redistribution_count_at_ceiling(activity_condition=cond), limit)[0][0]
+        )
+        credited = plan.eligible - at_ceiling
     figures = {
         "silo_before": plan.silo_before,
         "pot": plan.pot,
         "eligible_wallets": plan.eligible,
         "per_wallet": plan.per_wallet,
-        "silo_after": plan.silo_before - (0 if plan.reason else plan.total),
+        "silo_after": plan.silo_before - plan.per_wallet * credited,
         "wallets_done": credited,
-        "amount_done": 0 if plan.reason else plan.total,
+        "amount_done": plan.per_wallet * credited,
     }
-    return plan.reason or "completed", figures
+    if plan.reason:
+        return plan.reason, figures
+    return ("completed" if credited == plan.eligible else "completed_with_return"), figures
 
 
 # --- the run ---------------------------------------------------------------------------------

@@ -1,7 +1,16 @@
 """SQL of the compost run: the eligibility predicate, the PostgreSQL chunk statement, the
-portable selection and the dry-run totals (the rule's Python reference: ``grains.rules``)."""
+portable selection and the dry-run totals (the rule's Python reference: ``grains.rules``).
+
+Arithmetic is exact at every balance: ``floor(balance::numeric * %(rate)s::numeric)``, the
+rate a fixed-point string (``saka.core.money.sql_rate``). Never the bare parameter: a rate
+of integral value reaches PostgreSQL as an integer literal, and ``floor(bigint)`` resolves to
+``floor(double precision)``, which rounds balances above 2**53.
+"""
 
 from __future__ import annotations
+
+# floor(balance x rate), exact (numeric): the one expression every statement below uses.
+COMPOST_AMOUNT = "floor(balance::numeric * %(rate)s::numeric)"
 
 # Eligible at ``as_of``: balance >= min, and neither activity nor compost since ``cutoff``.
 COMPOST_ELIGIBLE = """
@@ -19,14 +28,14 @@ COMPOST_CHUNK_PG = (
     """
 WITH upd AS (
     UPDATE grains_account SET
-        last_compost_amount = floor(balance * %(rate)s)::bigint,
-        balance = balance - floor(balance * %(rate)s)::bigint,
-        lifetime_composted = lifetime_composted + floor(balance * %(rate)s)::bigint,
+        last_compost_amount = {amount}::bigint,
+        balance = balance - {amount}::bigint,
+        lifetime_composted = lifetime_composted + {amount}::bigint,
         last_composted_at = %(as_of)s
     WHERE """
     + COMPOST_ELIGIBLE
     + """
-      AND floor(balance * %(rate)s) >= %(min_amount)s
+      AND {amount} >= %(min_amount)s
     RETURNING id, last_compost_amount AS amount
 ), tot AS (
     SELECT count(*) AS n, COALESCE(sum(amount), 0)::bigint AS s FROM upd
@@ -55,13 +64,13 @@ WITH upd AS (
 )
 SELECT n, s FROM tot
 """
-)
+).replace("{amount}", COMPOST_AMOUNT)
 
 # Portable: the chunk's eligible wallets with their balance (the amount is computed in Python).
 COMPOST_SELECT = "SELECT id, balance FROM grains_account WHERE " + COMPOST_ELIGIBLE + " ORDER BY id"
 
 # Dry run / preview totals over the whole scope (no lock, no write).
 COMPOST_DRY_PG = (
-    "SELECT count(*), COALESCE(sum(floor(balance * %(rate)s)), 0)::bigint FROM grains_account "
-    "WHERE " + COMPOST_ELIGIBLE + " AND floor(balance * %(rate)s) >= %(min_amount)s"
+    f"SELECT count(*), COALESCE(sum({COMPOST_AMOUNT}), 0)::bigint FROM grains_account "
+    f"WHERE {COMPOST_ELIGIBLE} AND {COMPOST_AMOUNT} >= %(min_amount)s"
 )

@@ -74,14 +74,26 @@ def redistribution_freeze_portable(*, activity_condition: bool) -> str:
     )
 
 
-# Portable: the chunk's frozen targets.
+# Portable: the chunk's frozen targets that can take their share (at most ``credit_limit``).
 REDISTRIBUTION_TARGETS = """
-    SELECT account_id FROM grains_run_target
-    WHERE run_id = %(run)s AND account_id > %(lo)s AND account_id <= %(hi)s ORDER BY account_id
+    SELECT t.account_id FROM grains_run_target t JOIN grains_account a ON a.id = t.account_id
+    WHERE t.run_id = %(run)s AND t.account_id > %(lo)s AND t.account_id <= %(hi)s
+      AND a.balance <= %(credit_limit)s
+    ORDER BY t.account_id
 """
 
+
+def redistribution_count_at_ceiling(*, activity_condition: bool) -> str:
+    """Dry run: the eligible wallets a share would take above ``MAX_BALANCE`` (not credited)."""
+    return redistribution_count(activity_condition=activity_condition) + (
+        " AND balance > %(credit_limit)s"
+    )
+
+
 # PostgreSQL: one statement per chunk, crediting exactly the chunk's frozen targets. Both
-# sides of the join are bounded by the key range, so the planner never scans the table.
+# sides of the join are bounded by the key range, so the planner never scans the table. A
+# target whose credit would take it above MAX_BALANCE (``credit_limit = MAX_BALANCE - per``)
+# is not credited: its share stays in the pool and the settle step returns it to the silo.
 REDISTRIBUTION_CHUNK_PG = """
 WITH upd AS (
     UPDATE grains_account a SET balance = a.balance + %(per)s,
@@ -89,6 +101,7 @@ WITH upd AS (
     FROM grains_run_target t
     WHERE t.run_id = %(run)s AND t.account_id > %(lo)s AND t.account_id <= %(hi)s
       AND a.id = t.account_id AND a.id > %(lo)s AND a.id <= %(hi)s
+      AND a.balance <= %(credit_limit)s
     RETURNING a.id
 ), tot AS (
     SELECT count(*) AS n FROM upd
