@@ -50,6 +50,7 @@ COVERED_ELSEWHERE = {
         ),
         "tests/api/euro/test_views.py",
     ),
+    "logout": "tests/api/test_auth.py",
 }
 
 # name -> (method, body); "{member}" in a body is replaced by the target member's id.

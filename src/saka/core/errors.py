@@ -23,6 +23,10 @@ class ErrorCode(StrEnum):
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     NOT_ACCEPTABLE = "not_acceptable"
     SERVER_ERROR = "server_error"
+    # log-in and tokens (saka.api.common.auth)
+    INVALID_CREDENTIALS = "invalid_credentials"
+    TOKEN_EXPIRED = "token_expired"  # noqa: S105 (an error code, not a secret)
+    LOGIN_LOCKED_OUT = "login_locked_out"
     # ledger
     INVALID_AMOUNT = "invalid_amount"
     UNBALANCED_ENTRY = "unbalanced_entry"
@@ -36,6 +40,7 @@ class ErrorCode(StrEnum):
     DAILY_LIMIT_REACHED = "daily_limit_reached"
     ADJUSTMENT_CAP_REACHED = "adjustment_cap_reached"
     MEMBER_NOT_FOUND = "member_not_found"
+    NOT_A_MEMBER = "not_a_member"
     PROJECT_NOT_FOUND = "project_not_found"
     RUN_NOT_FOUND = "run_not_found"
     # runs (the batch engine)
