@@ -112,3 +112,11 @@ class MemberNotFound(DomainError):
     code = ErrorCode.MEMBER_NOT_FOUND
     http_status = 404
     default_message = "No such active member."
+
+
+class NotAMember(DomainError):
+    """The account is staff, a superuser or a service account (``saka.core.members``)."""
+
+    code = ErrorCode.NOT_A_MEMBER
+    http_status = 409
+    default_message = "This account is an operator (staff or service) account, not a member."

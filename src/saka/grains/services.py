@@ -220,6 +220,7 @@ def wallet_plant(
     if as_of is not None:
         check_instant(as_of)
     grains = parse_amount(amount)
+    member_id = member_require(member_id)  # an operator account has no grains to plant
     if not isinstance(reason, str) or not PLANT_REASON_RE.match(reason):
         raise ValidationError("reason is 1 to 32 lowercase letters, digits or _.", field="reason")
     project = project_get(project_id=project_id) if project_id is not None else None

@@ -13,6 +13,7 @@ from django.db import transaction
 from saka.core.clock import as_of_or_now
 from saka.core.db import durable
 from saka.core.errors import ValidationError
+from saka.core.members import member_require
 from saka.core.money import parse_amount
 from saka.euro.accounts import EURO_BOOK
 from saka.euro.conf import MAX_PLEDGE_CENTS, get_settings
@@ -86,6 +87,7 @@ def pledge_create(
     if kind == PledgeKind.EQUITY and not get_settings().equity_pledges_enabled:
         raise EquityPledgesDisabled()
     project = project_get(project_id=project_id)
+    member_id = member_require(member_id)
     scope = f"euro.pledge:{member_id}"
     payload = {"project_id": project.pk, "amount": cents, "kind": str(kind)}
 
