@@ -31,23 +31,20 @@ def _service_permission() -> QuerySet[Permission]:
     return Permission.objects.filter(content_type__app_label=app_label, codename=codename)
 
 
-def _service_grants() -> dict[str, Exists]:
-    """The user holds the service permission: directly, or through one of their groups."""
+def _users_with_grants() -> QuerySet[Any]:
+    """Users annotated with whether they hold the service permission directly
+    (``service_direct``) or through one of their groups (``service_group``)."""
     perms = _service_permission()
-    return {
-        "service_direct": Exists(perms.filter(user=OuterRef("pk"))),
-        "service_group": Exists(perms.filter(group__user=OuterRef("pk"))),
-    }
+    return get_user_model().objects.annotate(
+        service_direct=Exists(perms.filter(user=OuterRef("pk"))),
+        service_group=Exists(perms.filter(group__user=OuterRef("pk"))),
+    )
 
 
 def operator_accounts() -> QuerySet[Any]:
     """Every user that is never a member (staff, superusers, service accounts), active or not."""
-    return (
-        get_user_model()
-        .objects.annotate(**_service_grants())
-        .filter(
-            Q(is_staff=True) | Q(is_superuser=True) | Q(service_direct=True) | Q(service_group=True)
-        )
+    return _users_with_grants().filter(
+        Q(is_staff=True) | Q(is_superuser=True) | Q(service_direct=True) | Q(service_group=True)
     )
 
 
@@ -57,9 +54,8 @@ def member_require(member_id: Any) -> int:
     if isinstance(member_id, bool) or not isinstance(member_id, int) or member_id <= 0:
         raise MemberNotFound(member_id=str(member_id)[:64])
     row = (
-        get_user_model()
-        .objects.filter(pk=member_id, is_active=True)
-        .annotate(**_service_grants())
+        _users_with_grants()
+        .filter(pk=member_id, is_active=True)
         .values_list("is_staff", "is_superuser", "service_direct", "service_group")
         .first()
     )

@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Any, NoReturn
 
 from django.contrib.auth import authenticate
 from django.db import transaction
@@ -29,6 +29,7 @@ from rest_framework.views import APIView
 
 from saka.api.common.auth_errors import InvalidCredentials, LoginLockedOut
 from saka.api.common.authentication import token_expires_at
+from saka.api.common.base import member_id_of
 from saka.api.common.errors import ErrorSerializer
 from saka.api.common.throttling import MemberThrottle
 from saka.core.clock import now
@@ -82,7 +83,7 @@ class LoginView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [LoginAddressThrottle, LoginUsernameThrottle]
 
-    def throttled(self, request: Request, wait: float | None) -> None:
+    def throttled(self, request: Request, wait: float | None) -> NoReturn:
         raise LoginLockedOut(wait)
 
     @extend_schema(
@@ -129,5 +130,5 @@ class LogoutView(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        Token.objects.filter(user=request.user).delete()
+        Token.objects.filter(user_id=member_id_of(request)).delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
