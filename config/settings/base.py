@@ -178,10 +178,14 @@ LOGGING = {
     },
 }
 
+# A token (POST /api/v1/auth/token/) is refused this long after it was issued (default 7 days);
+# POST /api/v1/auth/logout/ deletes it sooner.
+SAKA_TOKEN_TTL_SECONDS = int(os.environ.get("SAKA_TOKEN_TTL_SECONDS", str(7 * 24 * 3600)))
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an anonymous request gets 401 with a WWW-Authenticate header.
-        "rest_framework.authentication.TokenAuthentication",
+        "saka.api.common.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -190,6 +194,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "member": os.environ.get("SAKA_MEMBER_THROTTLE", "120/min"),
         "platform": os.environ.get("SAKA_PLATFORM_THROTTLE", "6000/min"),
+        # log-in attempts (POST auth/token/), right or wrong: past either, 429 login_locked_out
+        "login_username": os.environ.get("SAKA_LOGIN_USERNAME_THROTTLE", "10/hour"),
+        "login_address": os.environ.get("SAKA_LOGIN_ADDRESS_THROTTLE", "60/hour"),
     },
     # Writes take JSON only: a form or multipart body is 415 unsupported_media_type, so no
     # client reads an absent form field as a default (a missing checkbox is False in HTML).
@@ -199,6 +206,9 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # The client address of the address throttles: REMOTE_ADDR, or behind N proxies the Nth
+    # address from the right of X-Forwarded-For (never the whole header a client can forge).
+    "NUM_PROXIES": int(os.environ.get("SAKA_NUM_PROXIES", "0")),
 }
 
 SPECTACULAR_SETTINGS = {

@@ -94,6 +94,7 @@ def test_schema_documents_the_right_method_per_path(schema: dict[str, Any]) -> N
     # then each endpoint has exactly its method
     assert methods == {
         ("/api/v1/auth/token/", "post"),
+        ("/api/v1/auth/logout/", "post"),
         ("/api/v1/me/saka/wallet/", "get"),
         ("/api/v1/me/saka/history/", "get"),
         ("/api/v1/projects/", "get"),

@@ -124,3 +124,24 @@ def test_manual_adjust_cap_holds_for_grants_dated_before_existing_ones(member, s
         manual(member.pk, 500, staff_user.pk, as_of=T0 - timedelta(hours=1))
     # then nothing more was granted within those 24 hours
     assert saka_balance(member.pk) == 1000
+
+
+def test_an_adjustment_of_100_and_of_the_string_100_with_one_key_book_once(member, staff_user):
+    # given an adjustment of 100 with a key, through the Python API
+    from saka.grains.services import wallet_harvest
+
+    def grant(amount):
+        return wallet_harvest(
+            member_id=member.pk,
+            reason="manual_adjust",
+            amount=amount,
+            granted_by_id=staff_user.pk,
+            idempotency_key="adj-1",
+        )
+
+    first = grant(100)
+    # when it is retried with the amount as a string: the same validated request
+    again = grant("100")
+    # then it replays the first (no idempotency_conflict) and books once
+    assert again == first
+    assert saka_balance(member.pk) == 100

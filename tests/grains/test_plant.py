@@ -280,21 +280,22 @@ def test_failed_plant_leaves_its_key_free(member, staff_user):
 
 
 def test_plant_query_counts(funded, project, django_assert_max_num_queries):
+    # each count includes the member check (saka.core.members.member_require)
     # first plant ever creates the planted account
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(10):
         plant(funded.pk, 1)
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(8):
         plant(funded.pk, 1)
     # a boost by a new supporter, then by a known one
-    with django_assert_max_num_queries(12):
-        services.project_boost(member_id=funded.pk, project_id=project.pk)
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(13):
         services.project_boost(member_id=funded.pk, project_id=project.pk)
     with django_assert_max_num_queries(12):
+        services.project_boost(member_id=funded.pk, project_id=project.pk)
+    with django_assert_max_num_queries(13):
         plant(funded.pk, 1, idempotency_key="q")
     # the replay includes the system-account look-up made before the transaction opens
-    with django_assert_max_num_queries(4):
+    with django_assert_max_num_queries(5):
         plant(funded.pk, 1, idempotency_key="q")
     # a refused plant stops before booking (after the system-account look-up)
-    with django_assert_max_num_queries(5), pytest.raises(InsufficientBalance):
+    with django_assert_max_num_queries(6), pytest.raises(InsufficientBalance):
         plant(funded.pk, 1000)

@@ -177,3 +177,20 @@ def test_claim_then_replay_then_conflict():
             idempotency_claim(scope="test", key="k1", payload={"x": 2})
         assert idempotency_claim(scope="other", key="k1", payload={"x": 2}) is None
     assert IdempotencyRecord.objects.filter(key="k1").count() == 2
+
+
+def test_request_hash_takes_only_normalised_json_values():
+    # a Decimal, a float or a datetime in a payload is a service that forgot to normalise
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    for raw in (Decimal("1.00"), 1.0, datetime(2026, 1, 1, tzinfo=UTC)):
+        with pytest.raises(TypeError):
+            request_hash({"amount": raw})
+    # a str subclass (an enum member) hashes as its value
+    from enum import StrEnum
+
+    class Kind(StrEnum):
+        DONATION = "donation"
+
+    assert request_hash({"kind": Kind.DONATION}) == request_hash({"kind": "donation"})

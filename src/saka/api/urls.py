@@ -1,9 +1,10 @@
-"""The API's one root (namespace ``saka_api``): the schema and its docs, the token exchange,
+"""The API's one root (namespace ``saka_api``): the schema and its docs, log-in and log-out,
 and each domain's routes under ``v1/``."""
 
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
+
+from saka.api.common.auth import LoginView, LogoutView
 
 app_name = "saka_api"
 
@@ -17,7 +18,8 @@ urlpatterns = [
         ),
         name="redoc",
     ),
-    path("v1/auth/token/", obtain_auth_token, name="token"),
+    path("v1/auth/token/", LoginView.as_view(), name="token"),
+    path("v1/auth/logout/", LogoutView.as_view(), name="logout"),
     path("v1/", include("saka.api.saka.urls")),
     path("v1/", include("saka.api.projects.urls")),
     path("v1/", include("saka.api.euro.urls")),

@@ -35,6 +35,10 @@ class ErrorCode(StrEnum):
     SERVER_ERROR = "server_error"
     # staff
     SELF_ACTION_FORBIDDEN = "self_action_forbidden"
+    # log-in and tokens (saka.api.common.auth)
+    INVALID_CREDENTIALS = "invalid_credentials"
+    TOKEN_EXPIRED = "token_expired"  # noqa: S105 (an error code, not a secret)
+    LOGIN_LOCKED_OUT = "login_locked_out"
     # ledger
     INVALID_AMOUNT = "invalid_amount"
     UNBALANCED_ENTRY = "unbalanced_entry"
@@ -49,6 +53,7 @@ class ErrorCode(StrEnum):
     DAILY_LIMIT_REACHED = "daily_limit_reached"
     ADJUSTMENT_CAP_REACHED = "adjustment_cap_reached"
     MEMBER_NOT_FOUND = "member_not_found"
+    NOT_A_MEMBER = "not_a_member"
     PROJECT_NOT_FOUND = "project_not_found"
     RUN_NOT_FOUND = "run_not_found"
     # runs (the batch engine)
@@ -168,3 +173,11 @@ class MemberNotFound(DomainError):
     code = ErrorCode.MEMBER_NOT_FOUND
     http_status = 404
     default_message = "No such active member."
+
+
+class NotAMember(DomainError):
+    """The account is staff, a superuser or a service account (``saka.core.members``)."""
+
+    code = ErrorCode.NOT_A_MEMBER
+    http_status = 409
+    default_message = "This account is an operator (staff or service) account, not a member."

@@ -12,6 +12,7 @@ from django.db.models.functions import Coalesce, TruncDate
 
 from saka.core.clock import day_bounds, ensure_aware, now
 from saka.core.errors import ValidationError
+from saka.core.members import operator_accounts
 from saka.grains.conf import HARVEST_RULES, get_settings
 from saka.grains.errors import RunNotFound
 from saka.grains.models import (
@@ -217,7 +218,10 @@ def saka_stats(*, as_of: datetime | None = None, days: int = 30, top: int = 10) 
         raise ValidationError("days must be in 1..366 and top in 1..100.")
     cfg = get_settings()
     at = ensure_aware(as_of or now())
-    wallets = SakaAccount.objects.filter(kind=AccountKind.WALLET)
+    # members' wallets only: an operator account's (from before they were refused) is not counted
+    wallets = SakaAccount.objects.filter(kind=AccountKind.WALLET).exclude(
+        member_id__in=operator_accounts().values("pk")
+    )
     totals = wallets.aggregate(
         wallets=Count("id"),
         members_with_saka=Count("id", filter=Q(balance__gt=0)),

@@ -169,7 +169,8 @@ def wallet_harvest(
     # never makes other members wait on an uncommitted row.
     issuance_id = system_account_id(AccountKind.ISSUANCE)
     scope = f"saka.harvest:{granted_by_id or 'system'}"
-    payload = {"member_id": member_id, "reason": reason, "amount": amount}
+    # the normalised request: ``100`` and ``"100"`` are one grant (saka.ledger.idempotency)
+    payload = {"member_id": member_id, "reason": reason, "amount": grant}
 
     def book() -> HarvestResult:
         wallet = wallet_lock_or_create(member_id=member_id)
@@ -240,12 +241,17 @@ def wallet_plant(
     if as_of is not None:
         check_instant(as_of)
     grains = parse_amount(amount)
+    member_id = member_require(member_id)  # an operator account has no grains to plant
     if not isinstance(reason, str) or not PLANT_REASON_RE.match(reason):
         raise ValidationError("reason is 1 to 32 lowercase letters, digits or _.", field="reason")
     project = project_get(project_id=project_id) if project_id is not None else None
     planted_id = system_account_id(AccountKind.PLANTED)
     scope = f"saka.plant:{member_id}"
-    payload = {"amount": grains, "reason": reason, "project_id": project_id}
+    payload = {
+        "amount": grains,
+        "reason": reason,
+        "project_id": project.pk if project is not None else None,
+    }
 
     def book() -> PlantResult:
         wallet = wallet_lock(member_id=member_id)

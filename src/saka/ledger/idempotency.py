@@ -9,8 +9,14 @@ before anything is booked::
             result_type=PlantResult, book=lambda: _plant(...),
         )
 
+``payload`` is the *validated, normalised* request: the values the service parsed and will
+book (``parse_amount``'s cents, a project's pk, a cleaned name), never the raw input, so ``100``
+and ``"100"`` are the same request. :func:`request_hash` accepts only JSON's own types (a
+``Decimal`` or a ``datetime`` there is a service that forgot to normalise: ``TypeError``).
 A replay with the same payload returns the stored result (``result_type(**stored)``); the
 same key with another payload raises :class:`IdempotencyConflict`; no key books every time.
+:func:`replay_watch` tells the caller (the API, for its ``Idempotent-Replayed: true`` header)
+whether a call inside it replayed.
 The record is written in the booking's transaction, so a failed booking leaves no key behind
 and a concurrent duplicate waits on the unique index, then replays.
 :func:`idempotency_claim` and :func:`idempotency_store` are its two halves.
@@ -20,8 +26,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
-from dataclasses import asdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.db import IntegrityError, transaction
@@ -47,14 +55,52 @@ def validate_key(key: str) -> str:
     return key
 
 
+def _canonical(value: Any) -> Any:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, str):
+        return str(value)  # a StrEnum hashes as its value
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    raise TypeError(f"idempotency payloads hold normalised JSON values, not {type(value)!r}")
+
+
 def request_hash(payload: dict[str, Any]) -> str:
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    """SHA-256 of the normalised request, keys sorted (the same request, the same hash)."""
+    canonical = json.dumps(_canonical(payload), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass
+class ReplayWatch:
+    replayed: bool = False
+
+
+_watch: ContextVar[ReplayWatch | None] = ContextVar("saka_idempotency_watch", default=None)
+
+
+@contextmanager
+def replay_watch() -> Iterator[ReplayWatch]:
+    """``with replay_watch() as watch: service(...)``; then ``watch.replayed`` is True if the
+    service answered a stored result instead of booking."""
+    watch = ReplayWatch()
+    token = _watch.set(watch)
+    try:
+        yield watch
+    finally:
+        _watch.reset(token)
 
 
 def _replay(record: IdempotencyRecord, digest: str, key: str) -> dict[str, Any]:
     if record.request_hash != digest:
         raise IdempotencyConflict(key=key)
+    watch = _watch.get()
+    if watch is not None:
+        watch.replayed = True
     return record.result or {}
 
 

@@ -102,8 +102,8 @@ def test_boost_query_count(
     fund(member)
     wallet_plant(member_id=member.pk, amount=1)
     client = api(member)
-    # when they boost it, then it costs at most 12 queries (incl. savepoints)
-    with django_assert_max_num_queries(12):
+    # when they boost it, then it costs at most 13 queries (incl. savepoints, the member check)
+    with django_assert_max_num_queries(13):
         response = client.post(boost_url(project), {}, format="json")
     assert response.status_code == 201
 
@@ -119,10 +119,11 @@ def test_boost_with_key_query_count(
     fund(member)
     wallet_plant(member_id=member.pk, amount=1)
     client = api(member)
-    # when they boost with an idempotency key, then at most 17 queries
-    with django_assert_max_num_queries(17):
+    # when they boost with an idempotency key, then at most 18 queries
+    with django_assert_max_num_queries(18):
         first = client.post(boost_url(project), {}, format="json", HTTP_IDEMPOTENCY_KEY="q")
-    # and a replay costs at most 5 (project, system account, key lookup, savepoint pair)
-    with django_assert_max_num_queries(5):
+    # and a replay costs at most 6 (member check, project, system account, key lookup,
+    # savepoint pair)
+    with django_assert_max_num_queries(6):
         again = client.post(boost_url(project), {}, format="json", HTTP_IDEMPOTENCY_KEY="q")
     assert again.json() == first.json()

@@ -196,6 +196,51 @@ def test_a_replay_with_another_content_is_a_conflict(member: Any) -> None:
     assert snapshot() == before
 
 
+def test_a_redelivery_differing_only_in_delivery_metadata_replays(member: Any) -> None:
+    # given a booked event as Stripe first delivers it
+    event = payment_event(member_id=member.pk, amount=2_500, fee=75, tip=100)
+    event.update({"created": 1_700_000_000, "pending_webhooks": 2, "livemode": False})
+    event["request"] = {"id": "req_first", "idempotency_key": "ik_1"}
+    first = deliver(event)
+    after_first = snapshot()
+    # when Stripe redelivers it: fewer pending webhooks, another (or no) request, and a
+    # field it added since, with the metadata strings now integers and the keys reordered
+    again = dict(reversed(list(event.items())))
+    again.update({"pending_webhooks": 1, "request": {"id": None}, "api_version": "2024-06-20"})
+    meta = again["data"]["object"]["metadata"]
+    meta.update({k: int(v) for k, v in meta.items()})
+    second = deliver(again)
+    # then it replays the original 200 body and books nothing
+    assert second.replayed
+    assert second.body == first.body
+    assert snapshot() == after_first
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("fee", 80), ("tip_cents", "200"), ("member_id", "other"), ("id", "pi_other")],
+)
+def test_a_redelivery_that_would_book_otherwise_is_a_conflict(
+    member: Any, make_user: Any, field: str, value: Any
+) -> None:
+    # given a booked event
+    event = payment_event(member_id=member.pk, amount=2_500, fee=75, tip=100)
+    deliver(event)
+    before = snapshot()
+    # when the same event id comes with one booked field changed
+    obj = event["data"]["object"]
+    if value == "other":
+        value = str(make_user().pk)
+    if field in obj["metadata"]:
+        obj["metadata"][field] = value
+    else:
+        obj[field] = value
+    # then it is a conflict and nothing is booked
+    with pytest.raises(EventConflict):
+        deliver(event)
+    assert snapshot() == before
+
+
 def test_a_second_event_for_a_booked_payment_is_a_conflict(member: Any) -> None:
     # given a booked payment
     deliver(payment_event(member_id=member.pk, amount=2_500, payment_id="pi_same"))

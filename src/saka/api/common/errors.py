@@ -13,6 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 
+from saka.api.common.auth_errors import InvalidCredentials, LoginLockedOut, TokenExpired
 from saka.core.errors import DomainError, ErrorCode
 
 logger = logging.getLogger("saka.api")
@@ -32,7 +33,11 @@ class ErrorSerializer(serializers.Serializer):
     data = serializers.DictField()  # type: ignore[assignment]
 
 
+# The first match wins: the log-in's own codes (saka.api.common.auth) come before their bases.
 _DRF_CODES: list[tuple[type[exceptions.APIException], ErrorCode]] = [
+    (InvalidCredentials, ErrorCode.INVALID_CREDENTIALS),
+    (TokenExpired, ErrorCode.TOKEN_EXPIRED),
+    (LoginLockedOut, ErrorCode.LOGIN_LOCKED_OUT),
     (exceptions.ValidationError, ErrorCode.VALIDATION_ERROR),
     (exceptions.ParseError, ErrorCode.PARSE_ERROR),
     (exceptions.NotAuthenticated, ErrorCode.NOT_AUTHENTICATED),

@@ -28,6 +28,7 @@ from saka.api.common.base import (
     StaffView,
     idempotency_key_of,
     member_id_of,
+    written,
 )
 from saka.api.common.errors import ErrorSerializer
 from saka.api.common.pagination import NewestFirst
@@ -42,6 +43,7 @@ from saka.euro.models import Trigger
 from saka.euro.payments import webhooks
 from saka.euro.services import campaigns, pledges, pockets
 from saka.jobs.runs import settlement_request
+from saka.ledger.idempotency import replay_watch
 
 MEMBER_TAG = ["EUR (member)"]
 STAFF_TAG = ["EUR (staff)"]
@@ -105,10 +107,11 @@ class PocketListView(MemberView):
     )
     def post(self, request: Request) -> Response:
         data = validated(s.PocketCreateInSerializer, request.data)
-        result = pockets.pocket_create(
-            member_id=member_id_of(request), idempotency_key=idempotency_key_of(request), **data
-        )
-        return Response(s.PocketResultSerializer(result).data, status=status.HTTP_201_CREATED)
+        with replay_watch() as watch:
+            result = pockets.pocket_create(
+                member_id=member_id_of(request), idempotency_key=idempotency_key_of(request), **data
+            )
+        return written(s.PocketResultSerializer(result).data, watch)
 
 
 class PocketDetailView(MemberView):
@@ -156,12 +159,11 @@ class TransferView(MemberView):
     )
     def post(self, request: Request) -> Response:
         data = validated(s.TransferInSerializer, request.data)
-        result = pockets.pocket_transfer(
-            member_id=member_id_of(request), idempotency_key=idempotency_key_of(request), **data
-        )
-        return Response(
-            s.TransferOutSerializer(asdict(result)).data, status=status.HTTP_201_CREATED
-        )
+        with replay_watch() as watch:
+            result = pockets.pocket_transfer(
+                member_id=member_id_of(request), idempotency_key=idempotency_key_of(request), **data
+            )
+        return written(s.TransferOutSerializer(asdict(result)).data, watch)
 
 
 # --- member: pledges, campaigns -----------------------------------------------------------------
@@ -201,10 +203,11 @@ class PledgeListView(generics.ListAPIView):
     )
     def post(self, request: Request) -> Response:
         data = validated(s.PledgeInSerializer, request.data)
-        result = pledges.pledge_create(
-            member_id=member_id_of(request), idempotency_key=idempotency_key_of(request), **data
-        )
-        return Response(s.PledgeOutSerializer(asdict(result)).data, status=status.HTTP_201_CREATED)
+        with replay_watch() as watch:
+            result = pledges.pledge_create(
+                member_id=member_id_of(request), idempotency_key=idempotency_key_of(request), **data
+            )
+        return written(s.PledgeOutSerializer(asdict(result)).data, watch)
 
 
 class PledgeCancelView(MemberView):

@@ -6,7 +6,7 @@ from dataclasses import asdict
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import generics, status
+from rest_framework import generics
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -16,6 +16,7 @@ from saka.api.common.base import (
     MemberView,
     idempotency_key_of,
     member_id_of,
+    written,
 )
 from saka.api.common.permissions import IsMember
 from saka.api.common.throttling import MemberThrottle
@@ -23,6 +24,7 @@ from saka.api.common.validation import validated
 from saka.api.projects.serializers import BoostInSerializer, ProjectSerializer
 from saka.api.saka.serializers import PlantOutSerializer
 from saka.grains import services as grains_services
+from saka.ledger.idempotency import replay_watch
 from saka.projects import selectors as project_selectors
 
 
@@ -71,10 +73,11 @@ class ProjectBoostView(MemberView):
         # be a JSON object. Never ``request.body``: a body the CSRF check or the parser already
         # read cannot be read again (RawPostDataException, a 500).
         data = validated(BoostInSerializer, request.data)
-        result = grains_services.project_boost(
-            member_id=member_id_of(request),
-            project_id=project_id,
-            idempotency_key=idempotency_key_of(request),
-            **data,
-        )
-        return Response(PlantOutSerializer(asdict(result)).data, status=status.HTTP_201_CREATED)
+        with replay_watch() as watch:
+            result = grains_services.project_boost(
+                member_id=member_id_of(request),
+                project_id=project_id,
+                idempotency_key=idempotency_key_of(request),
+                **data,
+            )
+        return written(PlantOutSerializer(asdict(result)).data, watch)

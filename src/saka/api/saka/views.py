@@ -8,7 +8,7 @@ from dataclasses import asdict
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, status
+from rest_framework import generics
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,6 +19,7 @@ from saka.api.common.base import (
     MemberView,
     idempotency_key_of,
     member_id_of,
+    written,
 )
 from saka.api.common.pagination import NewestFirst
 from saka.api.common.permissions import IsMember, IsPlatform, IsStaff
@@ -30,6 +31,7 @@ from saka.grains import selectors as grains_selectors
 from saka.grains import services as grains_services
 from saka.grains.conf import MANUAL_ADJUST
 from saka.grains.errors import NotAllowed
+from saka.ledger.idempotency import replay_watch
 
 
 class SakaWalletView(MemberView):
@@ -79,10 +81,11 @@ class SakaPlantView(MemberView):
     )
     def post(self, request: Request) -> Response:
         data = validated(s.PlantInSerializer, request.data)
-        result = grains_services.wallet_plant(
-            member_id=member_id_of(request), idempotency_key=idempotency_key_of(request), **data
-        )
-        return Response(s.PlantOutSerializer(asdict(result)).data, status=status.HTTP_201_CREATED)
+        with replay_watch() as watch:
+            result = grains_services.wallet_plant(
+                member_id=member_id_of(request), idempotency_key=idempotency_key_of(request), **data
+            )
+        return written(s.PlantOutSerializer(asdict(result)).data, watch)
 
 
 class PlatformHarvestView(APIView):
@@ -101,10 +104,13 @@ class PlatformHarvestView(APIView):
         data = validated(s.HarvestInSerializer, request.data)
         if data["reason"] == MANUAL_ADJUST:
             raise NotAllowed("Manual adjustments go through the staff adjustments endpoint.")
-        result = grains_services.wallet_harvest(
-            granted_by_id=member_id_of(request), idempotency_key=idempotency_key_of(request), **data
-        )
-        return Response(s.HarvestOutSerializer(asdict(result)).data, status=status.HTTP_201_CREATED)
+        with replay_watch() as watch:
+            result = grains_services.wallet_harvest(
+                granted_by_id=member_id_of(request),
+                idempotency_key=idempotency_key_of(request),
+                **data,
+            )
+        return written(s.HarvestOutSerializer(asdict(result)).data, watch)
 
 
 class StaffAdjustmentView(APIView):
@@ -122,13 +128,14 @@ class StaffAdjustmentView(APIView):
     )
     def post(self, request: Request) -> Response:
         data = validated(s.AdjustmentInSerializer, request.data)
-        result = grains_services.wallet_harvest(
-            reason=MANUAL_ADJUST,
-            granted_by_id=member_id_of(request),
-            idempotency_key=idempotency_key_of(request),
-            **data,
-        )
-        return Response(s.HarvestOutSerializer(asdict(result)).data, status=status.HTTP_201_CREATED)
+        with replay_watch() as watch:
+            result = grains_services.wallet_harvest(
+                reason=MANUAL_ADJUST,
+                granted_by_id=member_id_of(request),
+                idempotency_key=idempotency_key_of(request),
+                **data,
+            )
+        return written(s.HarvestOutSerializer(asdict(result)).data, watch)
 
 
 class SakaCompostPreviewView(MemberView):

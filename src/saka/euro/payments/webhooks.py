@@ -35,9 +35,12 @@ the wallet's net part is split across the member's pockets. See ``deposits.depos
 **Replays and failures.** An event id already processed returns its original 200 body (and
 ``Idempotent-Replayed: true`` in the REST view) and books nothing; the same id with another
 content is ``event_conflict`` (409), and so is a second event for an already booked payment.
-A refused event (signature, malformed JSON, wrong currency, inconsistent amounts, unknown
-member or project) is answered 4xx with a stable code, books nothing and is not stored, so
-the provider's retry is processed afresh. Only processed events are stored
+The content compared is the validated event (type, payment id, member, project, amounts,
+currency), not its bytes: a redelivery differing only in delivery metadata (Stripe's
+``pending_webhooks``, ``request``) or key order replays. A refused event (signature,
+malformed JSON, wrong currency, inconsistent amounts, unknown member or project) is answered
+4xx with a stable code, books nothing and is not stored, so the provider's retry is processed
+afresh. Only processed events are stored
 (:class:`~saka.euro.models.WebhookEvent`: id, type, payload hash, result).
 """
 
@@ -237,6 +240,27 @@ def _payment(event: dict[str, Any]) -> Payment:
 # --- handling -----------------------------------------------------------------------------------
 
 
+def _booked_fields(event_type: str, payment: Payment | None) -> dict[str, Any]:
+    """What an event's hash covers: the validated fields that decide what is booked, never the
+    delivery's metadata (Stripe changes ``pending_webhooks`` and ``request`` between deliveries
+    of one event; ``created``, ``livemode``, ``api_version`` and unknown fields book nothing),
+    so a redelivery replays and an event whose booking would differ is ``event_conflict``."""
+    if payment is None:
+        return {"type": event_type}  # stored and ignored: nothing is booked
+    s = payment.split
+    return {
+        "type": event_type,
+        "payment_id": payment.payment_id,
+        "member_id": payment.member_id,
+        "project_id": payment.project_id,
+        "currency": "eur",
+        "amount": s.amount,
+        "fee": s.fee,
+        "donation": s.donation_gross,
+        "tip": s.tip_gross,
+    }
+
+
 @dataclass(frozen=True)
 class WebhookOutcome:
     body: dict[str, Any]
@@ -307,7 +331,7 @@ def payment_webhook_handle(
     event_id = _text(event, "id", "id")
     event_type = _text(event, "type", "type")
     payment = _payment(event) if event_type == PAYMENT_SUCCEEDED else None
-    digest = request_hash(event)
+    digest = request_hash(_booked_fields(event_type, payment))
     if payment is not None:
         if payment.project_id is not None:
             project_get(project_id=payment.project_id)

@@ -14,6 +14,7 @@ from saka.audit.services import audit_record, self_action_refuse, staff_require
 from saka.core.clock import as_of_or_now
 from saka.core.db import durable
 from saka.core.errors import ValidationError
+from saka.core.members import member_require
 from saka.core.money import Cents, parse_amount
 from saka.euro.accounts import EURO_BOOK
 from saka.euro.conf import MAX_PLEDGE_CENTS, get_settings
@@ -89,6 +90,7 @@ def pledge_create(
     if kind == PledgeKind.EQUITY and not get_settings().equity_pledges_enabled:
         raise EquityPledgesDisabled()
     project = project_get(project_id=project_id)
+    member_id = member_require(member_id)
     scope = f"euro.pledge:{member_id}"
     payload = {"project_id": project.pk, "amount": cents, "kind": str(kind)}
 

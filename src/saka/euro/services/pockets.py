@@ -196,14 +196,15 @@ def pocket_transfer(
     cents = parse_amount(amount, maximum=MAX_AMOUNT)
     if direction not in DIRECTIONS:
         raise ValidationError(f"direction is one of {', '.join(DIRECTIONS)}.", field="direction")
+    pid = parse_id(pocket_id, PocketNotFound, pocket_id=str(pocket_id)[:64])
     scope = f"euro.transfer:{member_id}"
-    payload = {"pocket_id": pocket_id, "direction": direction, "amount": cents}
+    payload = {"pocket_id": pid, "direction": str(direction), "amount": cents}
 
     def book() -> TransferResult:
         wallet = wallet_lock(member_id=member_id)
         if wallet is None:
-            raise PocketNotFound(pocket_id=pocket_id)
-        pocket = _pocket_of(member_id, pocket_id)
+            raise PocketNotFound(pocket_id=pid)
+        pocket = _pocket_of(member_id, pid)
         return _transfer(
             member_id=member_id,
             wallet=wallet,
