@@ -20,6 +20,7 @@ from saka.euro.settlement import settlement_open
 from saka.grains.models import Run
 from saka.grains.runs.compost import compost_run_start
 from saka.projects.services import project_create
+from tests.support.api import promote
 from tests.support.euro import SECRET, close, deposit, open_campaign, snapshot
 
 pytestmark = pytest.mark.django_db
@@ -186,12 +187,13 @@ def test_an_adjuster_cannot_adjust_their_own_wallet(
 def test_a_settler_cannot_refund_their_own_pledge(
     settings: Any, make_user: Any, project: Any, api: Any, assert_error: Any
 ) -> None:
-    # given a campaign settler who pledged to an open campaign
+    # given a campaign settler who pledged to an open campaign as a member
     settings.SAKA_PAYMENT_WEBHOOK_SECRET = SECRET
-    settler = make_user(staff=True, roles=[SETTLER])
+    settler = make_user()  # a member who pledged, then joined the staff
     deposit(settler, 10_000)
     open_campaign(project)
     pledge = pledge_create(member_id=settler.pk, project_id=project.pk, amount=100)
+    promote(settler, SETTLER)
     before = snapshot()
     # when they refund it
     response = api(settler).post(

@@ -19,6 +19,7 @@ from saka.grains.runs.compost import COMPOST, compost_run_start
 from saka.grains.runs.redistribution import redistribution_run_start
 from saka.jobs.runs import live_run_request, run_resume, settlement_request
 from saka.projects.services import project_create
+from tests.support.api import promote
 from tests.support.euro import SECRET, close, deposit, open_campaign
 
 pytestmark = pytest.mark.django_db
@@ -129,10 +130,11 @@ def test_a_refund_of_ones_own_pledge_is_refused_by_the_service(
     settings: Any, make_user: Any, project: Any
 ) -> None:
     settings.SAKA_PAYMENT_WEBHOOK_SECRET = SECRET
-    settler = make_user(staff=True, roles=["campaign_settler"])
+    settler = make_user()  # a member who pledged, then joined the staff
     deposit(settler, 10_000)
     open_campaign(project)
     pledge = pledge_create(member_id=settler.pk, project_id=project.pk, amount=100)
+    promote(settler, "campaign_settler")
     with pytest.raises(SelfActionForbidden):
         pledge_refund(pledge_id=pledge.pledge_id, actor_id=settler.pk)
     assert Pledge.objects.get(pk=pledge.pledge_id).status == PledgeStatus.HELD

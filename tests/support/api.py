@@ -40,3 +40,14 @@ def _valid_body(endpoint: str) -> dict[str, Any]:
         "platform-harvest": {"member_id": "{member}", "reason": "content_read"},
         "staff-adjustment": {"member_id": "{member}", "amount": 10},
     }[endpoint]
+
+
+def promote(user: Any, *roles: str) -> Any:
+    """Make a member staff with ``roles`` (group names): a member who pledged or held grains
+    before joining the staff keeps what they own, and may still not act on it."""
+    from django.contrib.auth.models import Group
+
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    user.groups.add(*Group.objects.filter(name__in=roles))
+    return user

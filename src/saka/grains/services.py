@@ -156,15 +156,17 @@ def wallet_harvest(
     grant = _harvest_amount(
         reason=reason, amount=amount, granted_by_id=granted_by_id, member_id=member_id
     )
-    member_id = member_require(member_id)
-    if reason == MANUAL_ADJUST and granted_by_id == member_id:
+    # before the member check: an adjuster's own account is an operator account, and the
+    # refusal that says why is "not your own wallet"
+    if reason == MANUAL_ADJUST and granted_by_id == member_id and not isinstance(member_id, bool):
         self_action_refuse(
-            actor_id=member_id,
+            actor_id=granted_by_id,
             action=ADJUST_ACTION,
             target_type="member",
-            target_id=member_id,
-            payload={"member_id": member_id, "amount": grant},
+            target_id=granted_by_id,
+            payload={"member_id": granted_by_id, "amount": grant},
         )
+    member_id = member_require(member_id)
     # System accounts are created (once) outside the member's transaction: a first harvest
     # never makes other members wait on an uncommitted row.
     issuance_id = system_account_id(AccountKind.ISSUANCE)

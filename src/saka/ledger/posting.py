@@ -47,7 +47,8 @@ from django.db.models import F, Model, Sum
 from saka.core.db import durable, lock_errors_typed, lock_rows, require_atomic
 from saka.ledger.books import Book
 from saka.ledger.constraints import balance_check_error
-from saka.ledger.errors import UnbalancedEntry
+from saka.core.money import MAX_BALANCE
+from saka.ledger.errors import BalanceLimitExceeded, UnbalancedEntry
 
 # (account id, signed amount) or (account id, signed amount, tag)
 Posting = tuple[int, int] | tuple[int, int, int | None]
@@ -94,6 +95,7 @@ def entry_post(
     _insert_postings(book, entry.pk, postings)
     if pending:
         _insert_pending(book, pending)
+        _check_rollup_ceiling(book, pending)
     try:
         # any error here rolls back with the caller's atomic block
         for account_id in sorted(set(updates) | (set() if lock_accounts else set(changed))):
@@ -107,6 +109,18 @@ def entry_post(
     except IntegrityError as exc:  # a balance CHECK: below zero, or above MAX_BALANCE
         raise balance_check_error(exc) from exc
     return entry
+
+
+def _check_rollup_ceiling(book: Book, pending: Mapping[int, int]) -> None:
+    """A rolled-up account's row is not written, so its ``balance <= MAX_BALANCE`` CHECK
+    cannot refuse a credit: read cached + pending (this entry's rows included) instead.
+    Unlocked, so concurrent credits could pass the ceiling together by at most their own sum
+    (each is at most ``MAX_AMOUNT``, 10^4 times below the ceiling); the rollup's CHECK would
+    then refuse to fold that account and ``reconcile`` would still balance (docs/ledger.md)."""
+    balances = account_balances(book=book, account_ids=pending)
+    over = sorted(a for a, balance in balances.items() if balance > MAX_BALANCE)
+    if over:
+        raise BalanceLimitExceeded(account_ids=over, maximum=MAX_BALANCE)
 
 
 def _insert_pending(book: Book, pending: Mapping[int, int]) -> None:

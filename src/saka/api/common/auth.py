@@ -29,7 +29,7 @@ from rest_framework.views import APIView
 
 from saka.api.common.auth_errors import InvalidCredentials, LoginLockedOut
 from saka.api.common.authentication import token_expires_at
-from saka.api.common.base import member_id_of
+from saka.api.common.base import BodyCheckedView, member_id_of
 from saka.api.common.errors import ErrorSerializer
 from saka.api.common.throttling import MemberThrottle
 from saka.core.clock import now
@@ -117,7 +117,7 @@ class LoginView(APIView):
         return "Token"
 
 
-class LogoutView(APIView):
+class LogoutView(BodyCheckedView):
     permission_classes = [IsAuthenticated]
     throttle_classes = [MemberThrottle]
 
