@@ -3,7 +3,7 @@ once for every operation, what the API's shared machinery enforces on every requ
 
 - Request bodies are strict: every request component refuses unknown properties
   (``additionalProperties: false``, as ``validation.validated`` does), and a PATCH body must
-  change something (``minProperties: 1``).
+  be there and change something (``required``, ``minProperties: 1``).
 - The ``Idempotency-Key`` header is 1-200 printable ASCII characters (what
   ``saka.ledger.idempotency`` accepts; HTTP strips a header's outer spaces, so none there).
 - ``page_size`` is 1..``NewestFirst.max_page_size``; integer path ids are 1..2^63-1.
@@ -85,6 +85,8 @@ def postprocess_schema(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
             if method in item:
                 _parameters(item[method])
                 _baseline_errors(item[method])
+        if "requestBody" in item.get("patch", {}):  # no body changes nothing: refused
+            item["patch"]["requestBody"]["required"] = True
     return result
 
 
