@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install demo run test test-sqlite test-postgres lint format clean bench bench-quick
+.PHONY: install demo run test test-sqlite test-postgres lint format clean bench bench-quick fuzz
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,12 @@ bench: $(STAMP)
 ## project, the floor or the naive loop books anything but the expected wallets and amounts
 bench-quick: $(STAMP)
 	DATABASE_URL='$(BENCH_DATABASE_URL)' $(BIN)/python manage.py saka_bench --quick $(BENCH_ARGS)
+
+## The OpenAPI schema fuzzed (schemathesis) against a running server on PostgreSQL, every
+## operation once per role (docs/testing.md): exit 1 on any server error, schema break, or
+## reconcile discrepancy. Its own database (FUZZ_DB, default saka_fuzz), dropped and created.
+fuzz: $(STAMP)
+	scripts/fuzz.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check src config tests bench

@@ -221,6 +221,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The API's request bodies are JSON (a form cannot say true or 10 as JSON does): only the
+    # JSON parser's media type is documented.
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
+    # saka.api.common.schema: strict request bodies, bounded parameters, the error statuses
+    # every request can meet (after drf-spectacular's own enum hook)
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "saka.api.common.schema.postprocess_schema",
+    ],
     # the same field names (kind, status) mean different things in runs and pledges
     "ENUM_NAME_OVERRIDES": {
         "RunKindEnum": ["compost", "redistribution"],  # the API serializers use the values
@@ -231,6 +240,7 @@ SPECTACULAR_SETTINGS = {
         "SakaEntryKindEnum": "saka.grains.models.EntryKind",
         "EurEntryKindEnum": "saka.euro.models.EntryKind",
         "CampaignStatusEnum": "saka.euro.models.CampaignStatus",
+        "HarvestReasonEnum": "saka.api.saka.serializers.HARVEST_REASONS",
     },
 }
 

@@ -226,3 +226,176 @@ def test_redoc_page_fetches_nothing_from_the_internet(api: Any) -> None:
     html = api(None).get(reverse("saka_api:redoc")).content.decode()
     # then it references no external URL
     assert re.findall(r"https?://[^\s\"'<>]+", html) == []
+
+
+# --- the schema tells the truth (issue 16, defect 11; saka.api.common.schema) ----------------
+
+
+def _request_components(schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        name: component
+        for name, component in schema["components"]["schemas"].items()
+        if name.endswith("Request")
+    }
+
+
+def test_every_request_body_refuses_unknown_properties(schema: dict[str, Any]) -> None:
+    # given every request component (the server refuses unknown fields: validation.validated)
+    components = _request_components(schema)
+    assert len(components) >= 10
+    # then none allows extra properties
+    loose = sorted(n for n, c in components.items() if c.get("additionalProperties") is not False)
+    assert loose == []
+
+
+def test_request_bodies_are_documented_as_json_only(schema: dict[str, Any]) -> None:
+    # given every operation with a request body
+    media = {
+        (path, method): set(op["requestBody"]["content"])
+        for path, method, op in _operations(schema)
+        if "requestBody" in op
+    }
+    assert media
+    # then JSON is the one documented media type (a form cannot say true or 10)
+    assert {k: v for k, v in media.items() if v != {"application/json"}} == {}
+
+
+def test_a_patch_body_must_change_something(schema: dict[str, Any]) -> None:
+    # given the pocket PATCH body
+    patched = schema["components"]["schemas"]["PatchedPocketUpdateInRequest"]
+    # then {} is schema-invalid, as the server refuses it, and so is no body at all
+    assert patched["minProperties"] == 1
+    patches = [op for _, method, op in _operations(schema) if method == "patch"]
+    assert patches
+    assert all(op["requestBody"]["required"] is True for op in patches)
+
+
+def test_the_idempotency_header_documents_what_the_server_accepts(schema: dict[str, Any]) -> None:
+    from saka.api.common.schema import IDEMPOTENCY_KEY_PATTERN
+    from saka.core.errors import DomainError
+    from saka.ledger.idempotency import validate_key
+
+    # given every Idempotency-Key parameter
+    headers = [
+        p["schema"]
+        for _, _, op in _operations(schema)
+        for p in op.get("parameters", [])
+        if p["in"] == "header" and p["name"] == "Idempotency-Key"
+    ]
+    assert len(headers) >= 6
+    # then it is 1..200 characters of the documented pattern
+    for header in headers:
+        assert (header["minLength"], header["maxLength"]) == (1, 200)
+        assert header["pattern"] == IDEMPOTENCY_KEY_PATTERN
+    # and the pattern accepts exactly the keys the server accepts (no outer space: HTTP strips)
+    for key in ["a", "k-1", "a b", "~" * 200, "", " a", "a ", "é", "a\tb", "x" * 201, "\x7f"]:
+        try:
+            validate_key(key)
+            accepted = True
+        except DomainError:
+            accepted = False
+        assert bool(re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key)) == (
+            accepted and key == key.strip()
+        ), key
+
+
+def test_page_size_and_path_ids_are_bounded(schema: dict[str, Any]) -> None:
+    from saka.api.common.pagination import NewestFirst
+
+    # given every query and path parameter
+    params = [(path, p) for path, _, op in _operations(schema) for p in op.get("parameters", [])]
+    page_sizes = [p["schema"] for _, p in params if p["in"] == "query" and p["name"] == "page_size"]
+    path_ids = [p["schema"] for _, p in params if p["in"] == "path"]
+    assert len(page_sizes) >= 4
+    assert path_ids
+    # then page_size is 1..max_page_size (the server refuses the rest) and ids are positive
+    for page_size in page_sizes:
+        assert (page_size["minimum"], page_size["maximum"]) == (1, NewestFirst.max_page_size)
+    for path_id in path_ids:
+        assert path_id["type"] == "integer"
+        assert (path_id["minimum"], path_id["maximum"]) == (1, 2**63 - 1)
+
+
+def test_every_operation_documents_the_errors_of_the_shared_machinery(
+    schema: dict[str, Any],
+) -> None:
+    # given every operation
+    missing = []
+    for path, method, op in _operations(schema):
+        expected = {"400", "406"}
+        if "requestBody" in op:
+            expected.add("415")
+        if op.get("security"):
+            expected |= {"401", "429"}
+        missing += [(path, method, status) for status in sorted(expected - set(op["responses"]))]
+        # then every documented error is the {code, message, data} body
+        for status, response in op["responses"].items():
+            if status.startswith(("4", "5")):
+                ref = response["content"]["application/json"]["schema"]["$ref"]
+                assert ref == "#/components/schemas/Error", (path, method, status)
+    assert missing == []
+
+
+def test_the_token_endpoint_documents_its_refusals(schema: dict[str, Any]) -> None:
+    # given the token exchange
+    op = schema["paths"][reverse("saka_api:token")]["post"]
+    # then a refused log-in (400 today, 401 for bad credentials) and a throttle are documented
+    assert {"200", "400", "401", "429"} <= set(op["responses"])
+
+
+def test_the_harvest_reason_is_the_enum_of_the_configured_rewards(
+    schema: dict[str, Any],
+) -> None:
+    from saka.grains.conf import HARVEST_RULES
+
+    # given the platform harvest body
+    body = schema["components"]["schemas"]["HarvestInRequest"]
+    reason = body["properties"]["reason"]
+    ref = reason["allOf"][0]["$ref"] if "allOf" in reason else reason["$ref"]
+    enum = schema["components"]["schemas"][ref.rsplit("/", 1)[1]]["enum"]
+    # then it offers exactly the configured rewards, and no amount (the rewards are fixed)
+    assert enum == list(HARVEST_RULES)
+    assert "amount" not in body["properties"]
+
+
+def test_eur_amounts_document_their_range(schema: dict[str, Any]) -> None:
+    from saka.euro.conf import MAX_DEPOSIT_CENTS, MAX_PLEDGE_CENTS
+
+    # given the EUR amounts of the request bodies
+    schemas = schema["components"]["schemas"]
+    cases = {
+        ("PledgeInRequest", "amount"): MAX_PLEDGE_CENTS,
+        ("TransferInRequest", "amount"): MAX_DEPOSIT_CENTS,
+    }
+    for (name, field), maximum in cases.items():
+        pattern = schemas[name]["properties"][field]["pattern"]
+        top = f"{maximum // 100}"
+        # then the pattern takes 0.01 .. the maximum, as the server does, and nothing else
+        for text in ["0.01", "0.1", "1", "12.34", top, f"{top}.00"]:
+            assert re.fullmatch(pattern, text), (name, text)
+        for text in ["0", "0.00", "00.5", "1.234", "-1", f"{top}.01", f"{int(top) + 1}"]:
+            assert not re.fullmatch(pattern, text), (name, text)
+
+
+@pytest.mark.parametrize("name", [0, 12.5, True, ["x"]])
+def test_a_pocket_name_that_is_not_a_json_string_is_refused(
+    name: Any, api: Any, member: Any, schema: dict[str, Any]
+) -> None:
+    # given the schema's pocket name (a string) and a name that is a JSON number or other
+    assert schema["components"]["schemas"]["PocketCreateInRequest"]["properties"]["name"][
+        "type"
+    ] == ("string")
+    # when a member opens or renames a pocket with it
+    client = api(member)
+    created = client.post(reverse("saka_api:euro-pockets"), {"name": name}, format="json")
+    opened = client.post(reverse("saka_api:euro-pockets"), {"name": "Rent"}, format="json")
+    renamed = client.patch(
+        reverse("saka_api:euro-pocket-detail", args=[opened.json()["id"]]),
+        {"name": name},
+        format="json",
+    )
+    # then both are refused as the schema says, nothing is renamed
+    assert (created.status_code, renamed.status_code) == (400, 400)
+    assert created.json()["code"] == renamed.json()["code"] == "validation_error"
+    pockets = client.get(reverse("saka_api:euro-pockets")).json()
+    assert [p["name"] for p in pockets] == ["Rent"]

@@ -45,9 +45,9 @@ from django.db import IntegrityError, connection
 from django.db.models import F, Model, Sum
 
 from saka.core.db import durable, lock_errors_typed, lock_rows, require_atomic
+from saka.core.money import MAX_BALANCE
 from saka.ledger.books import Book
 from saka.ledger.constraints import balance_check_error
-from saka.core.money import MAX_BALANCE
 from saka.ledger.errors import BalanceLimitExceeded, UnbalancedEntry
 
 # (account id, signed amount) or (account id, signed amount, tag)

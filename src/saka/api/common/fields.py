@@ -13,12 +13,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 
+from saka.api.common.schema import money_pattern
 from saka.core.clock import INSTANT_MAX, INSTANT_MIN, check_instant, parse_instant
 from saka.core.errors import DomainError
 from saka.core.money import (
     MAX_AMOUNT,
-    MONEY_PATTERN,
-    PERCENT_PATTERN,
     format_cents,
     parse_amount,
     parse_cents,
@@ -85,7 +84,19 @@ class StrictBooleanField(serializers.BooleanField):
 _LAST_DAY = INSTANT_MAX - timedelta(days=1)
 
 
-@extend_schema_field(OpenApiTypes.DATETIME)
+# What the schema says of an instant: an RFC 3339 date-time of the years 2000-2999, at most 64
+# characters (the server also refuses the few offsets that push it out of that range in UTC).
+INSTANT_SCHEMA = {
+    "type": "string",
+    "format": "date-time",
+    "pattern": "^2[0-9]{3}-",
+    "maxLength": 64,
+}
+# A percentage 0 .. 100 with at most two decimals (``parse_percentage``'s range, as a pattern).
+PERCENT_IN_PATTERN = r"^(100(\.00?)?|(0|[1-9][0-9]?)(\.[0-9]{1,2})?)$"
+
+
+@extend_schema_field(INSTANT_SCHEMA)
 class InstantField(serializers.Field):
     """An ISO 8601 instant with a UTC offset (``2026-11-23T03:00:00Z``), parsed by
     :func:`saka.core.clock.parse_instant`, in the range :func:`~saka.core.clock.check_instant`
@@ -132,7 +143,6 @@ class MoneyOut(serializers.Field):
         return cents(value)
 
 
-@extend_schema_field({"type": "string", "pattern": MONEY_PATTERN, "example": "12.34"})
 class MoneyIn(serializers.Field):
     """A EUR amount: a string like ``"12.34"`` (at most two decimals), parsed exactly."""
 
@@ -147,7 +157,16 @@ class MoneyIn(serializers.Field):
         return cents(value)
 
 
-@extend_schema_field({"type": "string", "pattern": PERCENT_PATTERN, "example": "12.50"})
+class MoneyInExtension(OpenApiSerializerFieldExtension):
+    """Documents each MoneyIn with its own range: 0.01 .. its maximum, as a pattern."""
+
+    target_class = MoneyIn
+
+    def map_serializer_field(self, auto_schema: AutoSchema, direction: str) -> dict[str, Any]:
+        return {"type": "string", "pattern": money_pattern(self.target.maximum), "example": "12.34"}
+
+
+@extend_schema_field({"type": "string", "pattern": PERCENT_IN_PATTERN, "example": "12.50"})
 class PercentageIn(serializers.Field):
     """A percentage from "0" to "100" with at most two decimals."""
 

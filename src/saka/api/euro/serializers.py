@@ -40,13 +40,22 @@ class EuroWalletSerializer(serializers.Serializer):
         return format_percentage(obj.allocated_bp)
 
 
+class PocketNameField(serializers.CharField):
+    """A pocket name: a JSON string, as the schema says (DRF would turn ``0`` into ``"0"``)."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+
 class PocketCreateInSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=60)
+    name = PocketNameField(max_length=60)
     percentage = PercentageIn(required=False, default="0")
 
 
 class PocketUpdateInSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=60, required=False)
+    name = PocketNameField(max_length=60, required=False)
     percentage = PercentageIn(required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from saka.api.common.fields import AmountField, IdField, InstantField, StrictBooleanField
-from saka.grains.conf import MANUAL_ADJUST_MAX_GRANT, PLANT_REASON_PATTERN
+from saka.grains.conf import HARVEST_RULES, MANUAL_ADJUST_MAX_GRANT, PLANT_REASON_PATTERN
 from saka.grains.models import RunKind, SakaPosting
 
 
@@ -59,12 +60,24 @@ class PlantOutSerializer(serializers.Serializer):
     project_supporters = serializers.IntegerField(allow_null=True)
 
 
+# The reasons the platform can grant (the configured rewards; manual_adjust is staff's).
+HARVEST_REASONS = list(HARVEST_RULES)
+
+
+@extend_schema_field({"type": "string", "enum": HARVEST_REASONS})
+class HarvestReasonField(serializers.CharField):
+    """A harvest reason: documented as the enum ``HarvestReasonEnum`` of the configured
+    rewards (``saka.grains.conf.HARVEST_RULES``); checked by the service, whose
+    ``unknown_reason`` error lists them (``manual_adjust`` is refused here: 403)."""
+
+
+# `amount` is read only to refuse it with its own error (invalid_amount: the platform's
+# rewards are fixed): the schema does not offer it, so a body with one is schema-invalid.
+@extend_schema_serializer(exclude_fields=["amount"])
 class HarvestInSerializer(serializers.Serializer):
     member_id = IdField()
-    reason = serializers.CharField(max_length=64)
-    amount = AmountField(
-        required=False, help_text="only for manual_adjust (staff endpoint); fixed rewards take none"
-    )
+    reason = HarvestReasonField(max_length=64)
+    amount = AmountField(required=False, help_text="refused: the platform's rewards are fixed")
 
 
 class AdjustmentInSerializer(serializers.Serializer):

@@ -1,0 +1,57 @@
+"""The fuzzer's summary (scripts/fuzz.sh): one line per role from its schemathesis log and
+JUnit report: operations tested, test cases generated, failing operations, unique failures
+by code, errors. Exit status 1 if a role failed, had an error or has no log.
+
+Usage: python scripts/fuzz_summary.py OUT_DIR ROLE [ROLE ...]
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import xml.etree.ElementTree as ET  # noqa: S405 - our own report files
+from collections import Counter
+from pathlib import Path
+
+
+def _role(out: Path, role: str) -> tuple[str, bool]:
+    log, junit = out / f"{role}.log", out / f"{role}.xml"
+    if not log.exists() or not junit.exists():
+        return f"{role:<18} no report (schemathesis did not finish)", False
+    text = log.read_text(errors="replace")
+    tested = re.search(r"Tested:\s+(\d+)", text)
+    cases = re.search(r"(\d+) generated", text)
+    root = ET.parse(junit).getroot()  # noqa: S314 - our own report file
+    codes: Counter[str] = Counter()
+    failing_ops = errors = 0
+    for case in root.iter("testcase"):
+        failures = case.findall("failure")
+        errors += len(case.findall("error"))
+        failing_ops += bool(failures)
+        for failure in failures:  # "ST105" or "ST105, ST201" (one case, several checks)
+            codes.update(c.strip() for c in failure.get("message", "?").split(","))
+    failures = sum(len(case.findall("failure")) for case in root.iter("testcase"))
+    detail = ", ".join(f"{code} x{n}" for code, n in sorted(codes.items()))
+    line = (
+        f"{role:<18} operations {tested.group(1) if tested else '?':>3}  "
+        f"cases {cases.group(1) if cases else '?':>6}  failures {failures:>3} "
+        f"(in {failing_ops} operations)  errors {errors}"
+        + (f"  [{detail}]" if detail else "")
+    )
+    return line, failures == 0 and errors == 0
+
+
+def main() -> int:
+    out, roles = Path(sys.argv[1]), sys.argv[2:]
+    ok = True
+    print("\n===== schema fuzzer: summary per role =====")
+    for role in roles:
+        line, passed = _role(out, role)
+        ok &= passed
+        print(line)
+    print("total: " + ("0 failures, 0 errors" if ok else "FAILURES (see the logs above)"))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
