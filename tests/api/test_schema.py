@@ -399,3 +399,55 @@ def test_a_pocket_name_that_is_not_a_json_string_is_refused(
     assert created.json()["code"] == renamed.json()["code"] == "validation_error"
     pockets = client.get(reverse("saka_api:euro-pockets")).json()
     assert [p["name"] for p in pockets] == ["Rent"]
+
+
+# --- rules the schema states as patterns are the server's own --------------------------------
+
+
+_NAMES = [
+    "Holidays",
+    "  Holidays  ",  # trimmed
+    "x" * 60,
+    " " + "x" * 60 + " ",  # 60 once trimmed
+    "x" * 61,
+    "",
+    "   ",
+    "@\u0080",  # a C1 control character (found by the fuzzer)
+    "a\x00b",
+    "a\nb",
+    "a\u2028b",
+    "caf\u00e9 \u00e0 la \u200bplage",  # a zero-width space is no control character
+    "\U0001f3d6 Beach",
+]
+
+
+@pytest.mark.parametrize("name", _NAMES)
+def test_the_pocket_name_pattern_is_the_service_s_rule(
+    schema: dict[str, Any], member: Any, name: str
+) -> None:
+    from saka.core.errors import ValidationError
+    from saka.euro.services.pockets import pocket_create
+
+    pattern = schema["components"]["schemas"]["PocketCreateInRequest"]["properties"]["name"][
+        "pattern"
+    ]
+    documented = re.fullmatch(pattern, name) is not None
+    try:
+        pocket_create(member_id=member.pk, name=name, percentage="0")
+        accepted = True
+    except ValidationError:
+        accepted = False
+    assert documented == accepted, (name, documented, accepted)
+
+
+def test_the_log_in_fields_document_the_nul_character_refusal(
+    api: Any, schema: dict[str, Any]
+) -> None:
+    body = schema["components"]["schemas"]["LoginRequest"]["properties"]
+    for field in ("username", "password"):
+        assert re.fullmatch(body[field]["pattern"], "a\x00b") is None
+        assert re.fullmatch(body[field]["pattern"], "anything else") is not None
+    response = api(None).post(
+        reverse("saka_api:token"), {"username": "u", "password": "a\x00b"}, format="json"
+    )
+    assert response.status_code == 400

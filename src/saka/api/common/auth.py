@@ -18,7 +18,12 @@ from typing import Any, NoReturn
 
 from django.contrib.auth import authenticate
 from django.db import transaction
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import exceptions, serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -67,9 +72,23 @@ class LoginUsernameThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
+# DRF's CharField refuses a NUL character (400 validation_error): the schema says so.
+_NO_NUL = r"^[^\x00]*$"
+
+
+@extend_schema_field({"type": "string", "minLength": 1, "maxLength": 150, "pattern": _NO_NUL})
+class _Username(serializers.CharField):
+    pass
+
+
+@extend_schema_field({"type": "string", "minLength": 1, "maxLength": 4096, "pattern": _NO_NUL})
+class _Password(serializers.CharField):
+    pass
+
+
 class LoginSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150, trim_whitespace=False)
-    password = serializers.CharField(max_length=4096, trim_whitespace=False)
+    username = _Username(max_length=150, trim_whitespace=False)
+    password = _Password(max_length=4096, trim_whitespace=False)
 
 
 _TOKEN_RESPONSE = inline_serializer(

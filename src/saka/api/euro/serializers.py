@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from saka.api.common.fields import IdField, InstantField, MoneyIn, MoneyOut, PercentageIn, cents
 from saka.core.money import format_percentage
 from saka.euro.conf import MAX_DEPOSIT_CENTS, MAX_PLEDGE_CENTS, MAX_SETTLEMENT_CHUNK
 from saka.euro.models import CampaignStatus, EuroPosting, Pledge, PledgeKind, PledgeStatus
-from saka.euro.services.pockets import DIRECTIONS
+from saka.euro.services.pockets import DIRECTIONS, POCKET_NAME_PATTERN
 
 # --- wallet, pockets, history -------------------------------------------------------------------
 
@@ -40,8 +41,11 @@ class EuroWalletSerializer(serializers.Serializer):
         return format_percentage(obj.allocated_bp)
 
 
+@extend_schema_field({"type": "string", "pattern": POCKET_NAME_PATTERN, "example": "Holidays"})
 class PocketNameField(serializers.CharField):
-    """A pocket name: a JSON string, as the schema says (DRF would turn ``0`` into ``"0"``)."""
+    """A pocket name: a JSON string, as the schema says (DRF would turn ``0`` into ``"0"``),
+    documented with the service's own rule (``POCKET_NAME_PATTERN``: 1 to 60 characters once
+    trimmed, no control character)."""
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):

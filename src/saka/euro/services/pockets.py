@@ -3,6 +3,7 @@ and a pocket. The member's wallet lock protects the pockets' percentages and bal
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,15 +27,26 @@ from saka.ledger.idempotency import idempotent
 from saka.ledger.posting import entry_post
 
 POCKET_NAME_MAX = 60
+# What a pocket name is, stated once for the service and the OpenAPI schema (a regex both
+# Python and JSON Schema read): whitespace around it is dropped (``str.strip``), what is left
+# is 1 to 60 characters with no control character (C0, DEL, C1) and no line or paragraph
+# separator, and neither starts nor ends with whitespace.
+_NAME_CHAR = r"[^\x00-\x1f\x7f-\x9f\u2028\u2029]"
+_NAME_EDGE = r"[^\s\x00-\x1f\x7f-\x9f\u2028\u2029]"
+POCKET_NAME_PATTERN = (
+    rf"^\s*{_NAME_EDGE}(?:{_NAME_CHAR}{{0,{POCKET_NAME_MAX - 2}}}{_NAME_EDGE})?\s*$"
+)
+_POCKET_NAME = re.compile(POCKET_NAME_PATTERN)
 
 
 def _pocket_name(name: Any) -> str:
     if not isinstance(name, str) or not 1 <= len(name.strip()) <= POCKET_NAME_MAX:
         raise ValidationError(f"A pocket name has 1 to {POCKET_NAME_MAX} characters.", field="name")
-    cleaned = name.strip()
-    if not cleaned.isprintable():
-        raise ValidationError("A pocket name has printable characters only.", field="name")
-    return cleaned
+    if not _POCKET_NAME.fullmatch(name):
+        raise ValidationError(
+            "A pocket name has no control characters or line separators.", field="name"
+        )
+    return name.strip()
 
 
 @dataclass(frozen=True)
