@@ -66,17 +66,23 @@ def test_an_inactive_user_is_not_found(make_user: Any) -> None:
 
 @pytest.mark.parametrize("who", OPERATORS)
 def test_no_harvest_adjustment_plant_or_deposit_for_an_operator(
-    who: str, request: pytest.FixtureRequest, platform_user: Any, staff_user: Any, settings: Any
+    who: str,
+    request: pytest.FixtureRequest,
+    platform_user: Any,
+    make_user: Any,
+    settings: Any,
 ) -> None:
     settings.SAKA_PAYMENT_WEBHOOK_SECRET = SECRET
-    # given an operator account
+    # given an operator account, and another staff user who adjusts (one's own wallet is
+    # refused as such: tests/api/test_roles.py)
     user = request.getfixturevalue(who)
+    adjuster = make_user(staff=True, roles=["saka_adjuster"])
     # when grains or euros would be booked for it, then each is refused
     with pytest.raises(NotAMember):
         wallet_harvest(member_id=user.pk, reason="content_read", granted_by_id=platform_user.pk)
     with pytest.raises(NotAMember):
         wallet_harvest(
-            member_id=user.pk, reason="manual_adjust", amount=10, granted_by_id=staff_user.pk
+            member_id=user.pk, reason="manual_adjust", amount=10, granted_by_id=adjuster.pk
         )
     with pytest.raises(NotAMember):
         wallet_plant(member_id=user.pk, amount=1)
