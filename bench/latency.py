@@ -18,6 +18,7 @@ import random
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -64,28 +65,51 @@ def worker(
     ``ready_file`` once warm; stops at ``seconds``, ``max_ops`` or when ``stop_file`` exists."""
     rng = random.Random(seed)  # noqa: S311 - load generation, not security
     low, high, members = _member_range()
-    stop = Path(stop_file) if stop_file else None
-    samples: list[list[Any]] = []
-    errors: dict[str, int] = {}
-    interval = 1.0 / rate if rate > 0 else 0.0
     # one warm-up call per op (connection, caches) outside the samples
     for op in OPS:
         _call(op, rng, low, high, members)
     if ready_file:
         Path(ready_file).touch()
+    return paced_samples(
+        seconds=seconds,
+        max_ops=max_ops,
+        rate=rate,
+        stop_file=stop_file,
+        ops=OPS,
+        call=lambda _i, op: _call(op, rng, low, high, members),
+    )
+
+
+def paced_samples(
+    *,
+    seconds: float,
+    max_ops: int,
+    rate: float,
+    stop_file: str | None,
+    ops: tuple[str, ...],
+    call: Callable[[int, str], str | None],
+) -> dict[str, Any]:
+    """The open-loop pacing of every probe worker: call ``call(i, op)`` (``op`` cycling through
+    ``ops``; it answers an error code or None) at ``rate`` per second (the next call at the next
+    tick, or at once when one overran), until ``seconds``, ``max_ops`` or ``stop_file``.
+    Returns ``{"samples": [[started_at (epoch s), op, ms, ok], ...], "errors": {code: n}}``."""
+    stop = Path(stop_file) if stop_file else None
+    interval = 1.0 / rate if rate > 0 else 0.0
+    samples: list[list[Any]] = []
+    errors: dict[str, int] = {}
     deadline = time.monotonic() + seconds
     next_tick = time.monotonic()
     for i in range(max_ops):
-        now = time.monotonic()
-        if now >= deadline or (stop is not None and i % 8 == 0 and stop.exists()):
+        current = time.monotonic()
+        if current >= deadline or (stop is not None and i % 8 == 0 and stop.exists()):
             break
-        if next_tick > now:
-            time.sleep(next_tick - now)
+        if next_tick > current:
+            time.sleep(next_tick - current)
         next_tick = max(next_tick + interval, time.monotonic())
-        op = OPS[i % 2]
+        op = ops[i % len(ops)]
         started = time.time()
         t0 = time.perf_counter()
-        error = _call(op, rng, low, high, members)
+        error = call(i, op)
         ms = (time.perf_counter() - t0) * 1000
         samples.append([started, op, round(ms, 3), error is None])
         if error is not None:

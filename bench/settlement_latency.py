@@ -38,7 +38,7 @@ from django.db import transaction
 from django.db.models import F
 
 from bench.dbs import Server, check_name
-from bench.latency import percentile
+from bench.latency import paced_samples, percentile
 from bench.options import BenchOptions
 from bench.processes import finish_workers, last_json, manage, start_workers
 from bench.templates import Templates
@@ -181,38 +181,22 @@ def worker(
         _deliver(member_id, 10_00)
     if ready_file:
         Path(ready_file).touch()
-    stop = Path(stop_file) if stop_file else None
-    interval = 1.0 / rate if rate > 0 else 0.0
-    samples: list[list[Any]] = []
-    errors: dict[str, int] = {}
-    deadline = time.monotonic() + seconds
-    next_tick = time.monotonic()
-    for i in range(max_ops):
-        current = time.monotonic()
-        if current >= deadline or (stop is not None and i % 8 == 0 and stop.exists()):
-            break
-        if next_tick > current:
-            time.sleep(next_tick - current)
-        next_tick = max(next_tick + interval, time.monotonic())
-        op = OPS[i % 2]
-        member_id = members[i % len(members)]
+
+    def call(i: int, op: str) -> str | None:
         extra = (
             {"tip_cents": "150"}
             if op == "deposit_tip"
             else {"donation_cents": "400", "project_id": str(project_id)}
         )
-        started = time.time()
-        t0 = time.perf_counter()
-        error = None
         try:
-            _deliver(member_id, 10_00, **extra)
+            _deliver(members[i % len(members)], 10_00, **extra)
         except DomainError as exc:  # a lock timeout (503) is a measured, refused call
-            error = str(exc.code)
-        ms = (time.perf_counter() - t0) * 1000
-        samples.append([started, op, round(ms, 3), error is None])
-        if error is not None:
-            errors[error] = errors.get(error, 0) + 1
-    return {"samples": samples, "errors": errors}
+            return str(exc.code)
+        return None
+
+    return paced_samples(
+        seconds=seconds, max_ops=max_ops, rate=rate, stop_file=stop_file, ops=OPS, call=call
+    )
 
 
 def run_settlement(*, campaign_id: int, workers: int) -> dict[str, Any]:
