@@ -14,7 +14,8 @@
 # Usage: scripts/fuzz.sh   (or make fuzz)
 # Environment: FUZZ_DB (saka_fuzz), PG_URL (postgres://postgres@127.0.0.1:5432, the server),
 #   FUZZ_HOST (127.0.0.1), FUZZ_PORT (8765), FUZZ_MAX_EXAMPLES (5 per operation and phase),
-#   FUZZ_STATEFUL_ROLES (member: the roles that also run the stateful phase),
+#   FUZZ_STATEFUL_ROLES (member: the roles that also run the stateful phase), FUZZ_JOBS (2:
+#   roles fuzzed at once),
 #   FUZZ_ROLES (all of them, space-separated), FUZZ_SEED (random), FUZZ_OUT (a temp dir: logs,
 #   JUnit reports, the server's log), PYTHON (.venv/bin/python).
 set -euo pipefail
@@ -71,30 +72,50 @@ for _ in $(seq 1 60); do
 done
 curl -fsS -o "$FUZZ_OUT/schema.json" "$SCHEMA_URL"
 
-# --- schemathesis, once per role --------------------------------------------------------------
-status=0
-for role in $FUZZ_ROLES; do
-  auth=()
+# --- schemathesis, once per role, FUZZ_JOBS roles at a time ----------------------------------
+# (the server is threaded; two schemathesis processes keep both cores busy)
+FUZZ_JOBS="${FUZZ_JOBS:-2}"
+fuzz_role() {
+  local role="$1" token phases
+  local -a auth=() seed=()
   if [ "$role" != anonymous ]; then
     token="$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \
       "$FUZZ_OUT/tokens.json" "$role")"
     auth=(-H "Authorization: Token $token")
   fi
-  seed=()
   [ -n "${FUZZ_SEED:-}" ] && seed=(--seed "$FUZZ_SEED")
   phases=examples,coverage,fuzzing
   case " $FUZZ_STATEFUL_ROLES " in *" $role "*) phases="$phases,stateful" ;; esac
-  say "role $role"
   # scripts/schemathesis.toml: checks, phases and the justified exclusion (docs/testing.md)
   if "$ST" --config-file "$ROOT/scripts/schemathesis.toml" run "$SCHEMA_URL" \
     "${auth[@]}" "${seed[@]}" --phases "$phases" --max-examples "$FUZZ_MAX_EXAMPLES" --workers 1 \
     --no-color --report junit --report-junit-path "$FUZZ_OUT/$role.xml" \
     >"$FUZZ_OUT/$role.log" 2>&1; then
-    :
+    echo 0 >"$FUZZ_OUT/$role.rc"
   else
-    status=1
+    echo 1 >"$FUZZ_OUT/$role.rc"
   fi
-  sed -n '/^Failures:/,/^Reports:/p' "$FUZZ_OUT/$role.log" | sed 's/^/    /'
+}
+running=0
+role_pids=()
+for role in $FUZZ_ROLES; do
+  if [ "$running" -ge "$FUZZ_JOBS" ]; then
+    wait -n || true
+    running=$((running - 1))
+  fi
+  say "role $role"
+  fuzz_role "$role" &
+  role_pids+=("$!")
+  running=$((running + 1))
+done
+for pid in "${role_pids[@]}"; do wait "$pid" || true; done  # not the server's
+status=0
+for role in $FUZZ_ROLES; do
+  if [ "$(cat "$FUZZ_OUT/$role.rc" 2>/dev/null || echo 1)" != 0 ]; then
+    status=1
+    say "role $role: failures"
+    sed -n '/^Failures:/,/^Reports:/p' "$FUZZ_OUT/$role.log" | sed 's/^/    /'
+  fi
 done
 stop_server
 if grep -q "Traceback" "$FUZZ_OUT/server.log"; then
