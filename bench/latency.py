@@ -203,12 +203,13 @@ def _workers(
     return start_workers(server, dbname, commands, ready_files=ready_files)
 
 
-def _collect(
-    procs: list[subprocess.Popen[str]], timeout: float
+def collect_samples(
+    procs: list[subprocess.Popen[str]], timeout: float, what: str = "latency worker"
 ) -> tuple[list[list[Any]], dict[str, int]]:
+    """The probe workers' samples and error counts, merged (every probe's harness side)."""
     samples: list[list[Any]] = []
     errors: dict[str, int] = {}
-    for data in finish_workers(procs, timeout=timeout, what="latency worker"):
+    for data in finish_workers(procs, timeout=timeout, what=what):
         samples += data["samples"]
         for code, n in data["errors"].items():
             errors[code] = errors.get(code, 0) + n
@@ -236,7 +237,9 @@ def latency_probe(
                 phase=1,
                 ready_dir=ready_dir,
             )
-            idle_samples, idle_errors = _collect(procs, timeout=opts.latency_idle_seconds + 120)
+            idle_samples, idle_errors = collect_samples(
+                procs, timeout=opts.latency_idle_seconds + 120
+            )
             # 2. the same load while the project's compost runs (its own fresh process); only
             # the calls that start between the run's first and last statement count
             stop = ready_dir / "stop"
@@ -255,7 +258,7 @@ def latency_probe(
                 )
             finally:
                 stop.touch()
-            run_samples, run_errors = _collect(procs, timeout=opts.latency_max_seconds + 120)
+            run_samples, run_errors = collect_samples(procs, timeout=opts.latency_max_seconds + 120)
         run = last_json(out)
         window = (float(run["work_started_at"]), float(run["work_ended_at"]))
         return {

@@ -38,15 +38,16 @@ from django.db import transaction
 from django.db.models import F
 
 from bench.dbs import Server, check_name
-from bench.latency import paced_samples, percentile
+from bench.latency import collect_samples, paced_samples, percentile
 from bench.options import BenchOptions
-from bench.processes import finish_workers, last_json, manage, start_workers
+from bench.processes import last_json, manage, start_workers
 from bench.templates import Templates
 from saka.core.clock import now
 from saka.core.errors import DomainError
 
 SECRET = "whsec_saka_bench_settlement"  # noqa: S105 - the bench databases' own webhooks
 OPS = ("deposit_tip", "donation")
+WHAT = "settlement latency worker"
 PLEDGERS = 200
 _events = itertools.count(1)
 
@@ -278,16 +279,6 @@ def _workers(
     return start_workers(server, db, commands, ready_files=ready)
 
 
-def _collect(procs: list[Any], timeout: float) -> tuple[list[list[Any]], dict[str, int]]:
-    samples: list[list[Any]] = []
-    errors: dict[str, int] = {}
-    for data in finish_workers(procs, timeout=timeout, what="settlement latency worker"):
-        samples += data["samples"]
-        for code, k in data["errors"].items():
-            errors[code] = errors.get(code, 0) + k
-    return samples, errors
-
-
 def settlement_latency_probe(
     server: Server, templates: Templates, opts: BenchOptions
 ) -> dict[str, Any]:
@@ -325,7 +316,9 @@ def settlement_latency_probe(
                 ready_dir=ready_dir,
                 phase=1,
             )
-            quiet, quiet_errors = _collect(procs, timeout=opts.latency_idle_seconds + 120)
+            quiet, quiet_errors = collect_samples(
+                procs, timeout=opts.latency_idle_seconds + 120, what=WHAT
+            )
             stop = ready_dir / "stop"
             procs = _workers(
                 server,
@@ -354,7 +347,9 @@ def settlement_latency_probe(
                 )
             finally:
                 stop.touch()
-            during, during_errors = _collect(procs, timeout=opts.latency_max_seconds + 120)
+            during, during_errors = collect_samples(
+                procs, timeout=opts.latency_max_seconds + 120, what=WHAT
+            )
         run = last_json(out)
         window = (float(run["work_started_at"]), float(run["work_ended_at"]))
         rec, _ = manage(server, db, "saka_reconcile", "--json", timeout=opts.timeout_s)
