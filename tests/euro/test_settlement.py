@@ -5,6 +5,7 @@ concurrency and a killed process: ``test_settlement_races.py``, ``test_kill_resu
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -326,3 +327,38 @@ def test_the_commission_s_sql_is_exact_at_the_largest_pledge(
     assert run.commission_done == sum(
         commission_of(a, Decimal(rate)) for a in (MAX_PLEDGE_CENTS, MAX_PLEDGE_CENTS - 1)
     )
+
+
+def test_a_settlement_logs_each_chunk_once_and_its_end_once(
+    pledged: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # given a succeeded campaign with 12 held pledges
+    campaign, _, _ = pledged
+    close(campaign, CampaignStatus.SUCCEEDED)
+    caplog.set_level(logging.INFO, logger="saka")
+    # when it is settled in chunks of 5
+    run = settle(campaign, chunk_size=5)
+
+    # then each chunk logged one line (the engine's), with what it booked
+    def of_run(event: str) -> list[Any]:
+        return [r for r in caplog.records if getattr(r, "event", None) == event]
+
+    chunks = of_run("run.chunk")
+    planned = SettlementChunk.objects.filter(run_id=run.pk).values_list("lo", "hi")
+    assert sorted((r.lo, r.hi) for r in chunks) == sorted(planned)
+    assert {(r.run, r.run_id, r.campaign_id) for r in chunks} == {
+        ("settlement", run.pk, str(campaign.pk))
+    }
+    assert sum(r.counts["pledges"] for r in chunks) == 12
+    assert sum(r.counts["commission"] for r in chunks) == run.commission_done
+    # and the run one line at its end, with its totals
+    (done,) = of_run("run.done")
+    assert done.counts == {
+        "pledges": 12,
+        "skipped": 0,
+        "amount": run.amount_done,
+        "commission": run.commission_done,
+        "net": run.net_done,
+        "refunded": 0,
+    }
+    assert (done.kind, done.outcome, done.duration_ms) == ("release", "completed", run.duration_ms)

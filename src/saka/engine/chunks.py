@@ -27,9 +27,11 @@ from django.utils import timezone
 
 from saka.core.db import durable
 from saka.core.errors import LockTimeout
+from saka.core.metrics import run_chunk_seconds
 from saka.engine.conf import get_settings
 from saka.engine.errors import ChunkFailed
-from saka.engine.spec import Chunked, RunSpec
+from saka.engine.logs import counts_text, run_fields
+from saka.engine.spec import ChunkCounts, Chunked, RunSpec
 
 logger = logging.getLogger("saka.runs")
 
@@ -164,16 +166,18 @@ def do_and_claim_next(
     ``done`` is ``False`` if another worker did the chunk first. A lock timeout or deadlock is
     tried again (``SAKA_RUN_CHUNK_RETRIES``, with backoff); a constraint or range error that the
     kind's work did not type itself becomes ``ChunkFailed`` at once; on any failure the lease is
-    given up, so the next worker need not wait for it."""
+    given up, so the next worker need not wait for it. A chunk done logs one line and is
+    timed in ``saka_run_chunk_duration_seconds`` (retries included)."""
     retries = get_settings().chunk_retries
     attempt = 0
+    t0 = time.monotonic()
+    counts: ChunkCounts | None = None
     while True:
-        t0 = time.monotonic()
         try:
             with durable():
                 done = _lock_pending(spec, run.pk, step.step, lo)
                 if done:
-                    step.work(run, lo, hi, worker)
+                    counts = step.work(run, lo, hi, worker)
                 upcoming = _claim_in_transaction(spec, run.pk, step, worker) if claim_next else None
         except LockTimeout:
             if attempt >= retries:
@@ -207,17 +211,44 @@ def do_and_claim_next(
             release(spec, run.pk, step.step, lo)
             raise
         if done:
-            logger.debug(
-                "run %s %s %s chunk (%s, %s] by %s: %.1f ms",
-                spec.name,
-                run.pk,
-                step.name,
-                lo,
-                hi,
-                worker,
-                (time.monotonic() - t0) * 1000,
-            )
+            _chunk_done_log(spec, run, step, lo, hi, worker, time.monotonic() - t0, counts, attempt)
         return done, upcoming
+
+
+def _chunk_done_log(
+    spec: RunSpec,
+    run: Any,
+    step: Chunked,
+    lo: int,
+    hi: int,
+    worker: str,
+    seconds: float,
+    counts: ChunkCounts | None,
+    retries: int,
+) -> None:
+    run_chunk_seconds.labels(run=spec.name, step=step.name).observe(seconds)
+    ms = round(seconds * 1000, 1)
+    logger.info(
+        "run %s %s %s chunk (%s, %s] by %s: %s ms%s",
+        spec.name,
+        run.pk,
+        step.name,
+        lo,
+        hi,
+        worker,
+        ms,
+        f", {counts_text(counts)}" if counts else "",
+        extra={
+            **run_fields(spec, run, "run.chunk"),
+            "step": step.name,
+            "lo": lo,
+            "hi": hi,
+            "worker": worker,
+            "duration_ms": ms,
+            "retries": retries,
+            "counts": dict(counts or {}),
+        },
+    )
 
 
 def release(spec: RunSpec, run_id: int, step: int, lo: int) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, connections, transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -28,6 +28,7 @@ from saka.core.db import durable
 from saka.engine import chunks
 from saka.engine.conf import get_settings
 from saka.engine.errors import EarlierRunUnfinished, RunConflict
+from saka.engine.logs import counts_text, run_fields, run_key
 from saka.engine.models import UNFINISHED, BatchRun, RunStatus
 from saka.engine.spec import Chunked, RunSpec, Single
 
@@ -69,7 +70,7 @@ def open_run(
             return run, False
         blocking = earlier() if earlier is not None else None
         if blocking is not None:
-            raise EarlierRunUnfinished(run_id=blocking.pk, **_key(blocking))
+            raise EarlierRunUnfinished(run_id=blocking.pk, **run_key(blocking))
         try:
             with transaction.atomic():
                 run = create()
@@ -77,14 +78,15 @@ def open_run(
         except IntegrityError as exc:  # a concurrent opener won (or another constraint)
             last = exc
             continue
-        logger.info("run %s %s opened (%s)", spec.name, run.pk, _key(run))
+        logger.info(
+            "run %s %s opened: %s",
+            spec.name,
+            run.pk,
+            " ".join(run_key(run).values()),
+            extra=run_fields(spec, run, "run.opened"),
+        )
         return run, True
     raise RunConflict(error=str(last)[:300]) from last
-
-
-def _key(run: Any) -> dict[str, Any]:
-    keys = ("kind", "period", "campaign_id")
-    return {k: str(getattr(run, k)) for k in keys if getattr(run, k, None) is not None}
 
 
 def _plan_phase(spec: RunSpec, run: Any) -> None:
@@ -189,7 +191,32 @@ def _finish(spec: RunSpec, run_id: int) -> None:
             setattr(run, name, value)
         if spec.on_finish is not None:
             spec.on_finish(run)
-    logger.info("run %s %s done: %s, %s ms", spec.name, run_id, run.outcome, run.duration_ms)
+    _done_log(spec, run)
+
+
+def _done_log(spec: RunSpec, run: Any) -> None:
+    """The run's one line at its end: key, outcome, attempts, chunks, time, the kind's totals."""
+    counts = dict(spec.counts(run)) if spec.counts is not None else {}
+    logger.info(
+        "run %s %s%s done: %s, %s chunks, %s attempt(s), %s ms%s",
+        spec.name,
+        run.pk,
+        "".join(f" {v}" for v in run_key(run).values()),
+        run.outcome,
+        run.chunks_done,
+        run.attempts,
+        run.duration_ms,
+        f", {counts_text(counts)}" if counts else "",
+        extra={
+            **run_fields(spec, run, "run.done"),
+            "outcome": run.outcome,
+            "trigger": run.trigger,
+            "attempts": run.attempts,
+            "chunks_done": run.chunks_done,
+            "duration_ms": run.duration_ms,
+            "counts": counts,
+        },
+    )
 
 
 # --- driving a run ------------------------------------------------------------------------------
@@ -316,6 +343,33 @@ def stalled(spec: RunSpec) -> QuerySet[Any]:
         .exclude(Exists(live_lease))
         .order_by("pk")
     )
+
+
+def last_finished(spec: RunSpec) -> Any:
+    """The live run of ``spec`` that finished last (``None``: none has yet)."""
+    model: type[BatchRun] = spec.run_model
+    return (
+        model.objects.filter(status=RunStatus.DONE, finished_at__isnull=False, **spec.live)
+        .order_by("-finished_at", "-pk")
+        .first()
+    )
+
+
+def unfinished_progress(spec: RunSpec) -> dict[str, Any]:
+    """The unfinished live runs of ``spec``: how many in each status, and their chunks (of
+    the steps planned so far) done and planned. Two queries."""
+    model: type[BatchRun] = spec.run_model
+    runs = model.objects.filter(status__in=UNFINISHED, **spec.live)
+    grouped = runs.order_by().values("status").annotate(n=Count("pk"))
+    by_status = {row["status"]: row["n"] for row in grouped}
+    chunk_rows = spec.chunk_model.objects.filter(run_id__in=runs.values("pk")).aggregate(
+        planned=Count("lo"), done=Count("lo", filter=Q(done_at__isnull=False))
+    )
+    return {
+        "runs": {status: by_status.get(status, 0) for status in UNFINISHED},
+        "chunks_planned": chunk_rows["planned"],
+        "chunks_done": chunk_rows["done"],
+    }
 
 
 def is_stalled(spec: RunSpec, run: Any) -> bool:

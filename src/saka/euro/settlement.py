@@ -35,7 +35,6 @@ the commission rate frozen then too. Notifications go out after each chunk's com
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
@@ -117,10 +116,10 @@ def _exit_status(run: SettlementRun) -> PledgeStatus:
     return PledgeStatus.RELEASED if run.kind == SettlementKind.RELEASE else PledgeStatus.REFUNDED
 
 
-def _settle_chunk(run: SettlementRun, lo: int, hi: int, worker: str) -> None:
+def _settle_chunk(run: SettlementRun, lo: int, hi: int, worker: str) -> dict[str, int]:
     """Settle the held pledges of ``(lo, hi]`` and mark the chunk done with what it booked (the
-    engine opened the chunk's transaction and locked its row)."""
-    started = time.monotonic()
+    engine opened the chunk's transaction and locked its row); what it did, for the engine's
+    log line of the chunk."""
     outcome = _exit_status(run)
     ids = list(
         Pledge.objects.filter(
@@ -168,35 +167,31 @@ def _settle_chunk(run: SettlementRun, lo: int, hi: int, worker: str) -> None:
         transaction.on_commit(
             lambda: notify("pledges_settled", outcome=outcome.value, pledge_ids=settled)
         )
-    logger.debug(
-        "settlement %s chunk (%s, %s] by %s: %s settled, %s skipped, %.1f ms",
-        run.pk,
-        lo,
-        hi,
-        worker,
-        totals.pledges,
-        skipped,
-        (time.monotonic() - started) * 1000,
-    )
+    return {
+        "pledges": totals.pledges,
+        "skipped": skipped,
+        "amount": totals.amount,
+        "commission": totals.commission,
+        "net": totals.net,
+        "refunded": totals.refunded,
+    }
+
+
+def _run_counts(run: SettlementRun) -> dict[str, int]:
+    """A finished settlement's totals (cents), for the engine's log line of the run."""
+    return {
+        "pledges": run.pledges_done,
+        "skipped": run.pledges_skipped,
+        "amount": run.amount_done,
+        "commission": run.commission_done,
+        "net": run.net_done,
+        "refunded": run.refunded_done,
+    }
 
 
 def _finished(run: SettlementRun) -> None:
-    """The engine finished the run (in its transaction, holding the run's row lock)."""
-    logger.info(
-        "settlement %s of campaign %s (%s) done: %s pledges, %s cents (commission %s, "
-        "net %s, refunded %s), %s skipped, %s chunks, %s ms",
-        run.pk,
-        run.campaign_id,
-        run.kind,
-        run.pledges_done,
-        run.amount_done,
-        run.commission_done,
-        run.net_done,
-        run.refunded_done,
-        run.pledges_skipped,
-        run.chunks_done,
-        run.duration_ms,
-    )
+    """The engine finished the run (in its transaction, holding the run's row lock; the
+    engine logs the run's line with ``_run_counts``)."""
     run_id, campaign_id, outcome = run.pk, run.campaign_id, run.outcome
     project_id = Campaign.objects.values_list("project_id", flat=True).get(pk=campaign_id)
     # fold what the chunks credited (pending rows) into the project's and platform's cached
@@ -228,6 +223,7 @@ SETTLEMENT = RunSpec(
     steps=[Chunked("settle", SettlementStep.SETTLE, _ranges, _settle_chunk)],
     outcome=lambda run: "completed" if run.pledges_done else "nothing_to_settle",
     on_finish=_finished,
+    counts=_run_counts,
 )
 
 

@@ -16,7 +16,8 @@ and ``"100"`` are the same request. :func:`request_hash` accepts only JSON's own
 A replay with the same payload returns the stored result (``result_type(**stored)``); the
 same key with another payload raises :class:`IdempotencyConflict`; no key books every time.
 :func:`replay_watch` tells the caller (the API, for its ``Idempotent-Replayed: true`` header)
-whether a call inside it replayed.
+whether a call inside it replayed; every replay counts in ``saka_idempotent_replays_total``
+(``saka.core.metrics``), labelled with the scope's service (``saka.plant``, ...).
 The record is written in the booking's transaction, so a failed booking leaves no key behind
 and a concurrent duplicate waits on the unique index, then replays.
 :func:`idempotency_claim` and :func:`idempotency_store` are its two halves.
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
 from saka.core.db import require_atomic
+from saka.core.metrics import idempotent_replays
 from saka.ledger.errors import IdempotencyConflict, InvalidIdempotencyKey
 from saka.ledger.models import IdempotencyRecord
 
@@ -98,6 +100,7 @@ def replay_watch() -> Iterator[ReplayWatch]:
 def _replay(record: IdempotencyRecord, digest: str, key: str) -> dict[str, Any]:
     if record.request_hash != digest:
         raise IdempotencyConflict(key=key)
+    idempotent_replays.labels(service=record.scope.partition(":")[0]).inc()
     watch = _watch.get()
     if watch is not None:
         watch.replayed = True

@@ -57,7 +57,9 @@ from django.db import IntegrityError, transaction
 
 from saka.core.clock import ensure_aware, now
 from saka.core.db import durable
+from saka.core.errors import DomainError
 from saka.core.members import member_require
+from saka.core.metrics import webhook_events
 from saka.core.money import format_cents
 from saka.euro.accounts import accounts_ensure
 from saka.euro.conf import MAX_DEPOSIT_CENTS, get_settings
@@ -316,8 +318,21 @@ def payment_webhook_handle(
 
     Raises ``WebhookNotConfigured``, ``InvalidSignature``, ``InvalidEvent``,
     ``UnsupportedCurrency``, ``EventConflict``, ``MemberNotFound``, ``ProjectNotFound``,
-    ``LockTimeout``; nothing is booked or stored when it raises.
+    ``LockTimeout``; nothing is booked or stored when it raises. Each delivery counts once in
+    ``saka_payment_webhook_events_total``: its status (booked, ignored), ``replayed``, or the
+    code of the error it raised.
     """
+    try:
+        outcome = _handle(payload=payload, signature=signature, as_of=as_of)
+    except DomainError as exc:
+        webhook_events.labels(outcome=str(exc.code)).inc()
+        raise
+    status = "replayed" if outcome.replayed else str(outcome.body.get("status", "booked"))
+    webhook_events.labels(outcome=status).inc()
+    return outcome
+
+
+def _handle(*, payload: bytes, signature: str | None, as_of: datetime | None) -> WebhookOutcome:
     cfg = get_settings()
     at = ensure_aware(as_of or now())
     signature_verify(

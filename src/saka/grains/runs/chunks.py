@@ -54,11 +54,21 @@ def chunk_ranges(run: Run, step: int) -> list[tuple[int, int]]:
     return [(lo, min(lo + size, run.max_id)) for lo in range(0, run.max_id, size)]
 
 
+def chunk_counts(wallets: Any, grains: Any = 0) -> dict[str, int]:
+    """What a chunk did, for its log line: wallets changed (or frozen) and grains moved."""
+    return {"wallets": int(wallets), "amount": int(grains)}
+
+
+def run_counts(run: Run) -> dict[str, int]:
+    """A finished SAKA run's totals, for its log line."""
+    return {"wallets": run.wallets_done, "amount": run.amount_done}
+
+
 def record_chunk(
     spec: RunSpec, run: Run, step: int, lo: int, hi: int, worker: str, wallets: int, grains: int
-) -> None:
+) -> dict[str, int]:
     """Portable path: mark the chunk done and, for the apply step, add to the run's totals
-    (the PostgreSQL statements do both inside the chunk's one statement)."""
+    (the PostgreSQL statements do both inside the chunk's one statement); what it did."""
     chunk_done(spec, run.pk, step, lo, worker, wallets=wallets, amount=grains)
     if step == RunChunkStep.APPLY:
         Run.objects.filter(pk=run.pk).update(
@@ -70,6 +80,7 @@ def record_chunk(
         )
     else:
         Run.objects.filter(pk=run.pk).update(updated_at=now())
+    return chunk_counts(wallets, grains)
 
 
 def run_account_id(run: Run, kind: str) -> int:

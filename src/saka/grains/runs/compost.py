@@ -29,11 +29,13 @@ from saka.grains.models import (
 from saka.grains.rules import CompostRule
 from saka.grains.runs.chunks import (
     DEFAULT_CHUNK_SIZE,
+    chunk_counts,
     chunk_ranges,
     db_time,
     fetch,
     record_chunk,
     run_account_id,
+    run_counts,
 )
 from saka.grains.runs.lifecycle import Progress, run_dry, run_live, validate_start
 from saka.grains.sql.compost import COMPOST_CHUNK_PG, COMPOST_DRY_PG, COMPOST_SELECT
@@ -53,13 +55,13 @@ def _compost_params(run: Run) -> dict[str, Any]:
     }
 
 
-def _compost_chunk(run: Run, lo: int, hi: int, worker: str) -> None:
+def _compost_chunk(run: Run, lo: int, hi: int, worker: str) -> dict[str, int]:
     """Compost the idle wallets of ``(lo, hi]`` and mark the chunk done (the engine opened the
     chunk's transaction and locked its row). A silo that would pass ``MAX_BALANCE`` refuses the
     chunk with ``BalanceLimitExceeded`` (its transaction rolls back; the run is interrupted
     with that error and resumes from this chunk)."""
     try:
-        _compost_chunk_apply(run, lo, hi, worker)
+        return _compost_chunk_apply(run, lo, hi, worker)
     except IntegrityError as exc:
         if not is_balance_check(exc):
             raise  # the engine makes it ChunkFailed
@@ -71,7 +73,7 @@ def _compost_chunk(run: Run, lo: int, hi: int, worker: str) -> None:
         raise BalanceLimitExceeded(maximum=MAX_BALANCE, run_id=run.pk, lo=lo, hi=hi) from exc
 
 
-def _compost_chunk_apply(run: Run, lo: int, hi: int, worker: str) -> None:
+def _compost_chunk_apply(run: Run, lo: int, hi: int, worker: str) -> dict[str, int]:
     silo_id = run_account_id(run, AccountKind.SILO)
     params = {
         **_compost_params(run),
@@ -82,8 +84,7 @@ def _compost_chunk_apply(run: Run, lo: int, hi: int, worker: str) -> None:
         "worker": worker,
     }
     if connection.vendor == "postgresql":
-        fetch(COMPOST_CHUNK_PG, params)
-        return
+        return chunk_counts(*fetch(COMPOST_CHUNK_PG, params)[0])
     rule = CompostRule.of_run(run.parameters)
     rows = [
         (acc_id, rule.amount(int(balance))) for acc_id, balance in fetch(COMPOST_SELECT, params)
@@ -109,7 +110,7 @@ def _compost_chunk_apply(run: Run, lo: int, hi: int, worker: str) -> None:
                 [(x, x, x, params["as_of"], a) for a, x in rows],
             )
         SakaAccount.objects.filter(pk=silo_id).update(balance=F("balance") + total)
-    record_chunk(COMPOST, run, RunChunkStep.APPLY, lo, hi, worker, len(rows), total)
+    return record_chunk(COMPOST, run, RunChunkStep.APPLY, lo, hi, worker, len(rows), total)
 
 
 COMPOST = RunSpec(
@@ -126,6 +127,7 @@ COMPOST = RunSpec(
     ],
     outcome=lambda run: "completed" if run.wallets_done else "nothing_to_compost",
     live={"kind": RunKind.COMPOST, "dry_run": False},
+    counts=run_counts,
 )
 
 

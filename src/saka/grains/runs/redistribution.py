@@ -33,11 +33,13 @@ from saka.grains.models import (
 )
 from saka.grains.runs.chunks import (
     DEFAULT_CHUNK_SIZE,
+    chunk_counts,
     chunk_ranges,
     db_time,
     fetch,
     record_chunk,
     run_account_id,
+    run_counts,
 )
 from saka.grains.runs.lifecycle import Progress, run_dry, run_live, validate_start
 from saka.grains.sql.redistribution import (
@@ -124,7 +126,7 @@ def _stored_plan(run: Run) -> RedistributionPlan:
 # --- freeze, prepare, credit, settle ---------------------------------------------------------
 
 
-def _freeze_chunk(run: Run, lo: int, hi: int, worker: str) -> None:
+def _freeze_chunk(run: Run, lo: int, hi: int, worker: str) -> dict[str, int]:
     """Write the chunk's eligible wallets as the run's targets, and the chunk as frozen."""
     params = {
         **_redistribution_params(run),
@@ -135,12 +137,11 @@ def _freeze_chunk(run: Run, lo: int, hi: int, worker: str) -> None:
     }
     cond = _activity_condition(run)
     if connection.vendor == "postgresql":
-        fetch(redistribution_freeze(activity_condition=cond), params)
-        return
+        return chunk_counts(fetch(redistribution_freeze(activity_condition=cond), params)[0][0])
     with connection.cursor() as cursor:
         cursor.execute(redistribution_freeze_portable(activity_condition=cond), params)
         frozen = int(cursor.rowcount)
-    record_chunk(REDISTRIBUTION, run, RunChunkStep.FREEZE, lo, hi, worker, frozen, 0)
+    return record_chunk(REDISTRIBUTION, run, RunChunkStep.FREEZE, lo, hi, worker, frozen, 0)
 
 
 def _frozen_count(run: Run) -> int:
@@ -188,7 +189,7 @@ def _redistribution_prepare(run: Run) -> None:
         setattr(run, name, value)
 
 
-def _redistribution_chunk(run: Run, lo: int, hi: int, worker: str) -> None:
+def _redistribution_chunk(run: Run, lo: int, hi: int, worker: str) -> dict[str, int]:
     """Credit the chunk's frozen targets their share and mark the chunk done."""
     pool_id = run_account_id(run, AccountKind.POOL)
     per = int(run.per_wallet or 0)
@@ -204,8 +205,7 @@ def _redistribution_chunk(run: Run, lo: int, hi: int, worker: str) -> None:
         "now": db_time(now()),
     }
     if connection.vendor == "postgresql":
-        fetch(REDISTRIBUTION_CHUNK_PG, params)
-        return
+        return chunk_counts(*fetch(REDISTRIBUTION_CHUNK_PG, params)[0])
     ids = [row[0] for row in fetch(REDISTRIBUTION_TARGETS, params)]
     total = per * len(ids)
     if ids:
@@ -220,7 +220,7 @@ def _redistribution_chunk(run: Run, lo: int, hi: int, worker: str) -> None:
             balance=F("balance") + per, lifetime_redistributed=F("lifetime_redistributed") + per
         )
         SakaAccount.objects.filter(pk=pool_id).update(balance=F("balance") - total)
-    record_chunk(REDISTRIBUTION, run, RunChunkStep.APPLY, lo, hi, worker, len(ids), total)
+    return record_chunk(REDISTRIBUTION, run, RunChunkStep.APPLY, lo, hi, worker, len(ids), total)
 
 
 def _credit_ranges(run: Run) -> list[tuple[int, int]]:
@@ -290,6 +290,7 @@ REDISTRIBUTION = RunSpec(
     ],
     outcome=_redistribution_outcome,
     live={"kind": RunKind.REDISTRIBUTION, "dry_run": False},
+    counts=run_counts,
 )
 
 
