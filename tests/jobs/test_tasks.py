@@ -28,6 +28,7 @@ from saka.jobs import tasks
 from saka.jobs.schedule import RESUME_TASK, RUN_WORK_TASK
 from saka.jobs.tasks import (
     compost_run,
+    heartbeat,
     ledger_rollup,
     redistribution_run,
     run_work,
@@ -241,7 +242,7 @@ def test_task_calls_the_service_outside_any_transaction(member: Any, at: Any) ->
 # --- schedule and configuration ----------------------------------------------------------------
 
 
-def test_beat_schedules_compost_weekly_redistribution_monthly_and_resumes_every_minute() -> None:
+def test_beat_schedules_compost_weekly_redistribution_monthly_resumes_and_heartbeats() -> None:
     schedule = celery_app.conf.beat_schedule
     assert schedule == settings.CELERY_BEAT_SCHEDULE
     by_task = {entry["task"]: entry["schedule"] for entry in schedule.values()}
@@ -250,7 +251,10 @@ def test_beat_schedules_compost_weekly_redistribution_monthly_and_resumes_every_
         redistribution_run.name,
         runs_resume.name,
         ledger_rollup.name,
+        heartbeat.name,
     }
+    # beat's heartbeat (/healthz): every 30 s
+    assert by_task[heartbeat.name] == 30.0
     # stalled runs of any kind and period: every minute
     resume = by_task[runs_resume.name]
     assert isinstance(resume, crontab)

@@ -3,6 +3,7 @@ Celery).
 
 - ``tasks``: thin Celery tasks of the runs (retried on lock timeouts and concurrent runs).
 - ``enqueue``: the one place that enqueues a task, in ``transaction.on_commit``.
+- ``heartbeat``: beat's and the workers' last sightings (the cache), read by ``/healthz``.
 - ``admin``: the Run admin (dry-run and live-run buttons; the live run goes through
   ``enqueue``).
 

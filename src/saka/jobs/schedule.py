@@ -17,6 +17,9 @@ SETTLEMENT_TASK = "saka.jobs.tasks.settlement_run"
 RUN_WORK_TASK = "saka.jobs.tasks.run_work"
 RESUME_TASK = "saka.jobs.tasks.runs_resume"
 ROLLUP_TASK = "saka.jobs.tasks.ledger_rollup"
+HEARTBEAT_TASK = "saka.jobs.tasks.heartbeat"
+# how often beat shows it is alive (saka.jobs.heartbeat; /healthz reads it)
+HEARTBEAT_EVERY_SECONDS = 30.0
 # how often the rolled-up balances (commission, project accounts, project SAKA figures) are
 # folded: what they read stays exact meanwhile (cached + pending), this bounds the pending rows
 ROLLUP_EVERY_SECONDS = 10.0
@@ -41,5 +44,10 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "saka-ledger-rollup": {
         "task": ROLLUP_TASK,
         "schedule": ROLLUP_EVERY_SECONDS,
+    },
+    # every 30 s: beat's and the workers' heartbeats (/healthz)
+    "saka-heartbeat": {
+        "task": HEARTBEAT_TASK,
+        "schedule": HEARTBEAT_EVERY_SECONDS,
     },
 }

@@ -10,6 +10,8 @@
 - ``runs_resume`` (beat, every minute): interrupted or stalled runs of any period get workers.
 - ``ledger_rollup`` (beat, every 10 s): fold the pending credits of the rolled-up accounts
   (EUR commission and project accounts) and the pending boosts of the projects' SAKA figures.
+- ``heartbeat`` (beat, every 30 s): the workers' heartbeat (beat's is written when beat
+  publishes it: ``saka.jobs.heartbeat``).
 
 The engine owns its transactions (one short transaction per chunk), so a task never opens
 one: a retry always starts outside any aborted transaction. A lock timeout or a conflict while
@@ -43,9 +45,11 @@ from saka.grains.runs.periods import period_of
 from saka.grains.runs.redistribution import redistribution_run_start
 from saka.grains.selectors import run_summary
 from saka.jobs.enqueue import run_workers_enqueue
+from saka.jobs.heartbeat import WORKER_KEY, heartbeat_record
 from saka.jobs.runs import SPEC_OF_KIND, SPECS, workers
 from saka.jobs.schedule import (
     COMPOST_TASK,
+    HEARTBEAT_TASK,
     REDISTRIBUTION_TASK,
     RESUME_TASK,
     ROLLUP_TASK,
@@ -203,6 +207,12 @@ def ledger_rollup() -> dict[str, int]:
     except LockTimeout:
         logger.warning("ledger rollup skipped: another rollup holds the rows")
     return folded
+
+
+@shared_task(name=HEARTBEAT_TASK)
+def heartbeat() -> None:
+    """A worker is alive and takes tasks (beat's sighting is recorded when it sends this)."""
+    heartbeat_record(WORKER_KEY)
 
 
 # --- campaign settlement ------------------------------------------------------------------------
