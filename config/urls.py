@@ -13,6 +13,7 @@ handler500 = "saka.api.common.errors.handler500"
 urlpatterns = [
     path("", RedirectView.as_view(url="/api/docs/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("", include("saka.ops.urls")),  # /healthz, /metrics (docs/observability.md)
     path("api/", include("saka.api.urls")),
     # last: any other URL under api/ is a JSON 404 (with DEBUG on too), whatever the method
     re_path(r"^api/", api_not_found),

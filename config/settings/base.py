@@ -6,7 +6,9 @@ Environment: ``DATABASE_URL`` (read here, used by each environment's module), ``
 in-process), ``CELERY_TASK_ALWAYS_EAGER`` (``1``/``0``, overrides that default),
 ``SAKA_LOCK_TIMEOUT_MS``, ``SAKA_RUN_WORKERS``, ``SAKA_LOG_LEVEL``, ``SAKA_MEMBER_THROTTLE``,
 ``SAKA_PLATFORM_THROTTLE``, ``SAKA_PAYMENT_WEBHOOK_SECRET``, ``SAKA_TEST_DB_NAME``,
-``SAKA_DB_POOLER`` (``pgbouncer``: ``DATABASE_URL`` is a PgBouncer in transaction mode).
+``SAKA_DB_POOLER`` (``pgbouncer``: ``DATABASE_URL`` is a PgBouncer in transaction mode),
+``SAKA_LOG_FORMAT`` (``plain`` here, ``json`` in production), ``SAKA_METRICS_TOKEN``,
+``SAKA_DB_METRICS`` (see docs/observability.md).
 """
 
 from __future__ import annotations
@@ -44,9 +46,14 @@ INSTALLED_APPS = [
     "saka.jobs",
     "saka.demo",
     "bench",
+    "django_prometheus",
 ]
 
 MIDDLEWARE = [
+    # observability (saka.ops, docs/observability.md): metrics around everything, then the
+    # request id and the one log line per request
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "saka.ops.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -54,6 +61,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -81,9 +89,16 @@ LOCK_TIMEOUT_MS = int(os.environ.get("SAKA_LOCK_TIMEOUT_MS", "3000"))
 # docs/operations-workers.md); empty: a direct connection to PostgreSQL.
 DB_POOLER = os.environ.get("SAKA_DB_POOLER", "").strip().lower()
 DB_POOLERS = ("", "pgbouncer")
+# ``1``: the database's queries are counted and timed in /metrics (django-prometheus's backend
+# wrappers); production turns it on unless ``SAKA_DB_METRICS=0``.
+DB_METRICS = os.environ.get("SAKA_DB_METRICS", "0") == "1"
+DB_METRICS_ENGINES = {
+    "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
+    "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
+}
 
 
-def database(url: str, *, pooler: str | None = None) -> dict[str, Any]:
+def database(url: str, *, pooler: str | None = None, metrics: bool | None = None) -> dict[str, Any]:
     """The ``DATABASES`` entry of a database URL, with the lock timeout and SQLite tuning.
 
     ``pooler`` (default ``SAKA_DB_POOLER``) ``"pgbouncer"``: the URL is a PgBouncer in
@@ -93,11 +108,15 @@ def database(url: str, *, pooler: str | None = None) -> dict[str, Any]:
     or PgBouncer's ``connect_query``), no server-side cursors (``.iterator()`` would open a
     ``WITH HOLD`` cursor), and client-side binding without prepared statements (Django's
     default with psycopg 3: ``prepare_threshold=None``, no ``server_side_binding``).
+
+    ``metrics`` (default ``SAKA_DB_METRICS``): django-prometheus's wrapper of the same backend
+    (``connection.vendor`` unchanged), counting queries, errors and their latency.
     """
     pooler = DB_POOLER if pooler is None else pooler
     if pooler not in DB_POOLERS:
         raise ImproperlyConfigured(f"SAKA_DB_POOLER must be one of {DB_POOLERS}, got {pooler!r}.")
     db: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
+    metrics = DB_METRICS if metrics is None else metrics
     if db["ENGINE"] == "django.db.backends.postgresql":
         options = db.setdefault("OPTIONS", {})
         if pooler == "pgbouncer":
@@ -121,6 +140,8 @@ def database(url: str, *, pooler: str | None = None) -> dict[str, Any]:
             }
         )
         db["CONN_MAX_AGE"] = 0
+    if metrics and db["ENGINE"] in DB_METRICS_ENGINES:
+        db["ENGINE"] = DB_METRICS_ENGINES[db["ENGINE"]]
     return db
 
 
@@ -168,15 +189,51 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "loggers": {
-        "saka": {"handlers": ["console"], "level": os.environ.get("SAKA_LOG_LEVEL", "INFO")}
-    },
-}
+
+def logging_config(log_format: str) -> dict[str, Any]:
+    """One handler, on the root logger: every logger (``saka.*``, Django's, Celery's, which
+    config/celery.py keeps from installing its own) writes each line once. ``json``: one JSON
+    object a line (python-json-logger; fields in docs/observability.md); ``plain``: text."""
+    if log_format not in ("json", "plain"):
+        raise ImproperlyConfigured(f"SAKA_LOG_FORMAT must be json or plain, got {log_format!r}.")
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"request": {"()": "saka.ops.logs.RequestContextFilter"}},
+        "formatters": {
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+            "json": {
+                "()": "pythonjsonlogger.json.JsonFormatter",
+                "fmt": "%(levelname)s %(name)s %(message)s",
+                "rename_fields": {"levelname": "level", "name": "logger"},
+                "timestamp": "time",
+            },
+        },
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": log_format,
+                "filters": ["request"],
+            }
+        },
+        "root": {"handlers": ["console"], "level": "WARNING"},
+        "loggers": {
+            "saka": {"level": os.environ.get("SAKA_LOG_LEVEL", "INFO")},
+            "celery": {"level": "INFO"},
+            # Django's own handlers off (its console one doubles lines under DEBUG); 4xx are
+            # in the request line already, 5xx keep their traceback here
+            "django": {"handlers": [], "level": "INFO"},
+            "django.request": {"level": "ERROR"},
+        },
+    }
+
+
+LOGGING = logging_config(os.environ.get("SAKA_LOG_FORMAT", "plain").strip().lower())
+
+# GET /metrics: a bearer token; empty, only loopback clients (docs/observability.md)
+SAKA_METRICS_TOKEN = os.environ.get("SAKA_METRICS_TOKEN", "")
+# GET /healthz: beat's heartbeat older than this is "degraded" (it beats every 30 s)
+SAKA_BEAT_STALE_SECONDS = int(os.environ.get("SAKA_BEAT_STALE_SECONDS", "120"))
 
 # A token (POST /api/v1/auth/token/) is refused this long after it was issued (default 7 days);
 # POST /api/v1/auth/logout/ deletes it sooner.

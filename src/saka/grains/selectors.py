@@ -180,12 +180,18 @@ class SiloSummary:
     last_redistribution_run_id: int | None
 
 
-def silo_summary() -> SiloSummary:
-    system = dict(
+def system_balances() -> dict[str, int]:
+    """The silo's and the pool's balances (grains; 0 before the account exists): one query."""
+    found = dict(
         SakaAccount.objects.filter(kind__in=[AccountKind.SILO, AccountKind.POOL]).values_list(
             "kind", "balance"
         )
     )
+    return {k.value: int(found.get(k, 0)) for k in (AccountKind.SILO, AccountKind.POOL)}
+
+
+def silo_summary() -> SiloSummary:
+    system = system_balances()
     totals = SakaAccount.objects.filter(kind=AccountKind.WALLET).aggregate(
         composted=Coalesce(Sum("lifetime_composted"), 0),
         redistributed=Coalesce(Sum("lifetime_redistributed"), 0),
