@@ -157,3 +157,32 @@ def test_the_filter_puts_the_request_id_on_every_record_of_the_request() -> None
     outside = logging.LogRecord("saka.euro", logging.INFO, __file__, 1, "booked", None, None)
     assert RequestContextFilter().filter(outside)
     assert not hasattr(outside, "request_id")
+
+
+def test_the_filter_puts_the_task_id_on_every_record_of_a_task() -> None:
+    seen: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    handler = Keep()
+    handler.addFilter(RequestContextFilter())
+    logger = logging.getLogger("saka.tests.task")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+    @celery_app.task(name="tests.ops.logs_in_a_task")
+    def logs_in_a_task() -> None:
+        logger.info("inside")
+
+    try:
+        # when a task logs (run eagerly, as in a worker) and code outside a task logs
+        result = logs_in_a_task.apply()
+        logger.info("outside")
+    finally:
+        logger.removeHandler(handler)
+    # then the task's line carries its id, the other none
+    inside, outside = seen
+    assert inside.task_id == result.id
+    assert not hasattr(outside, "task_id")

@@ -1,5 +1,8 @@
 """Request ids and the one log line per request.
 
+``RequestContextFilter`` also puts the Celery task's id (``task_id``) on the records made
+while a task runs, in a worker or eagerly.
+
 ``RequestLogMiddleware`` (first in ``MIDDLEWARE``, after django-prometheus's "before"
 middleware) takes the request's ``X-Request-ID`` when it is a sane one (a proxy or client
 set it) or makes one, answers it in the response's ``X-Request-ID``, and logs one line
@@ -21,6 +24,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
+from celery import current_task
 from django.http import HttpRequest, HttpResponse
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -37,13 +41,17 @@ def current_request_id() -> str | None:
 
 
 class RequestContextFilter(logging.Filter):
-    """Adds ``request_id`` to every record made while a request is handled (never drops
-    one)."""
+    """Adds ``request_id`` to every record made while a request is handled, and ``task_id``
+    to every record made while a Celery task runs (never drops one)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         request_id = _request_id.get()
         if request_id is not None and not hasattr(record, "request_id"):
             record.request_id = request_id
+        task = current_task
+        task_id = getattr(task.request, "id", None) if task else None
+        if task_id is not None and not hasattr(record, "task_id"):
+            record.task_id = task_id
         return True
 
 

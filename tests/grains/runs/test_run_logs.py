@@ -96,3 +96,13 @@ def test_a_redistribution_logs_its_freeze_and_credit_chunks_and_its_end(
     (done,) = lines(caplog, "run.done", run.pk)
     assert (done.kind, done.period, done.outcome) == ("redistribution", run.period, run.outcome)
     assert done.counts == {"wallets": 3, "amount": run.amount_done}
+
+
+def test_a_dry_run_logs_one_line(make_wallet: Any, caplog: Any) -> None:
+    make_wallet(1000, A - 100 * DAY)
+    caplog.set_level(logging.INFO, logger="saka.runs")
+    dry = compost_run_start(as_of=A, dry_run=True)
+    (line,) = lines(caplog, "run.dry", dry.pk)
+    assert (line.kind, line.period, line.outcome) == ("compost", dry.period, "completed")
+    assert line.counts == {"wallets_done": 1, "amount_done": dry.amount_done}
+    assert not lines(caplog, "run.chunk", dry.pk)

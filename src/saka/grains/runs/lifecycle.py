@@ -204,5 +204,21 @@ def run_dry(
         **fields,
     )
     run.refresh_from_db()
-    logger.info("run %s %s (dry) done: %s, %s", kind, run.period, outcome, fields)
+    logger.info(
+        "run %s %s (dry) done: %s, %s",
+        kind,
+        run.period,
+        outcome,
+        fields,
+        extra={
+            "event": "run.dry",
+            "run": kind,
+            "run_id": run.pk,
+            "kind": kind,
+            "period": run.period,
+            "outcome": outcome,
+            "duration_ms": run.duration_ms,
+            "counts": fields,
+        },
+    )
     return run
