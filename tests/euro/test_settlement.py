@@ -347,7 +347,7 @@ def test_a_settlement_logs_each_chunk_once_and_its_end_once(
     planned = SettlementChunk.objects.filter(run_id=run.pk).values_list("lo", "hi")
     assert sorted((r.lo, r.hi) for r in chunks) == sorted(planned)
     assert {(r.run, r.run_id, r.campaign_id) for r in chunks} == {
-        ("settlement", run.pk, str(campaign.pk))
+        ("settlement", run.pk, campaign.pk)
     }
     assert sum(r.counts["pledges"] for r in chunks) == 12
     assert sum(r.counts["commission"] for r in chunks) == run.commission_done

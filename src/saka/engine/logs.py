@@ -22,7 +22,13 @@ def run_key(run: Any) -> dict[str, str]:
 
 
 def run_fields(spec: RunSpec, run: Any, event: str) -> dict[str, Any]:
-    return {"event": event, "run": spec.name, "run_id": run.pk, **run_key(run)}
+    """A log line's fields naming the run (ids as integers, the rest as text)."""
+    key = {
+        k: v if isinstance(v, int) else str(v)
+        for k in KEYS
+        if (v := getattr(run, k, None)) is not None
+    }
+    return {"event": event, "run": spec.name, "run_id": run.pk, **key}
 
 
 def counts_text(counts: Mapping[str, int]) -> str:
