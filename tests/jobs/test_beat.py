@@ -5,6 +5,10 @@ What beat makes of the installed rows: ``test_tasks`` (the schedule's slots)."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from celery.schedules import crontab
@@ -93,3 +97,28 @@ def test_a_slot_beat_cannot_store_is_refused(schedule: object) -> None:
     with pytest.raises((ValueError, TypeError)):
         beat_schedule_install(apps=apps, schedule={"x": {"task": "t", "schedule": schedule}})
     assert not PeriodicTask.objects.filter(name="x").exists()
+
+
+def test_the_app_refuses_to_start_without_django_celery_beat() -> None:
+    # given a project that installs saka.jobs but not django_celery_beat
+    code = (
+        "import django; from django.conf import settings; from config.settings import test as t; "
+        "settings.configure(**{k: getattr(t, k) for k in dir(t) if k.isupper() and "
+        "k != 'INSTALLED_APPS'}, INSTALLED_APPS=[a for a in t.INSTALLED_APPS "
+        "if a != 'django_celery_beat']); django.setup()"
+    )
+    repo = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": f"{repo / 'src'}{os.pathsep}{repo}"}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    # when Django starts, then it stops with what to add
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "saka.jobs needs 'django_celery_beat' in INSTALLED_APPS" in done.stderr
