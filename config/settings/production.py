@@ -5,9 +5,11 @@ Required environment (start-up refuses without it): ``DJANGO_SECRET_KEY``,
 broker and result backend: tasks go to a worker, never run eagerly in the web process). The
 proxy in front must set ``X-Forwarded-Proto`` and strip it from clients' requests.
 
-Optional: ``DJANGO_STATIC_ROOT`` (``staticfiles/`` in the repository: where ``collectstatic``
-writes), ``SAKA_SECURE_SSL_REDIRECT`` (``1`` by default; ``0`` serves plain HTTP without
-redirecting to HTTPS: ``make serve`` on 127.0.0.1 for a trial, never behind a public address).
+Optional: ``DJANGO_CSRF_TRUSTED_ORIGINS`` (comma-separated ``https://host``: when the proxy
+does not pass the public Host header on), ``DJANGO_STATIC_ROOT`` (``staticfiles/`` in the
+repository: where ``collectstatic`` writes), ``SAKA_SECURE_SSL_REDIRECT`` (``1`` by default;
+``0`` serves plain HTTP without redirecting to HTTPS: ``make serve`` on 127.0.0.1 for a trial,
+never behind a public address).
 Static files: ``manage.py collectstatic`` into ``STATIC_ROOT``, compressed and with hashed
 names, served by WhiteNoise (far-future cache headers) from the WSGI server (config/gunicorn.py).
 """
@@ -35,6 +37,10 @@ ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "").split(",") if h.strip()
 ]
 _required("DJANGO_ALLOWED_HOSTS", ",".join(ALLOWED_HOSTS))
+# origins of forms posted through a proxy that changes the Host header (the admin's log-in)
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
+]
 DATABASES = {"default": database(_required("DATABASE_URL", DATABASE_URL))}
 _required("REDIS_URL", REDIS_URL)  # base's CACHES, CELERY_BROKER_URL and result backend use it
 CELERY_TASK_ALWAYS_EAGER = False

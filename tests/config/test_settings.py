@@ -26,7 +26,7 @@ SHOW = (
     "import json, django; django.setup(); from django.conf import settings as s; "
     "print(json.dumps({n: str(getattr(s, n)) for n in ("
     "'DEBUG', 'SECRET_KEY', 'STORAGES', 'SECURE_SSL_REDIRECT', 'CELERY_RESULT_BACKEND', "
-    "'CELERY_BEAT_SCHEDULER', 'STATIC_ROOT', 'MIDDLEWARE')}))"
+    "'CELERY_BEAT_SCHEDULER', 'STATIC_ROOT', 'MIDDLEWARE', 'CSRF_TRUSTED_ORIGINS')}))"
 )
 
 
@@ -90,12 +90,18 @@ def test_production_serves_hashed_compressed_static_files_and_keeps_results_on_r
     assert middleware.index("WhiteNoiseMiddleware") < middleware.index("SessionMiddleware")
 
 
-def test_production_serves_plain_http_only_when_told_to() -> None:
+def test_production_knobs_plain_http_static_root_and_trusted_origins() -> None:
     shown = _settings(
-        {**PRODUCTION, "SAKA_SECURE_SSL_REDIRECT": "0", "DJANGO_STATIC_ROOT": "/srv/s"}
+        {
+            **PRODUCTION,
+            "SAKA_SECURE_SSL_REDIRECT": "0",
+            "DJANGO_STATIC_ROOT": "/srv/s",
+            "DJANGO_CSRF_TRUSTED_ORIGINS": "https://a.example, https://b.example",
+        }
     )
     assert shown["SECURE_SSL_REDIRECT"] == "False"
     assert shown["STATIC_ROOT"] == "/srv/s"
+    assert shown["CSRF_TRUSTED_ORIGINS"] == str(["https://a.example", "https://b.example"])
 
 
 def test_production_passes_the_deployment_checks(tmp_path: Path) -> None:
