@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install demo run test test-sqlite test-postgres lint format clean bench bench-quick fuzz
+.PHONY: install demo serve run test test-sqlite test-postgres lint format clean bench bench-quick fuzz
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,35 @@ demo: $(STAMP)
 	@echo "                         member001 .. member300 / demo (members)"
 	@echo ""
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+## The reference project as deployed (docs/operations-workers.md): production settings, DEBUG
+## off, static files collected (hashed, compressed) and served by WhiteNoise, gunicorn
+## (config/gunicorn.py, 2 x cores + 1 workers) on http://$(HOST):$(PORT)/. For a trial on this
+## machine: plain HTTP (SAKA_SECURE_SSL_REDIRECT=0), the demo's SQLite file unless DATABASE_URL,
+## Redis on 127.0.0.1:6379/0 unless REDIS_URL, a random secret key per start unless
+## DJANGO_SECRET_KEY (sessions then end with the server).
+SERVE_DATABASE_URL = $(if $(DATABASE_URL),$(DATABASE_URL),sqlite:///$(CURDIR)/db.sqlite3)
+SERVE_REDIS_URL = $(if $(REDIS_URL),$(REDIS_URL),redis://127.0.0.1:6379/0)
+
+serve: $(STAMP)
+	@set -e; \
+	export DJANGO_SETTINGS_MODULE=config.settings.production \
+	  DATABASE_URL='$(SERVE_DATABASE_URL)' REDIS_URL='$(SERVE_REDIS_URL)' \
+	  DJANGO_ALLOWED_HOSTS="$${DJANGO_ALLOWED_HOSTS:-$(HOST),localhost,127.0.0.1}" \
+	  SAKA_SECURE_SSL_REDIRECT="$${SAKA_SECURE_SSL_REDIRECT:-0}" \
+	  GUNICORN_BIND="$${GUNICORN_BIND:-$(HOST):$(PORT)}"; \
+	if [ -z "$${DJANGO_SECRET_KEY:-}" ]; then \
+	  echo "serve: no DJANGO_SECRET_KEY, using a random one for this start"; \
+	  DJANGO_SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')"; \
+	  export DJANGO_SECRET_KEY; \
+	fi; \
+	$(BIN)/python manage.py migrate --noinput -v0; \
+	$(BIN)/python manage.py collectstatic --noinput -v0; \
+	echo ""; \
+	echo "  API docs (Swagger UI): http://$(HOST):$(PORT)/api/docs/"; \
+	echo "  Admin:                 http://$(HOST):$(PORT)/admin/"; \
+	echo ""; \
+	exec $(BIN)/gunicorn -c config/gunicorn.py
 
 run: demo
 

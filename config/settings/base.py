@@ -2,8 +2,8 @@
 ``local``, ``test`` and ``production`` start from it).
 
 Environment: ``DATABASE_URL`` (read here, used by each environment's module), ``REDIS_URL``
-(cache and Celery broker; without it a local-memory cache and Celery tasks run eagerly
-in-process), ``CELERY_TASK_ALWAYS_EAGER`` (``1``/``0``, overrides that default),
+(cache, Celery broker and result backend; without it a local-memory cache, and Celery tasks
+run eagerly in-process), ``CELERY_TASK_ALWAYS_EAGER`` (``1``/``0``, overrides that default),
 ``SAKA_LOCK_TIMEOUT_MS``, ``SAKA_RUN_WORKERS``, ``SAKA_LOG_LEVEL``, ``SAKA_MEMBER_THROTTLE``,
 ``SAKA_PLATFORM_THROTTLE``, ``SAKA_PAYMENT_WEBHOOK_SECRET``, ``SAKA_TEST_DB_NAME``,
 ``SAKA_DB_POOLER`` (``pgbouncer``: ``DATABASE_URL`` is a PgBouncer in transaction mode).
@@ -17,8 +17,6 @@ from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
-
-from saka.jobs.schedule import BEAT_SCHEDULE
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent  # the repository
 
@@ -35,6 +33,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_celery_beat",  # beat's schedule in the database, edited in the admin
     "saka.ledger",
     "saka.audit",
     "saka.projects",
@@ -48,6 +47,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files, from the WSGI server itself
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -153,8 +153,14 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
-# compost Mondays 03:00 UTC, redistribution the 1st 04:00 UTC (saka.jobs.schedule)
-CELERY_BEAT_SCHEDULE = BEAT_SCHEDULE
+# Results on Redis (``celery -A config result <id>``), kept a day; none without a broker.
+CELERY_RESULT_BACKEND = REDIS_URL or None
+CELERY_RESULT_EXPIRES = 24 * 3600
+CELERY_RESULT_EXTENDED = True  # the task's name and arguments are stored with its result
+# Beat reads its schedule from the database (django-celery-beat: edited in the admin, nothing
+# written to disk); migration saka.jobs 0001 installs saka.jobs.schedule.BEAT_SCHEDULE there.
+# No CELERY_BEAT_SCHEDULE: the DatabaseScheduler would write it over the admin's edits at start.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

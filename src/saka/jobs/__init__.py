@@ -5,8 +5,9 @@ Celery).
 - ``enqueue``: the one place that enqueues a task, in ``transaction.on_commit``.
 - ``admin``: the Run admin (dry-run and live-run buttons; the live run goes through
   ``enqueue``).
-
-The beat schedule lives in the project's settings (``CELERY_BEAT_SCHEDULE``).
+- ``schedule``: task names and the default beat schedule; ``beat``: that schedule written as
+  django-celery-beat periodic tasks (migration 0001), which beat reads from the database.
+  A project that installs this app also installs ``django_celery_beat`` (start-up says so).
 
 May import the domains (``saka.grains``), ``saka.ledger`` and ``saka.core``; never
 ``saka.api`` (the API is the layer above: it enqueues through ``enqueue``).
