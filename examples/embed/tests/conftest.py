@@ -39,6 +39,14 @@ def post_json(client: APIClient, url: str, data: Any, **headers: Any) -> Any:
     return client.post(url, data=json.dumps(data), content_type="application/json", **headers)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_throttles() -> None:
+    """The throttles count in the default cache: every test starts with none used up."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def api() -> APIClient:
     return APIClient()

@@ -53,3 +53,11 @@ def test_reconcile_is_clean_on_a_fresh_database() -> None:
 def test_the_system_checks_pass_with_the_host_user_model() -> None:
     # the admin's checks (list_display, raw_id_fields...) and every app's own
     call_command("check", fail_level="WARNING")
+
+
+def test_the_host_rates_apply_and_the_others_keep_their_defaults() -> None:
+    from saka.api.common.throttling import MemberThrottle, PlatformThrottle
+
+    # embedsite.settings sets the member rate only
+    assert MemberThrottle().rate == "60/min"
+    assert PlatformThrottle().rate == "6000/min"
