@@ -27,7 +27,7 @@ tar -C "$repo" --exclude=__pycache__ --exclude='*.egg-info' -cf - pyproject.toml
 wheel="$(ls "$wheels"/saka_wallets-*.whl)"
 # --no-compile: Python compiles what the suite imports, not every module of every dependency
 "$venv/bin/pip" install --quiet --no-compile "$wheel" 'pytest>=8,<10' 'pytest-django>=4.9,<5'
-echo "installed $(basename "$wheel") into $venv"
+echo "installed $(basename "$wheel") into $venv (${SECONDS} s)"
 
 cd "$repo/examples/embed"
 # -P: the current directory is not put first on sys.path by python itself; pytest.ini's
