@@ -128,3 +128,32 @@ def test_the_admin_finds_members_by_the_user_model_fields(
     client.force_login(admin_user)  # pytest-django's superuser
     response = client.get(f"/admin/{page}/", {"q": member.get_username()})
     assert response.status_code == 200
+
+
+def _check_ids() -> set[str]:
+    from saka.api.checks import api_settings_check
+
+    return {m.id for m in api_settings_check() if m.id}
+
+
+def test_the_reference_settings_pass_the_api_checks() -> None:
+    assert _check_ids() == set()
+
+
+def test_a_host_with_drf_defaults_is_told_what_the_api_misses(settings: Any) -> None:
+    # given a host whose REST_FRAMEWORK is DRF's defaults, and USE_TZ off
+    settings.REST_FRAMEWORK = {}
+    settings.USE_TZ = False
+    # then every missing piece is named
+    assert _check_ids() == {"saka_api.E001", "saka_api.W001", "saka_api.W002", "saka_api.W003"}
+
+
+def test_a_host_keeping_the_helper_s_keys_passes(settings: Any) -> None:
+    settings.REST_FRAMEWORK = {
+        **saka_api.rest_framework(),
+        "DEFAULT_AUTHENTICATION_CLASSES": [
+            "rest_framework.authentication.BasicAuthentication",
+            saka_api.TOKEN_AUTHENTICATION,
+        ],
+    }
+    assert _check_ids() == set()
