@@ -185,3 +185,19 @@ def test_admin_pages_load_and_search_by_the_user_model(
     client.force_login(superuser)
     response = client.get(page)
     assert response.status_code == 200, response.content[:500]
+
+
+def test_the_python_api_grants_a_harvest_in_process(member: Any, platform: Any) -> None:
+    # when the platform's own code (same Django process) grants a harvest, twice with one key
+    from saka.grains.services import wallet_harvest
+
+    first = wallet_harvest(
+        member_id=member.pk, reason="poll_vote", granted_by_id=platform.pk, idempotency_key="v-1"
+    )
+    again = wallet_harvest(
+        member_id=member.pk, reason="poll_vote", granted_by_id=platform.pk, idempotency_key="v-1"
+    )
+    # then it is booked once
+    assert (first.amount, first.balance) == (5, 5)
+    assert again.entry_id == first.entry_id
+    assert client_for(member).get(f"{API}/me/saka/wallet/").json()["balance"] == 5
