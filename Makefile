@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install demo serve run test test-sqlite test-postgres lint format clean bench bench-quick fuzz
+.PHONY: install demo serve run test test-sqlite test-postgres lint format clean bench bench-quick fuzz embed-test
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -86,16 +86,21 @@ bench-quick: $(STAMP)
 fuzz: $(STAMP)
 	scripts/fuzz.sh
 
+## The apps as a library (docs/embedding.md): the wheel installed in a fresh virtualenv, the
+## example host project's suite (examples/embed/) run there (DATABASE_URL: its database)
+embed-test:
+	scripts/embed_test.sh
+
 lint: $(STAMP)
-	$(BIN)/ruff check src config tests bench
-	$(BIN)/ruff format --check src config tests bench
+	$(BIN)/ruff check src config tests bench examples
+	$(BIN)/ruff format --check src config tests bench examples
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 format: $(STAMP)
-	$(BIN)/ruff format src config tests bench
-	$(BIN)/ruff check --fix src config tests bench
+	$(BIN)/ruff format src config tests bench examples
+	$(BIN)/ruff check --fix src config tests bench examples
 
 clean:
 	rm -rf $(VENV) db.sqlite3 .pytest_cache .mypy_cache .ruff_cache .hypothesis
