@@ -4,6 +4,7 @@
   (``saka.euro.payments.sender.deliver_in_process``, what ``saka_webhook_send --in-process``
   does), some with a tip to the platform or a donation to a project;
 - pockets (savings, gifts) that split every later deposit, and a few transfers into them;
+- a few members' KYC recorded as verified (the admin's member profiles);
 - campaigns: one succeeded and settled (released minus the commission), one failed and
   refunded, three open; pledges by the depositors, some cancelled by their member, one
   refunded by staff.
@@ -28,9 +29,17 @@ from typing import Any
 
 from saka.core.errors import DomainError
 from saka.euro.conf import get_settings
-from saka.euro.models import Campaign, CampaignStatus, Pledge, PledgeStatus, Pocket
+from saka.euro.models import (
+    Campaign,
+    CampaignStatus,
+    MemberProfile,
+    Pledge,
+    PledgeStatus,
+    Pocket,
+)
 from saka.euro.payments.sender import deliver_in_process, payment_event
 from saka.euro.services.campaigns import campaign_create, campaign_set_status
+from saka.euro.services.members import member_kyc_set
 from saka.euro.services.pledges import pledge_cancel, pledge_create, pledge_refund
 from saka.euro.services.pockets import TO_POCKET, pocket_create, pocket_transfer
 from saka.euro.settlement import settlement_start
@@ -101,6 +110,8 @@ def euro_book(
     for i, member_id in enumerate(member_ids):
         if i % 10 in (3, 7, 9):
             continue  # 70 % of the members use the EUR wallet
+        if i % 25 == 0 and not MemberProfile.objects.filter(member_id=member_id).exists():
+            member_kyc_set(member_id=member_id, verified=True, as_of=at(95))
         if i % 5 == 0:
             _pocket(member_id, "Savings", rng.choice([10, 15, 20, 30]), 1)
             if i % 10 == 0:
