@@ -18,6 +18,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## The reference project on SQLite with demo data, served on http://$(HOST):$(PORT)/
+## (the demo's webhook secret signs its deposits and those saka_webhook_send sends it)
+demo: export SAKA_PAYMENT_WEBHOOK_SECRET ?= whsec_demo_not_a_secret
 demo: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py saka_demo
@@ -28,6 +30,9 @@ demo: $(STAMP)
 	@echo "  Admin:                 http://$(HOST):$(PORT)/admin/"
 	@echo "  Log-ins:               admin / admin (staff), platform / platform (harvest service),"
 	@echo "                         member001 .. member300 / demo (members)"
+	@echo "  A signed deposit:      SAKA_PAYMENT_WEBHOOK_SECRET=$$SAKA_PAYMENT_WEBHOOK_SECRET \\"
+	@echo "                         $(BIN)/python manage.py saka_webhook_send --member member001 \\"
+	@echo "                         --amount 50.00 --url http://$(HOST):$(PORT)/api/v1/webhooks/payments/"
 	@echo ""
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 

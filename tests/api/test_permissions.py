@@ -43,6 +43,7 @@ COVERED_ELSEWHERE = {
             "euro-transfers",
             "euro-pledges",
             "euro-pledge-cancel",
+            "euro-campaigns",
             "euro-campaign-detail",
             "webhooks-payments",
             "staff-euro-campaigns",
