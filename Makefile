@@ -45,6 +45,10 @@ demo: $(STAMP)
 SERVE_DATABASE_URL = $(if $(DATABASE_URL),$(DATABASE_URL),sqlite:///$(CURDIR)/db.sqlite3)
 SERVE_REDIS_URL = $(if $(REDIS_URL),$(REDIS_URL),redis://127.0.0.1:6379/0)
 
+# on the demo's SQLite file, the demo's webhook secret (as make demo): saka_webhook_send works
+ifeq ($(DATABASE_URL),)
+serve: export SAKA_PAYMENT_WEBHOOK_SECRET ?= whsec_demo_not_a_secret
+endif
 serve: $(STAMP)
 	@set -e; \
 	export DJANGO_SETTINGS_MODULE=config.settings.production \
