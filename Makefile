@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install demo run test test-sqlite test-postgres lint format clean bench bench-quick fuzz
+.PHONY: install demo serve run test test-sqlite test-postgres lint format clean bench bench-quick fuzz embed-test
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## The reference project on SQLite with demo data, served on http://$(HOST):$(PORT)/
+## (the demo's webhook secret signs its deposits and those saka_webhook_send sends it)
+demo: export SAKA_PAYMENT_WEBHOOK_SECRET ?= whsec_demo_not_a_secret
 demo: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py saka_demo
@@ -28,8 +30,44 @@ demo: $(STAMP)
 	@echo "  Admin:                 http://$(HOST):$(PORT)/admin/"
 	@echo "  Log-ins:               admin / admin (staff), platform / platform (harvest service),"
 	@echo "                         member001 .. member300 / demo (members)"
+	@echo "  A signed deposit:      SAKA_PAYMENT_WEBHOOK_SECRET=$$SAKA_PAYMENT_WEBHOOK_SECRET \\"
+	@echo "                         $(BIN)/python manage.py saka_webhook_send --member member001 \\"
+	@echo "                         --amount 50.00 --url http://$(HOST):$(PORT)/api/v1/webhooks/payments/"
 	@echo ""
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+## The reference project as deployed (docs/operations-workers.md): production settings, DEBUG
+## off, static files collected (hashed, compressed) and served by WhiteNoise, gunicorn
+## (config/gunicorn.py, 2 x cores + 1 workers) on http://$(HOST):$(PORT)/. For a trial on this
+## machine: plain HTTP (SAKA_SECURE_SSL_REDIRECT=0), the demo's SQLite file unless DATABASE_URL,
+## Redis on 127.0.0.1:6379/0 unless REDIS_URL, a random secret key per start unless
+## DJANGO_SECRET_KEY (sessions then end with the server).
+SERVE_DATABASE_URL = $(if $(DATABASE_URL),$(DATABASE_URL),sqlite:///$(CURDIR)/db.sqlite3)
+SERVE_REDIS_URL = $(if $(REDIS_URL),$(REDIS_URL),redis://127.0.0.1:6379/0)
+
+# on the demo's SQLite file, the demo's webhook secret (as make demo): saka_webhook_send works
+ifeq ($(DATABASE_URL),)
+serve: export SAKA_PAYMENT_WEBHOOK_SECRET ?= whsec_demo_not_a_secret
+endif
+serve: $(STAMP)
+	@set -e; \
+	export DJANGO_SETTINGS_MODULE=config.settings.production \
+	  DATABASE_URL='$(SERVE_DATABASE_URL)' REDIS_URL='$(SERVE_REDIS_URL)' \
+	  DJANGO_ALLOWED_HOSTS="$${DJANGO_ALLOWED_HOSTS:-$(HOST),localhost,127.0.0.1}" \
+	  SAKA_SECURE_SSL_REDIRECT="$${SAKA_SECURE_SSL_REDIRECT:-0}" \
+	  GUNICORN_BIND="$${GUNICORN_BIND:-$(HOST):$(PORT)}"; \
+	if [ -z "$${DJANGO_SECRET_KEY:-}" ]; then \
+	  echo "serve: no DJANGO_SECRET_KEY, using a random one for this start"; \
+	  DJANGO_SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')"; \
+	  export DJANGO_SECRET_KEY; \
+	fi; \
+	$(BIN)/python manage.py migrate --noinput -v0; \
+	$(BIN)/python manage.py collectstatic --noinput -v0; \
+	echo ""; \
+	echo "  API docs (Swagger UI): http://$(HOST):$(PORT)/api/docs/"; \
+	echo "  Admin:                 http://$(HOST):$(PORT)/admin/"; \
+	echo ""; \
+	exec $(BIN)/gunicorn -c config/gunicorn.py
 
 run: demo
 
@@ -57,16 +95,21 @@ bench-quick: $(STAMP)
 fuzz: $(STAMP)
 	scripts/fuzz.sh
 
+## The apps as a library (docs/embedding.md): the wheel installed in a fresh virtualenv, the
+## example host project's suite (examples/embed/) run there (DATABASE_URL: its database)
+embed-test:
+	scripts/embed_test.sh
+
 lint: $(STAMP)
-	$(BIN)/ruff check src config tests bench
-	$(BIN)/ruff format --check src config tests bench
+	$(BIN)/ruff check src config tests bench examples
+	$(BIN)/ruff format --check src config tests bench examples
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 format: $(STAMP)
-	$(BIN)/ruff format src config tests bench
-	$(BIN)/ruff check --fix src config tests bench
+	$(BIN)/ruff format src config tests bench examples
+	$(BIN)/ruff check --fix src config tests bench examples
 
 clean:
 	rm -rf $(VENV) db.sqlite3 .pytest_cache .mypy_cache .ruff_cache .hypothesis

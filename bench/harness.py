@@ -22,6 +22,7 @@ from bench.latency import latency_probe
 from bench.machine import machine_info
 from bench.measure import Measurement, measure, summary_line
 from bench.options import BenchOptions
+from bench.server_load import server_load_probe
 from bench.settlement_latency import settlement_latency_line, settlement_latency_probe
 from bench.templates import Templates
 from bench.throughput import throughput_line, throughput_probe
@@ -69,6 +70,7 @@ def run_bench(opts: BenchOptions) -> dict[str, Any]:
     latency: dict[str, Any] | None = None
     throughput: dict[str, Any] | None = None
     settling: dict[str, Any] | None = None
+    served: dict[str, Any] | None = None
     cfg = get_settings()
     try:
         for size in opts.sizes:
@@ -115,6 +117,13 @@ def run_bench(opts: BenchOptions) -> dict[str, Any]:
             )
             settling = settlement_latency_probe(server, templates, opts)
             opts.log("    " + settlement_latency_line({"settlement_latency": settling}))
+        if opts.server:
+            size = opts.server_size or max(opts.sizes)
+            opts.log(
+                f"the real server (gunicorn, production settings) at N = {size:,}: "
+                f"{opts.server_connections} connections, {opts.server_seconds:g} s per phase"
+            )
+            served = server_load_probe(server, templates, opts, size)
     finally:
         if not opts.keep_templates:
             templates.drop_all()
@@ -155,4 +164,5 @@ def run_bench(opts: BenchOptions) -> dict[str, Any]:
         "latency": latency,
         "throughput": throughput,
         "settlement_latency": settling,
+        "server": served,
     }

@@ -59,6 +59,14 @@ class BenchOptions:
     throughput_members: int = 2  # members per process of the parallel phase
     throughput_per_member: int = 50  # harvests per member
     throughput_max_seconds: float = 60.0  # per phase
+    # the real server's throughput over HTTP (bench.server_load): gunicorn, wrk
+    server: bool = True
+    server_size: int | None = None  # default: the largest size
+    server_connections: int = 16
+    server_seconds: float = 15.0  # per phase
+    server_max_rps: float = 3_000.0  # requests prepared per phase: seconds x this
+    server_redis_url: str = "redis://127.0.0.1:6379/9"
+    server_profile_calls: int = 200  # requests of each write profiled in-process afterwards
     keep_templates: bool = False
     reuse_templates: bool = False
     timeout_s: float = 7_200.0

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import selectors
 import subprocess
 import sys
@@ -28,6 +29,8 @@ from bench.dbs import BenchError, Server
 from bench.options import BASE_DIR
 
 READY_TIMEOUT_S = 120.0
+# DEBUG off refuses the development key (config.settings.local): one random key for the run
+_SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(50)
 
 
 def _env(server: Server, dbname: str) -> dict[str, str]:
@@ -36,6 +39,7 @@ def _env(server: Server, dbname: str) -> dict[str, str]:
         {
             "DATABASE_URL": server.url(dbname),
             "DJANGO_DEBUG": "0",  # DEBUG keeps every query in memory
+            "DJANGO_SECRET_KEY": _SECRET_KEY,
             "DJANGO_SETTINGS_MODULE": "config.settings.local",
             "SAKA_LOG_LEVEL": "WARNING",
             "PYTHONHASHSEED": "0",

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from bench.server_load import server_bar, server_table
 from bench.settlement_latency import settlement_latency_line
 
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
@@ -81,6 +82,9 @@ def failures(results: dict[str, Any]) -> list[str]:
             out.append(f"{label}: {m['status']} {m['note'][:200]}")
         elif not m["correct"]:
             out.append(f"{label}: {_result(m)}")
+    srv = results.get("server")
+    if srv:
+        out += [f"real server: {p}" for p in srv["problems"]]
     thr = results.get("throughput")
     if thr and not thr["exact"]:
         out.append(f"member throughput probe at N={thr['size']}: {_booked(thr)}")
@@ -299,6 +303,7 @@ def bar(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
                 worst < BAR["p99_ms"],
             )
         )
+    rows += server_bar(results)
     return rows
 
 
@@ -339,6 +344,7 @@ def markdown(results: dict[str, Any], *, chart: str | None = None) -> str:
         latency_table(results),
         throughput_line(results),
         settlement_latency_line(results),
+        server_table(results),
         bar_table(results),
     ):
         if block:

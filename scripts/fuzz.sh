@@ -38,6 +38,9 @@ mkdir -p "$FUZZ_OUT"
 export DATABASE_URL="$PG_URL/$FUZZ_DB"
 export DJANGO_SETTINGS_MODULE=config.settings.local
 export DJANGO_DEBUG=0
+# DEBUG off refuses the development key: a random one for this run
+DJANGO_SECRET_KEY="${DJANGO_SECRET_KEY:-$("$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(50))')}"
+export DJANGO_SECRET_KEY
 export SAKA_MEMBER_THROTTLE=1000000/min SAKA_PLATFORM_THROTTLE=1000000/min
 export SAKA_PAYMENT_WEBHOOK_SECRET="${SAKA_PAYMENT_WEBHOOK_SECRET:-whsec_fuzz_only}"
 export REDIS_URL=""  # no broker: a live run or settlement runs in the server (eager tasks)

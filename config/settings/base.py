@@ -2,8 +2,8 @@
 ``local``, ``test`` and ``production`` start from it).
 
 Environment: ``DATABASE_URL`` (read here, used by each environment's module), ``REDIS_URL``
-(cache and Celery broker; without it a local-memory cache and Celery tasks run eagerly
-in-process), ``CELERY_TASK_ALWAYS_EAGER`` (``1``/``0``, overrides that default),
+(cache, Celery broker and result backend; without it a local-memory cache, and Celery tasks
+run eagerly in-process), ``CELERY_TASK_ALWAYS_EAGER`` (``1``/``0``, overrides that default),
 ``SAKA_LOCK_TIMEOUT_MS``, ``SAKA_RUN_WORKERS``, ``SAKA_LOG_LEVEL``, ``SAKA_MEMBER_THROTTLE``,
 ``SAKA_PLATFORM_THROTTLE``, ``SAKA_PAYMENT_WEBHOOK_SECRET``, ``SAKA_TEST_DB_NAME``,
 ``SAKA_DB_POOLER`` (``pgbouncer``: ``DATABASE_URL`` is a PgBouncer in transaction mode),
@@ -20,7 +20,7 @@ from typing import Any
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from saka.jobs.schedule import BEAT_SCHEDULE
+from saka.api import settings as saka_api_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent  # the repository
 
@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_celery_beat",  # beat's schedule in the database, edited in the admin
     "saka.ledger",
     "saka.audit",
     "saka.projects",
@@ -55,6 +56,7 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "saka.ops.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",  # static files, from the WSGI server itself
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -174,8 +176,14 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
-# compost Mondays 03:00 UTC, redistribution the 1st 04:00 UTC (saka.jobs.schedule)
-CELERY_BEAT_SCHEDULE = BEAT_SCHEDULE
+# Results on Redis (``celery -A config result <id>``), kept a day; none without a broker.
+CELERY_RESULT_BACKEND = REDIS_URL or None
+CELERY_RESULT_EXPIRES = 24 * 3600
+CELERY_RESULT_EXTENDED = True  # the task's name and arguments are stored with its result
+# Beat reads its schedule from the database (django-celery-beat: edited in the admin, nothing
+# written to disk); migration saka.jobs 0001 installs saka.jobs.schedule.BEAT_SCHEDULE there.
+# No CELERY_BEAT_SCHEDULE: the DatabaseScheduler would write it over the admin's edits at start.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -239,67 +247,22 @@ SAKA_BEAT_STALE_SECONDS = int(os.environ.get("SAKA_BEAT_STALE_SECONDS", "120"))
 # POST /api/v1/auth/logout/ deletes it sooner.
 SAKA_TOKEN_TTL_SECONDS = int(os.environ.get("SAKA_TOKEN_TTL_SECONDS", str(7 * 24 * 3600)))
 
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        # Token first: an anonymous request gets 401 with a WWW-Authenticate header.
-        "saka.api.common.authentication.ExpiringTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
-    ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "saka.api.common.errors.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {
-        "member": os.environ.get("SAKA_MEMBER_THROTTLE", "120/min"),
-        "platform": os.environ.get("SAKA_PLATFORM_THROTTLE", "6000/min"),
-        # log-in attempts (POST auth/token/), right or wrong: past either, 429 login_locked_out
-        "login_username": os.environ.get("SAKA_LOGIN_USERNAME_THROTTLE", "10/hour"),
-        "login_address": os.environ.get("SAKA_LOGIN_ADDRESS_THROTTLE", "60/hour"),
-    },
-    # Writes take JSON only: a form or multipart body is 415 unsupported_media_type, so no
-    # client reads an absent form field as a default (a missing checkbox is False in HTML).
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
-    ],
-    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    # The client address of the address throttles: REMOTE_ADDR, or behind N proxies the Nth
-    # address from the right of X-Forwarded-For (never the whole header a client can forge).
-    "NUM_PROXIES": int(os.environ.get("SAKA_NUM_PROXIES", "0")),
+# The API's DRF and drf-spectacular settings, with their defaults (saka.api.settings, the same
+# helpers an embedding project calls: docs/embedding.md); throttle rates from the environment.
+_THROTTLE_ENV = {
+    "member": "SAKA_MEMBER_THROTTLE",  # default 120/min
+    "platform": "SAKA_PLATFORM_THROTTLE",  # default 6000/min
+    "login_username": "SAKA_LOGIN_USERNAME_THROTTLE",  # default 10/hour
+    "login_address": "SAKA_LOGIN_ADDRESS_THROTTLE",  # default 60/hour
 }
-
-SPECTACULAR_SETTINGS = {
-    "TITLE": "SAKA wallets API",
-    "DESCRIPTION": "SAKA grains (harvest, plant, compost, redistribution) and EUR wallets. "
-    'Errors are {"code", "message", "data"}; clients branch on code.',
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    "COMPONENT_SPLIT_REQUEST": True,
-    # The API's request bodies are JSON (a form cannot say true or 10 as JSON does): only the
-    # JSON parser's media type is documented.
-    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
-    # saka.api.common.schema: strict request bodies, bounded parameters, the error statuses
-    # every request can meet (after drf-spectacular's own enum hook)
-    "POSTPROCESSING_HOOKS": [
-        "drf_spectacular.hooks.postprocess_schema_enums",
-        "saka.api.common.schema.postprocess_schema",
-    ],
-    # the same field names (kind, status) mean different things in runs and pledges
-    "ENUM_NAME_OVERRIDES": {
-        "RunKindEnum": ["compost", "redistribution"],  # the API serializers use the values
-        "RunStatusEnum": "saka.grains.models.RunStatus",  # = SettlementStatus's values
-        "PledgeKindEnum": "saka.euro.models.PledgeKind",
-        "PledgeStatusEnum": "saka.euro.models.PledgeStatus",
-        "SettlementKindEnum": "saka.euro.models.SettlementKind",
-        "SakaEntryKindEnum": "saka.grains.models.EntryKind",
-        "EurEntryKindEnum": "saka.euro.models.EntryKind",
-        "CampaignStatusEnum": "saka.euro.models.CampaignStatus",
-        "HarvestReasonEnum": "saka.api.saka.serializers.HARVEST_REASONS",
+REST_FRAMEWORK = saka_api_settings.rest_framework(
+    throttle_rates={
+        scope: os.environ[env] for scope, env in _THROTTLE_ENV.items() if env in os.environ
     },
-}
+    # behind N proxies: the client address is the Nth from the right of X-Forwarded-For
+    NUM_PROXIES=int(os.environ.get("SAKA_NUM_PROXIES", "0")),
+)
+SPECTACULAR_SETTINGS = saka_api_settings.spectacular()
 
 # SAKA rules (spec section 3); validated at start-up.
 SAKA_ENABLED = True

@@ -18,7 +18,8 @@ from saka.grains.services import wallet_harvest, wallet_plant
 
 pytestmark = pytest.mark.django_db
 
-PUBLIC = {"schema", "docs", "redoc", "token"}
+# "not-found": the catch-all JSON 404 of any other URL under the API (tests/api/test_error_edges.py)
+PUBLIC = {"schema", "docs", "redoc", "token", "not-found"}
 # Endpoints whose permission matrix lives in another module.
 COVERED_ELSEWHERE = {
     **dict.fromkeys(
@@ -42,6 +43,7 @@ COVERED_ELSEWHERE = {
             "euro-transfers",
             "euro-pledges",
             "euro-pledge-cancel",
+            "euro-campaigns",
             "euro-campaign-detail",
             "webhooks-payments",
             "staff-euro-campaigns",

@@ -42,6 +42,9 @@ def results() -> dict[str, Any]:
         processes=[PROCESSES],
         processes_chunk_size=PROCESSES_CHUNK,
         settlement_pledges=SETTLEMENT_PLEDGES,
+        server_connections=4,
+        server_seconds=2.0,
+        server_profile_calls=5,
         checkpoint=False,
         quick=True,
         log=lambda _message: None,
@@ -240,3 +243,24 @@ def test_a_wrong_result_with_worker_processes_fails_the_run(results: dict[str, A
     assert report.failures(broken) == [
         f"project_redistribution with {PROCESSES} processes at N={SIZE}: twice 1"
     ]
+
+
+def test_the_real_server_books_every_write_it_answered(results: dict[str, Any]) -> None:
+    from bench.server_load import PHASES
+
+    srv = results["server"]
+    assert srv["size"] == SIZE
+    assert list(srv["phases"]) == list(PHASES)
+    for phase, r in srv["phases"].items():
+        assert r["requests"] > 0, phase
+        assert r["ok"] == r["requests"], (phase, r["statuses"])
+    assert srv["problems"] == []
+    assert set(srv["profiles"]) == {"plant", "deposit"}
+    assert all(p["statements_per_call"] > 0 for p in srv["profiles"].values())
+    assert "OK" in srv["reconcile"]
+    assert "The real server (gunicorn" in report.markdown(results)
+
+
+def test_a_server_phase_with_a_problem_fails_the_run(results: dict[str, Any]) -> None:
+    broken = {**results, "server": {**results["server"], "problems": ["plant: 3 answered"]}}
+    assert report.failures(broken) == ["real server: plant: 3 answered"]

@@ -242,10 +242,24 @@ def test_task_calls_the_service_outside_any_transaction(member: Any, at: Any) ->
 # --- schedule and configuration ----------------------------------------------------------------
 
 
+def _beat_entries() -> dict[str, Any]:
+    """What beat runs: its DatabaseScheduler's entry of every enabled periodic task."""
+    from django_celery_beat.models import PeriodicTask
+    from django_celery_beat.schedulers import DatabaseScheduler
+
+    return {
+        task.name: DatabaseScheduler.Entry(task, app=celery_app)
+        for task in PeriodicTask.objects.filter(enabled=True)
+    }
+
+
 def test_beat_schedules_compost_weekly_redistribution_monthly_resumes_and_heartbeats() -> None:
-    schedule = celery_app.conf.beat_schedule
-    assert schedule == settings.CELERY_BEAT_SCHEDULE
-    by_task = {entry["task"]: entry["schedule"] for entry in schedule.values()}
+    # beat reads the database (migration saka_jobs 0001 wrote the schedule there), and no
+    # schedule in the settings would be written over the admin's edits when beat starts
+    assert celery_app.conf.beat_scheduler == "django_celery_beat.schedulers:DatabaseScheduler"
+    assert not celery_app.conf.beat_schedule
+    entries = _beat_entries()
+    by_task = {entry.task: entry.schedule for entry in entries.values()}
     assert set(by_task) == {
         compost_run.name,
         redistribution_run.name,
@@ -254,7 +268,7 @@ def test_beat_schedules_compost_weekly_redistribution_monthly_resumes_and_heartb
         heartbeat.name,
     }
     # beat's heartbeat (/healthz): every 30 s
-    assert by_task[heartbeat.name] == 30.0
+    assert by_task[heartbeat.name].run_every == timedelta(seconds=30)
     # stalled runs of any kind and period: every minute
     resume = by_task[runs_resume.name]
     assert isinstance(resume, crontab)
@@ -271,9 +285,12 @@ def test_beat_schedules_compost_weekly_redistribution_monthly_resumes_and_heartb
     assert redistribution.day_of_month == {1}
     assert redistribution.day_of_week == set(range(7))
     assert redistribution.month_of_year == set(range(1, 13))
+    assert {str(s.tz) for s in (resume, compost, redistribution)} == {"UTC"}
+    # the rollup: every 10 s
+    assert by_task[ledger_rollup.name].run_every == timedelta(seconds=10)
     assert celery_app.conf.timezone == "UTC"
     # and beat's calls use the defaults: a live run, now, started by beat
-    assert not any(entry.get("kwargs") or entry.get("args") for entry in schedule.values())
+    assert not any(entry.args or entry.kwargs for entry in entries.values())
 
 
 def test_celery_app_reads_the_django_settings() -> None:
@@ -283,6 +300,9 @@ def test_celery_app_reads_the_django_settings() -> None:
     assert conf.task_acks_late is True
     assert conf.task_reject_on_worker_lost is True
     assert conf.worker_prefetch_multiplier == 1
+    # results on the broker's Redis, for a day (``celery -A config result <id>``)
+    assert conf.result_backend == (settings.REDIS_URL or None)
+    assert conf.result_expires == 24 * 3600
 
 
 def test_tasks_are_registered_under_the_names_the_api_enqueues() -> None:

@@ -7,6 +7,7 @@ PostgreSQL only. Works in databases named ``saka_bench_*`` on the server of ``DA
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from datetime import UTC, datetime
@@ -139,6 +140,21 @@ class Command(BaseCommand):
             "--throughput-seconds", type=float, default=60.0, help="at most, per phase"
         )
         parser.add_argument(
+            "--no-server", action="store_true", help="skip the real server's throughput (HTTP)"
+        )
+        parser.add_argument("--server-size", type=int, help="N of the server probe (default max)")
+        parser.add_argument(
+            "--server-connections", type=int, default=16, help="wrk's connections (closed loop)"
+        )
+        parser.add_argument(
+            "--server-seconds", type=float, default=15.0, help="length of each server phase"
+        )
+        parser.add_argument(
+            "--server-redis-url",
+            default=os.environ.get("SAKA_BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"),
+            help="the served project's cache (throttles); default $SAKA_BENCH_REDIS_URL or db 9",
+        )
+        parser.add_argument(
             "--reconcile-max",
             type=int,
             default=100_000,
@@ -230,6 +246,12 @@ class Command(BaseCommand):
             throughput_processes=max(1, options["throughput_processes"]),
             throughput_per_member=5 if quick else max(1, options["throughput_harvests"]),
             throughput_max_seconds=30.0 if quick else options["throughput_seconds"],
+            server=not options["no_server"],
+            server_size=options["server_size"],
+            server_connections=max(1, options["server_connections"]),
+            server_seconds=3.0 if quick else max(1.0, options["server_seconds"]),
+            server_redis_url=options["server_redis_url"],
+            server_profile_calls=20 if quick else 200,
             settlement_latency=not options["no_settlement_latency"],
             settlement_pledges=max(
                 1,

@@ -8,12 +8,13 @@ Not meant to be run by hand on a database you care about: contenders write.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
-from bench import fanout, latency, settlement_latency, throughput
+from bench import fanout, latency, server_load, settlement_latency, throughput
 from bench.contenders import CONTENDERS, rss_mb, run_contender
 from bench.dbs import PREFIX
 from bench.floor import DEFAULT_VARIANT, VARIANTS
@@ -65,6 +66,8 @@ class Command(BaseCommand):
                 "latency_worker",
                 "throughput_worker",
                 "run_worker",
+                "server_seed",
+                "server_profile",
                 *SETTLEMENT_SIDES,
             ],
         )
@@ -95,6 +98,10 @@ class Command(BaseCommand):
         parser.add_argument("--probe-members", type=int, default=16, help="settlement_seed")
         parser.add_argument("--project", type=int, help="settlement_latency_worker: donations'")
         parser.add_argument("--campaign", type=int, help="settlement_run: the campaign to settle")
+        parser.add_argument("--tokens", type=int, default=1000, help="server_seed: members")
+        parser.add_argument("--phase", help="server_profile: the request profiled")
+        parser.add_argument("--calls", type=int, default=200, help="server_profile")
+        parser.add_argument("--seeded-file", help="server_profile: server_seed's result")
         parser.add_argument("--reconcile", action="store_true", help="reconcile after the work")
         parser.add_argument(
             "--no-checkpoint", action="store_true", help="skip the CHECKPOINT before the clock"
@@ -134,6 +141,16 @@ class Command(BaseCommand):
                     ready_file=options["ready_file"],
                 )
                 result["peak_rss_mb"] = rss_mb()
+            elif options["contender"] == "server_seed":
+                result = server_load.seed(members=options["tokens"])
+            elif options["contender"] == "server_profile":
+                if not options["phase"] or not options["seeded_file"]:
+                    raise CommandError("server_profile needs --phase and --seeded-file")
+                result = server_load.profile_write(
+                    phase=options["phase"],
+                    calls=options["calls"],
+                    seeded=json.loads(Path(options["seeded_file"]).read_text()),
+                )
             elif options["contender"] == "run_worker":
                 if not options["kind"]:
                     raise CommandError("run_worker needs --kind")

@@ -5,3 +5,6 @@ class ApiConfig(AppConfig):
     name = "saka.api"
     label = "saka_api"
     verbose_name = "SAKA REST API"
+
+    def ready(self) -> None:
+        from saka.api import checks  # noqa: F401 - registers the settings checks

@@ -1,10 +1,14 @@
 """The API's one root (namespace ``saka_api``): the schema and its docs, log-in and log-out,
-and each domain's routes under ``v1/``."""
+each domain's routes under ``v1/``, and last a JSON 404 for any other URL under the API.
 
-from django.urls import include, path
+A project mounts it under a prefix of its choice: ``path("api/", include("saka.api.urls"))``.
+"""
+
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from saka.api.common.auth import LoginView, LogoutView
+from saka.api.common.errors import api_not_found
 
 app_name = "saka_api"
 
@@ -24,4 +28,7 @@ urlpatterns = [
     path("v1/", include("saka.api.projects.urls")),
     path("v1/", include("saka.api.euro.urls")),
     path("v1/", include("saka.api.audit.urls")),
+    # last: any other URL under the API is a JSON 404 (with DEBUG on too), whatever the method;
+    # reversed with rest="" it is the API's prefix (saka.api.common.errors.api_prefix)
+    re_path(r"^(?P<rest>.*)$", api_not_found, name="not-found"),
 ]

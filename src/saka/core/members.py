@@ -9,6 +9,10 @@ One definition, used by every domain (grains, euro, the stats):
   whatever else they are: they get no wallet, nothing is booked for them, the stats do not
   count them. A person who is both an operator and a member uses two accounts.
 - a **member** is an active user who is not an operator.
+
+The user model is the host project's ``AUTH_USER_MODEL``: the apps read its ``USERNAME_FIELD``
+(never a ``username`` column), ``is_active``, ``is_staff`` and ``PermissionsMixin``'s
+``is_superuser``, groups and permissions (``docs/embedding.md``).
 """
 
 from __future__ import annotations
@@ -24,6 +28,23 @@ from saka.core.errors import MemberNotFound, NotAMember
 # (app_label, codename) of the platform's service permission (saka.api.common.permissions
 # names it HARVEST_PERMISSION, "grains.harvest_on_behalf").
 SERVICE_PERMISSION = ("grains", "harvest_on_behalf")
+
+
+def login_field() -> str:
+    """The user model's log-in field (``USERNAME_FIELD``: ``username`` in Django's own model,
+    ``email`` in many custom ones)."""
+    return str(get_user_model().USERNAME_FIELD)
+
+
+def user_search_fields(relation: str) -> tuple[str, ...]:
+    """The admin ``search_fields`` that find a user through ``relation`` (``"member"``): its
+    log-in field and, when the model has one apart from it, its e-mail field."""
+    model = get_user_model()
+    names = [login_field()]
+    email = model.get_email_field_name()
+    if email not in names and any(f.name == email for f in model._meta.get_fields()):
+        names.append(email)
+    return tuple(f"{relation}__{name}" for name in names)
 
 
 def _service_permission() -> QuerySet[Permission]:

@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse
 
 from saka.audit import roles
 from saka.core.errors import DomainError
+from saka.core.members import user_search_fields
 from saka.euro.models import (
     Campaign,
     CampaignStatus,
@@ -36,7 +37,7 @@ from saka.ledger.admin import ReadOnlyAdmin
 class EuroAccountAdmin(ReadOnlyAdmin):
     list_display = ("id", "kind", "member", "project", "balance", "created_at")
     list_filter = ("kind",)
-    search_fields = ("member__username", "member__email", "project__title")
+    search_fields = (*user_search_fields("member"), "project__title")
     list_select_related = ("member", "project")
     show_full_result_count = False
 
@@ -54,7 +55,7 @@ class EuroPostingInline(admin.TabularInline):
 class EuroEntryAdmin(ReadOnlyAdmin):
     list_display = ("id", "kind", "amount", "member", "project", "campaign", "run", "created_at")
     list_filter = ("kind",)
-    search_fields = ("member__username", "reference")
+    search_fields = (*user_search_fields("member"), "reference")
     date_hierarchy = "created_at"
     list_select_related = ("member", "project")
     inlines = [EuroPostingInline]
@@ -71,7 +72,7 @@ class EuroPostingAdmin(ReadOnlyAdmin):
 @admin.register(Pocket)
 class PocketAdmin(ReadOnlyAdmin):
     list_display = ("id", "member", "name", "percentage", "account", "created_at", "closed_at")
-    search_fields = ("member__username", "name")
+    search_fields = (*user_search_fields("member"), "name")
     list_select_related = ("member", "account")
 
 
@@ -91,7 +92,7 @@ class PledgeAdmin(ReadOnlyAdmin):
         "settled_at",
     )
     list_filter = ("status", "kind")
-    search_fields = ("member__username",)
+    search_fields = user_search_fields("member")
     list_select_related = ("member", "project")
     raw_id_fields = ("campaign", "settlement_run")
     show_full_result_count = False

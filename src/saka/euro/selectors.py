@@ -6,7 +6,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    Count,
+    F,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Sum,
+    When,
+)
 from django.db.models.functions import Coalesce
 
 from saka.core.errors import ValidationError
@@ -16,6 +26,7 @@ from saka.euro.errors import CampaignNotFound, PocketNotFound, SettlementNotFoun
 from saka.euro.models import (
     AccountKind,
     Campaign,
+    CampaignStatus,
     EuroAccount,
     EuroPosting,
     Pledge,
@@ -189,6 +200,54 @@ def campaign_summary(*, campaign_id: Any) -> CampaignSummary:
         totals=campaign_totals(campaign_id=campaign.pk),
         settlement_status=run_status,
     )
+
+
+RAISING = (PledgeStatus.HELD, PledgeStatus.RELEASED)  # what a campaign counts as raised
+
+
+def _raised(campaign_ref: str) -> Any:
+    """Σ held and released pledges of the campaign ``campaign_ref`` names (a subquery)."""
+    total = (
+        Pledge.objects.filter(campaign_id=OuterRef(campaign_ref), status__in=RAISING)
+        .order_by()
+        .values("campaign_id")
+        .annotate(total=Sum("amount_cents"))
+        .values("total")
+    )
+    return Coalesce(Subquery(total, output_field=BigIntegerField()), 0)
+
+
+def campaign_list(
+    *, status: str | None = None, project_id: int | None = None
+) -> QuerySet[Campaign]:
+    """Campaigns, newest first, of one status (default ``open``), optionally of one project;
+    annotated with ``raised_cents`` (Σ held and released pledges) and ``project_title``."""
+    status = CampaignStatus.OPEN if status is None else status
+    if status not in CampaignStatus.values:
+        raise ValidationError(
+            f"status must be one of {', '.join(CampaignStatus.values)}.", field="status"
+        )
+    qs = Campaign.objects.filter(status=status)
+    if project_id is not None:
+        qs = qs.filter(project_id=project_id)
+    return qs.annotate(raised_cents=_raised("pk"), project_title=F("project__title")).order_by(
+        "-id"
+    )
+
+
+def projects_with_campaign(projects: QuerySet[Any]) -> QuerySet[Any]:
+    """``projects`` annotated with their campaign: the open one, else the latest
+    (``campaign_id`` ``None`` when the project never had one), its status, goal, deadline
+    and raised cents; one query whatever the number of projects."""
+    latest = Campaign.objects.filter(project_id=OuterRef("pk")).order_by(
+        Case(When(status=CampaignStatus.OPEN, then=0), default=1), "-id"
+    )
+    return projects.annotate(
+        campaign_id=Subquery(latest.values("id")[:1]),
+        campaign_status=Subquery(latest.values("status")[:1]),
+        campaign_goal_cents=Subquery(latest.values("goal_cents")[:1]),
+        campaign_deadline=Subquery(latest.values("deadline")[:1]),
+    ).annotate(campaign_raised_cents=_raised("campaign_id"))
 
 
 def campaign_for_settlement(*, project_id: int) -> Campaign:

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from saka.core.members import user_search_fields
 from saka.grains.models import ProjectSupporter, SakaAccount, SakaEntry, SakaPosting
 from saka.ledger.admin import ReadOnlyAdmin
 
@@ -17,7 +18,7 @@ class SakaAccountAdmin(ReadOnlyAdmin):
         "last_activity_at",
     )
     list_filter = ("kind",)
-    search_fields = ("member__username", "member__email")
+    search_fields = user_search_fields("member")
     list_select_related = ("member",)
     show_full_result_count = False
 
@@ -35,7 +36,7 @@ class PostingInline(admin.TabularInline):
 class SakaEntryAdmin(ReadOnlyAdmin):
     list_display = ("id", "kind", "reason", "amount", "member", "project", "created_at")
     list_filter = ("kind", "reason")
-    search_fields = ("member__username",)
+    search_fields = user_search_fields("member")
     date_hierarchy = "created_at"
     list_select_related = ("member", "project")
     inlines = [PostingInline]

@@ -12,7 +12,7 @@ from django.db.models.functions import Coalesce, TruncDate
 
 from saka.core.clock import day_bounds, ensure_aware, now
 from saka.core.errors import ValidationError
-from saka.core.members import operator_accounts
+from saka.core.members import login_field, operator_accounts
 from saka.grains.conf import HARVEST_RULES, get_settings
 from saka.grains.errors import RunNotFound
 from saka.grains.models import (
@@ -251,10 +251,11 @@ def saka_stats(*, as_of: datetime | None = None, days: int = 30, top: int = 10) 
     series: dict[str, dict[str, int]] = {}
     for row in series_rows:
         series.setdefault(row["day"].isoformat(), {})[row["kind"]] = row["total"]
+    login = f"member__{login_field()}"  # the user model's USERNAME_FIELD, whatever its name
     top_members = list(
         wallets.filter(balance__gt=0)
         .order_by("-balance", "id")
-        .values("member_id", "member__username", "balance")[:top]
+        .values("member_id", login, "balance")[:top]
     )
     top_projects = [
         {
@@ -276,7 +277,7 @@ def saka_stats(*, as_of: datetime | None = None, days: int = 30, top: int = 10) 
         "top_members": [
             {
                 "member_id": m["member_id"],
-                "username": m["member__username"],
+                "username": m[login],
                 "balance": m["balance"],
             }
             for m in top_members

@@ -6,8 +6,9 @@ Celery).
 - ``heartbeat``: beat's and the workers' last sightings (the cache), read by ``/healthz``.
 - ``admin``: the Run admin (dry-run and live-run buttons; the live run goes through
   ``enqueue``).
-
-The beat schedule lives in the project's settings (``CELERY_BEAT_SCHEDULE``).
+- ``schedule``: task names and the default beat schedule; ``beat``: that schedule written as
+  django-celery-beat periodic tasks (migration 0001), which beat reads from the database.
+  A project that installs this app also installs ``django_celery_beat`` (start-up says so).
 
 May import the domains (``saka.grains``), ``saka.ledger`` and ``saka.core``; never
 ``saka.api`` (the API is the layer above: it enqueues through ``enqueue``).

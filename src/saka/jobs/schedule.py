@@ -1,8 +1,10 @@
-"""The runs' task names and their beat schedule (UTC).
+"""The runs' task names and their default beat schedule (UTC).
 
-Imported by the settings (``CELERY_BEAT_SCHEDULE``), so it imports nothing but Celery's
-schedules: no model, no task module. A platform that wants other slots sets its own
-``CELERY_BEAT_SCHEDULE`` with these task names.
+It imports nothing but Celery's schedules: no model, no task module. Migration
+``saka_jobs.0001_beat_schedule`` (``saka.jobs.beat``) installs ``BEAT_SCHEDULE`` as
+django-celery-beat periodic tasks, which operators edit in the admin and beat's
+``DatabaseScheduler`` reads. A platform without django-celery-beat can set
+``CELERY_BEAT_SCHEDULE = BEAT_SCHEDULE`` with Celery's own scheduler instead.
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ MEMBER_ENDPOINTS = [
     ("get", "/me/euro/pledges/"),
     ("post", "/me/euro/pledges/"),
     ("post", "/me/euro/pledges/1/cancel/"),
+    ("get", "/euro/campaigns/"),
     ("get", "/euro/campaigns/1/"),
 ]
 STAFF_ENDPOINTS = [

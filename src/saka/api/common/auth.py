@@ -3,7 +3,8 @@
 - ``ExpiringTokenAuthentication`` (``saka.api.common.authentication``, apart because DRF
   imports authentication classes before its views): DRF's ``Authorization: Token <key>``,
   refused (401 ``token_expired``, the token deleted) once older than ``SAKA_TOKEN_TTL_SECONDS``.
-- ``LoginView`` (``POST auth/token/``): username/password -> ``{"token", "expires_at"}``; a
+- ``LoginView`` (``POST auth/token/``): username/password -> ``{"token", "expires_at"}`` (the
+  ``username`` is the value of the user model's ``USERNAME_FIELD``, an e-mail or else); a
   wrong password or an inactive account is 401 ``invalid_credentials``; attempts are counted
   per username and per client address (``LoginUsernameThrottle``, ``LoginAddressThrottle``),
   past either limit the answer is 429 ``login_locked_out`` with ``Retry-After``.
@@ -16,7 +17,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any, NoReturn
 
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, get_user_model
 from django.db import transaction
 from drf_spectacular.utils import (
     OpenApiResponse,
@@ -29,15 +30,15 @@ from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from saka.api.common.auth_errors import InvalidCredentials, LoginLockedOut
 from saka.api.common.authentication import token_expires_at
 from saka.api.common.base import BodyCheckedView, member_id_of
 from saka.api.common.errors import ErrorSerializer
-from saka.api.common.throttling import MemberThrottle
+from saka.api.common.throttling import DefaultRateThrottle, MemberThrottle
 from saka.core.clock import now
+from saka.core.members import login_field
 
 
 def _username(request: Request) -> str | None:
@@ -49,7 +50,7 @@ def _username(request: Request) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-class LoginAddressThrottle(SimpleRateThrottle):
+class LoginAddressThrottle(DefaultRateThrottle):
     """Log-in attempts per client address (``REMOTE_ADDR``, or ``X-Forwarded-For`` behind
     ``NUM_PROXIES`` proxies, DRF's rule)."""
 
@@ -59,7 +60,7 @@ class LoginAddressThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
-class LoginUsernameThrottle(SimpleRateThrottle):
+class LoginUsernameThrottle(DefaultRateThrottle):
     """Log-in attempts per username, whichever address they come from."""
 
     scope = "login_username"
@@ -76,9 +77,21 @@ class LoginUsernameThrottle(SimpleRateThrottle):
 _NO_NUL = r"^[^\x00]*$"
 
 
-@extend_schema_field({"type": "string", "minLength": 1, "maxLength": 150, "pattern": _NO_NUL})
+def _login_max_length() -> int:
+    """The longest log-in name the user model stores (its ``USERNAME_FIELD``: 150 for Django's
+    ``username``, 254 for an ``EmailField``)."""
+    field = get_user_model()._meta.get_field(login_field())
+    return int(getattr(field, "max_length", None) or 254)
+
+
+LOGIN_MAX_LENGTH = _login_max_length()
+
+
+@extend_schema_field(
+    {"type": "string", "minLength": 1, "maxLength": LOGIN_MAX_LENGTH, "pattern": _NO_NUL}
+)
 class _Username(serializers.CharField):
-    pass
+    """The value of the user model's ``USERNAME_FIELD`` (the JSON key stays ``username``)."""
 
 
 @extend_schema_field({"type": "string", "minLength": 1, "maxLength": 4096, "pattern": _NO_NUL})
@@ -87,7 +100,7 @@ class _Password(serializers.CharField):
 
 
 class LoginSerializer(serializers.Serializer):
-    username = _Username(max_length=150, trim_whitespace=False)
+    username = _Username(max_length=LOGIN_MAX_LENGTH, trim_whitespace=False)
     password = _Password(max_length=4096, trim_whitespace=False)
 
 

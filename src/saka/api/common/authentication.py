@@ -1,5 +1,6 @@
 """Expiring tokens: DRF's ``Authorization: Token <key>``, valid for ``SAKA_TOKEN_TTL_SECONDS``
-after log-in (this module imports no DRF view: DRF loads it while its views are imported)."""
+after log-in (default ``TOKEN_TTL_SECONDS``, 7 days; this module imports no DRF view: DRF loads
+it while its views are imported)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,23 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
 from saka.api.common.auth_errors import TokenExpired
 from saka.core.clock import now
 
+TOKEN_TTL_SECONDS = 7 * 24 * 3600
+
 
 def token_ttl() -> timedelta:
-    return timedelta(seconds=int(settings.SAKA_TOKEN_TTL_SECONDS))
+    value = getattr(settings, "SAKA_TOKEN_TTL_SECONDS", TOKEN_TTL_SECONDS)
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ImproperlyConfigured(
+            f"SAKA_TOKEN_TTL_SECONDS must be a positive integer, got {value!r}."
+        )
+    return timedelta(seconds=value)
 
 
 def token_expires_at(token: Token) -> datetime:

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.urls import NoReverseMatch, reverse
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, serializers
@@ -96,12 +97,25 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
 
 
 # --- outside DRF's views: unknown URLs and Django's error handlers --------------------------------
+# (the project's root URLconf names them: handler400 = "saka.api.common.errors.handler400", ...)
 
-API_PREFIX = "/api/"
+# The name of the last route of saka.api.urls (every unknown URL under the API): reversed with
+# no rest, it is where the project mounts the API (``/api/``, ``/wallets/api/``...).
+NOT_FOUND_ROUTE = "saka_api:not-found"
+
+
+def api_prefix() -> str | None:
+    """The path the project mounts the API at (with the script prefix), or None when the URLconf
+    does not include ``saka.api.urls``."""
+    try:
+        return reverse(NOT_FOUND_ROUTE, kwargs={"rest": ""})
+    except NoReverseMatch:
+        return None
 
 
 def _is_api(request: HttpRequest) -> bool:
-    return request.path.startswith(API_PREFIX)
+    prefix = api_prefix()
+    return prefix is not None and request.path.startswith(prefix)
 
 
 def _json_error(status: int, code: ErrorCode, message: str) -> JsonResponse:
@@ -110,8 +124,8 @@ def _json_error(status: int, code: ErrorCode, message: str) -> JsonResponse:
 
 @csrf_exempt  # a POST to an unknown URL is a 404, not the CSRF middleware's HTML 403
 def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-    """The last route under ``api/``: every unknown URL (any method) is a JSON 404, even with
-    ``DEBUG`` on (Django's technical 404 page would list every route)."""
+    """The last route of ``saka.api.urls``: every unknown URL under the API (any method) is a
+    JSON 404, even with ``DEBUG`` on (Django's technical 404 page would list every route)."""
     hint = "" if request.path.endswith("/") else " API paths end with a slash."
     return _json_error(404, ErrorCode.NOT_FOUND, f"No such endpoint.{hint}")
 

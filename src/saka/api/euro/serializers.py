@@ -194,6 +194,36 @@ class CampaignSerializer(serializers.Serializer):
         }
 
 
+class CampaignListQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=CampaignStatus.values, required=False)
+    project = IdField(required=False)
+
+
+class CampaignItemSerializer(serializers.Serializer):
+    """A campaign in the members' list (``saka.euro.selectors.campaign_list``)."""
+
+    id = serializers.IntegerField()
+    project_id = serializers.IntegerField()
+    project_title = serializers.CharField()
+    goal = MoneyOut(source="goal_cents")
+    raised = MoneyOut(source="raised_cents", help_text="held and released pledges")
+    deadline = serializers.DateTimeField()
+    status = serializers.ChoiceField(choices=CampaignStatus.choices)
+    created_at = serializers.DateTimeField()
+    closed_at = serializers.DateTimeField(allow_null=True)
+
+
+class ProjectCampaignSerializer(serializers.Serializer):
+    """A project's campaign (``saka.euro.selectors.projects_with_campaign``): the open one,
+    else the latest."""
+
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=CampaignStatus.choices)
+    goal = MoneyOut()
+    raised = MoneyOut(help_text="held and released pledges")
+    deadline = serializers.DateTimeField()
+
+
 class CampaignCreateInSerializer(serializers.Serializer):
     project_id = IdField()
     goal = MoneyIn(maximum=10**12)

@@ -18,6 +18,7 @@ urlpatterns = [
         v.PledgeCancelView.as_view(),
         name="euro-pledge-cancel",
     ),
+    path("euro/campaigns/", v.CampaignListView.as_view(), name="euro-campaigns"),
     path(
         "euro/campaigns/<int:campaign_id>/",
         v.CampaignDetailView.as_view(),

@@ -34,12 +34,12 @@ from saka.api.common.errors import ErrorSerializer
 from saka.api.common.pagination import NewestFirst
 from saka.api.common.permissions import IsMember
 from saka.api.common.throttling import MemberThrottle
-from saka.api.common.validation import validated
+from saka.api.common.validation import validated, validated_query
 from saka.api.euro import serializers as s
 from saka.audit import roles
 from saka.euro import selectors
 from saka.euro.errors import InvalidEvent
-from saka.euro.models import Trigger
+from saka.euro.models import CampaignStatus, Trigger
 from saka.euro.payments import webhooks
 from saka.euro.services import campaigns, pledges, pockets
 from saka.jobs.runs import settlement_request
@@ -221,6 +221,32 @@ class PledgeCancelView(MemberView):
     def post(self, request: Request, pledge_id: int) -> Response:
         result = pledges.pledge_cancel(member_id=member_id_of(request), pledge_id=pledge_id)
         return Response(s.PledgeOutSerializer(asdict(result)).data)
+
+
+class CampaignListView(generics.ListAPIView):
+    permission_classes = [IsMember]
+    throttle_classes = [MemberThrottle]
+    serializer_class = s.CampaignItemSerializer
+    pagination_class = NewestFirst
+
+    def get_queryset(self) -> Any:
+        query = validated_query(s.CampaignListQuerySerializer, self.request.query_params)
+        return selectors.campaign_list(status=query.get("status"), project_id=query.get("project"))
+
+    @extend_schema(
+        operation_id="euro_campaigns_list",
+        parameters=[
+            OpenApiParameter(
+                "status", str, enum=CampaignStatus.values, description="default: open"
+            ),
+            OpenApiParameter("project", int, description="a project id"),
+        ],
+        tags=["EUR campaigns"],
+        summary="Campaigns, open ones by default (cursor pagination, newest first)",
+        responses={200: s.CampaignItemSerializer(many=True), **ERRORS},
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
 
 
 class CampaignDetailView(MemberView):

@@ -23,6 +23,7 @@ from saka.api.common.throttling import MemberThrottle
 from saka.api.common.validation import validated
 from saka.api.projects.serializers import BoostInSerializer, ProjectSerializer
 from saka.api.saka.serializers import PlantOutSerializer
+from saka.euro import selectors as euro_selectors
 from saka.grains import services as grains_services
 from saka.ledger.idempotency import replay_watch
 from saka.projects import selectors as project_selectors
@@ -34,12 +35,12 @@ class ProjectListView(generics.ListAPIView):
     serializer_class = ProjectSerializer
 
     def get_queryset(self) -> Any:
-        return project_selectors.project_list()
+        return euro_selectors.projects_with_campaign(project_selectors.project_list())
 
     @extend_schema(
         operation_id="projects_list",
         tags=["Projects"],
-        summary="Projects by SAKA score",
+        summary="Projects by SAKA score, with their EUR campaign",
         responses={200: ProjectSerializer(many=True), **ERRORS},
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -51,12 +52,14 @@ class ProjectDetailView(MemberView):
         operation_id="projects_detail",
         responses={200: ProjectSerializer, **ERRORS},
         tags=["Projects"],
-        summary="One project",
+        summary="One project, with its EUR campaign",
     )
     def get(self, request: Request, project_id: int) -> Response:
-        return Response(
-            ProjectSerializer(project_selectors.project_get(project_id=project_id)).data
-        )
+        project = project_selectors.project_get(project_id=project_id)  # 404 when unknown
+        with_campaign = euro_selectors.projects_with_campaign(
+            project_selectors.projects_with_totals().filter(pk=project.pk)
+        ).get()
+        return Response(ProjectSerializer(with_campaign).data)
 
 
 class ProjectBoostView(MemberView):

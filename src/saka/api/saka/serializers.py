@@ -218,7 +218,7 @@ class StatsDaySerializer(serializers.Serializer):
 
 class TopMemberSerializer(serializers.Serializer):
     member_id = serializers.IntegerField()
-    username = serializers.CharField()
+    username = serializers.CharField(help_text="the log-in name (the user model's USERNAME_FIELD)")
     balance = serializers.IntegerField()
 
 

@@ -1,27 +1,35 @@
-"""Demo data for the reference project: a few hundred members with a believable history.
+"""Demo data for the reference project: a few hundred members with a believable history in
+both currencies, so that every admin page and member endpoint has something to show.
 
-Idempotent: members, projects and accounts that exist are kept; a member's history is made
-only once (when their wallet does not exist yet). Deterministic (seeded).
+SAKA (``saka.demo.history``): harvests, boosts, weekly composts and a redistribution that
+pays, booked in time order. EUR (``saka.demo.euro``): signed webhook deposits, pockets,
+campaigns open, succeeded (settled) and failed (refunded), pledges in every status.
+
+Idempotent: members, projects and accounts that exist are kept; a member's SAKA history is
+made only once (when their wallet does not exist yet); runs are asked for by period; the EUR
+operations carry deterministic ids and idempotency keys. Deterministic (seeded).
 """
 
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from contextlib import nullcontext
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand, CommandParser
+from django.test import override_settings
 from rest_framework.authtoken.models import Token
 
 from saka.audit.roles import ROLES
 from saka.core.clock import now
-from saka.core.errors import DomainError
-from saka.grains import services as grains
-from saka.grains.conf import HARVEST_RULES
-from saka.grains.models import AccountKind, SakaAccount
+from saka.demo.euro import euro_book
+from saka.demo.history import history_book
+from saka.euro.conf import get_settings
+from saka.euro.models import Campaign
+from saka.grains.models import AccountKind, Run, RunKind, SakaAccount
 from saka.projects.models import Project
 from saka.projects.services import project_create
 
@@ -39,6 +47,9 @@ PROJECT_TITLES = [
     "Urban beehives",
     "Local currency fair",
 ]
+# signs the demo's deposits when SAKA_PAYMENT_WEBHOOK_SECRET is not set (``make demo`` sets it
+# to this value, so that ``saka_webhook_send`` against its server is accepted)
+DEMO_WEBHOOK_SECRET = "whsec_demo_not_a_secret"  # noqa: S105 - a public demo value
 
 
 class Command(BaseCommand):
@@ -46,7 +57,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--members", type=int, default=300)
-        parser.add_argument("--days", type=int, default=150, help="length of the history")
+        parser.add_argument(
+            "--days", type=int, default=260, help="the SAKA history reaches this far back"
+        )
         parser.add_argument("--seed", type=int, default=42)
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -102,70 +115,50 @@ class Command(BaseCommand):
                 "member_id", flat=True
             )
         )
-        todo = [m for m in members if m.pk not in with_history]
-        today = now().replace(hour=9, minute=0, second=0, microsecond=0)
-        booked = 0
-        for n, member in enumerate(todo, 1):
-            booked += self._history(member.pk, projects, rng, today, days, admin.pk)
-            if n % 50 == 0 or n == len(todo):
-                self.stdout.write(f"  history: {n}/{len(todo)} members, {booked} operations")
+        todo = [m.pk for m in members if m.pk not in with_history]
+        today = now().replace(second=0, microsecond=0)
+        history = history_book(
+            member_ids=todo,
+            projects=[p.pk for p in projects],
+            rng=rng,
+            today=today,
+            days=days,
+            admin_id=admin.pk,
+            log=self.stdout.write,
+        )
+        with self._webhook_secret():
+            eur = euro_book(
+                member_ids=[m.pk for m in members],
+                project_ids=[p.pk for p in projects],
+                staff_id=admin.pk,
+                today=today,
+                seed=options["seed"],
+            )
+        for refusal in eur.refused:
+            self.stderr.write(f"  deposit refused: {refusal}")
         self.stdout.write(
             self.style.SUCCESS(
                 f"saka_demo: {len(members)} members ({len(todo)} new), {len(projects)} projects, "
-                f"{booked} operations booked"
+                f"{history.operations} SAKA operations, {len(history.runs)} runs "
+                f"({self._runs(history.runs)}), {eur.deposits} deposits booked, campaigns "
+                + ", ".join(f"{c.pk} {c.status}" for c in _fresh(eur.campaigns))
             )
         )
 
-    def _history(
-        self,
-        member_id: int,
-        projects: list[Project],
-        rng: random.Random,
-        today: Any,
-        days: int,
-        admin_id: int,
-    ) -> int:
-        # Profiles: regulars act until recently; dormant members stopped 95..150 days ago,
-        # so the next compost run has something to do.
-        dormant = rng.random() < 0.35
-        last_day = rng.randint(95, days) if dormant else rng.randint(0, 30)
-        first_day = min(days, last_day + rng.randint(10, 60))
-        booked = 0
-        for day in range(first_day, last_day - 1, -1):
-            if rng.random() > 0.3:
-                continue
-            at = today - timedelta(days=day, minutes=rng.randint(0, 600))
-            reason = rng.choice(list(HARVEST_RULES))
-            for _ in range(rng.randint(1, 2)):
-                try:
-                    grains.wallet_harvest(member_id=member_id, reason=reason, as_of=at)
-                    booked += 1
-                except DomainError:
-                    break
-            if rng.random() < 0.25:
-                try:
-                    grains.project_boost(
-                        member_id=member_id,
-                        project_id=rng.choice(projects).pk,
-                        amount=rng.choice([10, 10, 20, 50]),
-                        as_of=at + timedelta(minutes=5),
-                    )
-                    booked += 1
-                except DomainError:
-                    pass
-        if booked == 0:  # every demo member has a wallet: that is what makes a re-run a no-op
-            grains.wallet_harvest(
-                member_id=member_id, reason="content_read", as_of=today - timedelta(days=last_day)
-            )
-            booked += 1
-        if rng.random() < 0.05:
-            at = today - timedelta(days=last_day)
-            grains.wallet_harvest(
-                member_id=member_id,
-                reason="manual_adjust",
-                amount=rng.randint(1, 200),
-                granted_by_id=admin_id,
-                as_of=at,
-            )
-            booked += 1
-        return booked
+    def _webhook_secret(self) -> Any:
+        """The demo's deposits are signed webhooks: without SAKA_PAYMENT_WEBHOOK_SECRET (``make
+        demo`` sets one), sign and verify them with :data:`DEMO_WEBHOOK_SECRET`."""
+        if get_settings().webhook_secret:
+            return nullcontext()
+        return override_settings(SAKA_PAYMENT_WEBHOOK_SECRET=DEMO_WEBHOOK_SECRET)
+
+    def _runs(self, runs: list[Run]) -> str:
+        paid = [r for r in runs if r.kind == RunKind.REDISTRIBUTION]
+        return "; ".join(
+            f"redistribution {r.period}: {r.outcome}, {r.per_wallet or 0} to {r.wallets_done}"
+            for r in paid
+        )
+
+
+def _fresh(campaigns: list[Campaign]) -> list[Campaign]:
+    return list(Campaign.objects.filter(pk__in=[c.pk for c in campaigns]).order_by("id"))
