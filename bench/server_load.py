@@ -292,7 +292,10 @@ def server_env(server: Server, dbname: str, *, redis_url: str) -> dict[str, str]
             "SAKA_PAYMENT_WEBHOOK_SECRET": SECRET,
             # the platform's harvest service is one client: its rate is the operator's choice
             "SAKA_PLATFORM_THROTTLE": "1000000/min",
-            "SAKA_LOG_LEVEL": "WARNING",
+            # as deployed (docs/observability.md): a JSON line per request, the workers'
+            # metrics in a shared directory
+            "SAKA_LOG_LEVEL": "INFO",
+            "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="saka-bench-prometheus-"),
             "PYTHONHASHSEED": "0",
         }
     )

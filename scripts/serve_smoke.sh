@@ -45,6 +45,9 @@ export DATABASE_URL="$PG_URL/$SMOKE_DB"
 export REDIS_URL="${SMOKE_REDIS_URL:-${REDIS_URL:-redis://127.0.0.1:6379/0}}"
 export DJANGO_STATIC_ROOT="$SMOKE_OUT/static"
 export GUNICORN_BIND="$HOST:$PORT" WEB_CONCURRENCY=2
+# the workers' metrics summed at scrape time (docs/observability.md)
+export PROMETHEUS_MULTIPROC_DIR="$SMOKE_OUT/prometheus"
+mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
 export PYTHONPATH="$ROOT/src${PYTHONPATH:+:$PYTHONPATH}"
 unset SAKA_SECURE_SSL_REDIRECT CELERY_TASK_ALWAYS_EAGER  # the production defaults
 
@@ -167,12 +170,30 @@ curl -sS -D "$SMOKE_OUT/h" -o /dev/null "$BASE/api/docs/"  # plain HTTP, not thr
   || fail "plain HTTP: $(status) $(header Location), expected 301 to https"
 say "ok plain HTTP: 301 to $(header Location)"
 
-# The operations endpoints, added with them (one `expect` each, e.g.
-#   expect /healthz 200 '^application/json'
-#   expect /metrics 200 '^text/plain'
-# ).
+# The operations endpoints (docs/observability.md): /healthz answers 200 (beat is not running
+# here: "degraded", still 200 unless ?strict=1), /metrics from loopback without a token, with
+# the domain's series (read from the database at scrape time, or registered at start-up) and
+# django-prometheus's, summed over the workers (PROMETHEUS_MULTIPROC_DIR).
 extra_checks() {
-  :
+  expect /healthz 200 '^application/json' '"database"'
+  grep -Eq '"status": *"(ok|degraded)"' "$SMOKE_OUT/b" || fail "/healthz: $(cat "$SMOKE_OUT/b")"
+  expect '/healthz?strict=1' 503 '^application/json' '"degraded"'
+  expect /metrics 200 '^text/plain' 'saka_domain_metrics_up'
+  local name
+  for name in saka_system_balance_grains saka_runs_unfinished saka_run_chunks saka_runs_stalled \
+    saka_run_chunk_duration_seconds_count saka_payment_webhook_events_total \
+    django_http_responses_total_by_status_total; do
+    grep -q "^$name" "$SMOKE_OUT/b" || fail "/metrics: no $name"
+  done
+  say "ok /metrics: the domain's series and django-prometheus's"
+  # one JSON line per request (the application logs them; gunicorn's access log is off)
+  "$PYTHON" - "$SMOKE_OUT/gunicorn.log" <<'PY' || fail "no JSON request line for /admin/login/"
+import json, sys
+lines = [json.loads(x) for x in open(sys.argv[1]) if x.startswith("{")]
+hits = [x for x in lines if x.get("event") == "http.request" and x.get("path") == "/admin/login/"]
+sys.exit(0 if hits and all(x["status"] == 200 and "duration_ms" in x for x in hits) else 1)
+PY
+  say "ok a JSON request line per request in the server's log"
 }
 extra_checks
 
