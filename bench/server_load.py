@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import hmac
 import json
 import os
 import shutil
@@ -47,6 +46,7 @@ from bench.dbs import BenchError, Server, check_name
 from bench.options import BASE_DIR, BenchOptions
 from bench.processes import last_json, manage
 from bench.templates import Templates
+from saka.euro.payments.sender import payment_event, signed
 from saka.grains.conf import HARVEST_RULES
 
 SECRET = "whsec_saka_bench_server"  # noqa: S105 - the bench database's own webhooks
@@ -139,31 +139,6 @@ def _member_headers(token: str, key: str | None = None) -> dict[str, str]:
     return headers
 
 
-def deposit_event(member_id: int, cents: int, n: str) -> bytes:
-    event = {
-        "id": f"evt_bench_server_{n}",
-        "object": "event",
-        "type": "payment_intent.succeeded",
-        "created": int(time.time()),
-        "data": {
-            "object": {
-                "id": f"pi_bench_server_{n}",
-                "object": "payment_intent",
-                "amount": cents,
-                "currency": "eur",
-                "fee": 0,
-                "metadata": {"member_id": str(member_id)},
-            }
-        },
-    }
-    return json.dumps(event, separators=(",", ":")).encode()
-
-
-def _signature(payload: bytes, timestamp: int) -> str:
-    digest = hmac.new(SECRET.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256)
-    return f"t={timestamp},v1={digest.hexdigest()}"
-
-
 # the harvests a member can be granted in a day: each reason up to its daily limit
 HARVEST_SLOTS = [r for r, rule in HARVEST_RULES.items() for _ in range(rule.daily_limit or 1)]
 
@@ -228,10 +203,16 @@ def phase_lines(
                 )
             )
         elif phase == "deposit":
-            payload = deposit_event(member_id, DEPOSIT_CENTS, f"{tag}_{i}")
+            event = payment_event(
+                member_id=member_id,
+                amount=DEPOSIT_CENTS,
+                event_id=f"evt_bench_server_{tag}_{i}",
+                payment_id=f"pi_bench_server_{tag}_{i}",
+            )
+            payload, signature = signed(event, secret=SECRET)
             headers = {
                 "Content-Type": "application/json",
-                "Stripe-Signature": _signature(payload, int(time.time())),
+                "Stripe-Signature": signature,
                 "X-Forwarded-Proto": "https",
             }
             lines.append(_line("POST", f"{API}/webhooks/payments/", payload.decode(), headers))
