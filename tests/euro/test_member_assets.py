@@ -15,6 +15,7 @@ from saka.euro.selectors import (
     euro_public_settings,
     member_assets_eur,
     pocket_list,
+    wallet_summary,
 )
 from saka.euro.services.pledges import pledge_create
 from saka.euro.services.pockets import pocket_create
@@ -48,6 +49,13 @@ def test_the_assets_of_a_member_with_every_kind_of_pledge(make_user: Any) -> Non
     )
     assert [(p.id, p.balance) for p in assets.pockets] == [(world.pocket_id, 100_00)]
     assert assets.total == 950_00
+    # and the overview agrees with the wallet's own summary
+    wallet = wallet_summary(member_id=world.member.pk)
+    assert (assets.available, assets.held, assets.total) == (
+        wallet.available,
+        wallet.held,
+        wallet.total,
+    )
 
 
 def test_the_other_member_sees_only_their_own(make_user: Any) -> None:
