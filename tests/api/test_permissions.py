@@ -1,6 +1,7 @@
 """Who may call what: every endpoint of ``saka.api.urls`` against every kind of caller.
 
-The schema, docs, redoc and token endpoints are public and covered in ``test_schema.py``.
+The schema, docs, redoc and token endpoints are public and covered in ``test_schema.py``, the
+configuration in ``tests/api/overview/test_views.py``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from saka.grains.services import wallet_harvest, wallet_plant
 pytestmark = pytest.mark.django_db
 
 # "not-found": the catch-all JSON 404 of any other URL under the API (tests/api/test_error_edges.py)
-PUBLIC = {"schema", "docs", "redoc", "token", "not-found"}
+PUBLIC = {"schema", "docs", "redoc", "token", "not-found", "config"}
 # Endpoints whose permission matrix lives in another module.
 COVERED_ELSEWHERE = {
     **dict.fromkeys(
@@ -61,6 +62,7 @@ ENDPOINTS: dict[str, tuple[str, dict[str, Any] | None]] = {
     "saka-wallet": ("get", None),
     "saka-history": ("get", None),
     "saka-plant": ("post", {"amount": 10}),
+    "me-assets": ("get", None),
     "project-list": ("get", None),
     "project-detail": ("get", None),
     "project-boost": ("post", {}),
@@ -71,6 +73,7 @@ MEMBER_ENDPOINTS = {
     "saka-wallet": 200,
     "saka-history": 200,
     "saka-plant": 201,
+    "me-assets": 200,
     "project-list": 200,
     "project-detail": 200,
     "project-boost": 201,

@@ -107,6 +107,8 @@ def test_schema_documents_the_right_method_per_path(schema: dict[str, Any]) -> N
         ("/api/v1/staff/saka/silo/", "get"),
         ("/api/v1/staff/saka/stats/", "get"),
         ("/api/v1/staff/audit/", "get"),
+        ("/api/v1/me/assets/", "get"),
+        ("/api/v1/config/", "get"),
         *WRITE_OPERATIONS,
     }
 
@@ -144,12 +146,14 @@ def test_write_operations_document_idempotency_and_errors(
 
 
 def test_every_protected_operation_documents_401_and_429(schema: dict[str, Any]) -> None:
-    # given every operation but the public token endpoint
+    # given every operation but the public ones
+    public = {"/api/v1/auth/token/", "/api/v1/webhooks/payments/", "/api/v1/config/"}
     missing = [
         (path, method, status)
         for path, method, op in _operations(schema)
-        # public: the token exchange, and the payment webhook (authenticated by signature)
-        if path not in {"/api/v1/auth/token/", "/api/v1/webhooks/payments/"}
+        # public: the token exchange, the payment webhook (authenticated by signature) and
+        # the configuration (reads no credential)
+        if path not in public
         for status in ("401", "429")
         if status not in op["responses"]
     ]

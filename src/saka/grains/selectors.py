@@ -1,4 +1,5 @@
-"""SAKA reads: a member's wallet and history, harvest usage."""
+"""SAKA reads: a member's wallet and history, harvest usage, compost preview, their assets
+overview; silo, statistics, runs; the public SAKA settings."""
 
 from __future__ import annotations
 
@@ -133,9 +134,11 @@ def compost_preview(*, member_id: int, as_of: datetime | None = None) -> Compost
     Same rule as the run (``saka.grains.rules.CompostRule``): balance >= min balance, idle
     and not composted for ``inactivity_days``, amount = floor(balance x rate) >= min amount.
     """
+    return _compost_preview_of(wallet_summary(member_id=member_id), ensure_aware(as_of or now()))
+
+
+def _compost_preview_of(wallet: WalletSummary, at: datetime) -> CompostPreview:
     rule = CompostRule.of_settings(get_settings())
-    at = ensure_aware(as_of or now())
-    wallet = wallet_summary(member_id=member_id)
     reason = rule.refusal(
         balance=wallet.balance,
         last_activity_at=wallet.last_activity_at,
@@ -153,7 +156,7 @@ def compost_preview(*, member_id: int, as_of: datetime | None = None) -> Compost
     elif waits_for_idle:
         eligible_at = idle_from
     return CompostPreview(
-        member_id=member_id,
+        member_id=wallet.member_id,
         balance=wallet.balance,
         eligible=not reason,
         amount=amount_if_idle if not reason else 0,
@@ -167,6 +170,68 @@ def compost_preview(*, member_id: int, as_of: datetime | None = None) -> Compost
         if waits_for_idle
         else 0,
         reason=reason,
+    )
+
+
+@dataclass(frozen=True)
+class MemberSakaAssets:
+    """The SAKA side of a member's assets overview: the balance, the wallet's lifetime
+    counters (harvested, planted, composted away, received from redistributions) and the
+    next compost forecast (:func:`compost_preview`)."""
+
+    member_id: int
+    balance: int
+    lifetime_harvested: int
+    lifetime_planted: int
+    lifetime_composted: int
+    lifetime_redistributed: int
+    next_compost: CompostPreview
+
+
+def member_assets_saka(*, member_id: int, as_of: datetime | None = None) -> MemberSakaAssets | None:
+    """The member's SAKA assets (zeros when they never used SAKA; nothing is created), from
+    the wallet's own counters: one query. ``None`` while SAKA is off (``SAKA_ENABLED``)."""
+    if not get_settings().enabled:
+        return None
+    wallet = wallet_summary(member_id=member_id)
+    return MemberSakaAssets(
+        member_id=member_id,
+        balance=wallet.balance,
+        lifetime_harvested=wallet.lifetime_harvested,
+        lifetime_planted=wallet.lifetime_planted,
+        lifetime_composted=wallet.lifetime_composted,
+        lifetime_redistributed=wallet.lifetime_redistributed,
+        next_compost=_compost_preview_of(wallet, ensure_aware(as_of or now())),
+    )
+
+
+@dataclass(frozen=True)
+class SakaPublicSettings:
+    """What a front end may know of the SAKA settings. Every SAKA feature follows the master
+    switch ``SAKA_ENABLED`` (there is no finer switch): ``boosts`` (planting grains on a
+    project), ``compost`` (the weekly compost run) and ``redistribution`` (the monthly one)
+    are on exactly when SAKA is. ``boost_cost``: a boost's default cost (``SAKA_BOOST_COST``)."""
+
+    currency: str
+    enabled: bool
+    boosts: bool
+    compost: bool
+    redistribution: bool
+    boost_cost: int
+
+
+SAKA_CURRENCY = "SAKA"  # grains: integers, no decimal places
+
+
+def saka_public_settings() -> SakaPublicSettings:
+    cfg = get_settings()
+    return SakaPublicSettings(
+        currency=SAKA_CURRENCY,
+        enabled=cfg.enabled,
+        boosts=cfg.enabled,
+        compost=cfg.enabled,
+        redistribution=cfg.enabled,
+        boost_cost=cfg.boost_cost,
     )
 
 
