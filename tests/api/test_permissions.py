@@ -46,6 +46,7 @@ COVERED_ELSEWHERE = {
             "euro-campaigns",
             "euro-campaign-detail",
             "webhooks-payments",
+            "webhooks-helloasso",
             "staff-euro-campaigns",
             "staff-euro-campaign-status",
             "staff-euro-settlement",
