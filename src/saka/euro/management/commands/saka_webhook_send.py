@@ -54,7 +54,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         target = parser.add_mutually_exclusive_group(required=True)
         target.add_argument(
-            "--url", help="the webhook URL, e.g. http://127.0.0.1:8000/api/v1/webhooks/payments/"
+            "--url",
+            help="the webhook URL, e.g. http://127.0.0.1:8000/api/v1/webhooks/payments/ "
+            "(helloasso: .../webhooks/helloasso/)",
         )
         target.add_argument(
             "--in-process", action="store_true", help="through the webhook handler, no server"
