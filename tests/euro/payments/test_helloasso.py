@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -414,3 +416,25 @@ def test_an_unknown_member_or_project_is_a_404_and_books_nothing(member: Any) ->
     assert snapshot() == before
     # and the payment is processed afresh once fixed
     assert hdeliver(helloasso_event(member_id=member.pk, amount=5_000)).replayed is False
+
+
+# --- queries ------------------------------------------------------------------------------------
+
+
+def test_a_helloasso_booking_costs_the_queries_of_a_stripe_one(member: Any) -> None:
+    # given a member who already has a wallet (both providers' first deposits done)
+    deliver(payment_event(member_id=member.pk, amount=1_000))
+    hdeliver(helloasso_event(member_id=member.pk, amount=1_000))
+    # when one more deposit comes through each provider, and a replay of each
+    stripe_event = payment_event(member_id=member.pk, amount=2_000)
+    helloasso = helloasso_event(member_id=member.pk, amount=2_000)
+    counts = []
+    for send in (lambda: deliver(stripe_event), lambda: hdeliver(helloasso)) * 2:
+        with CaptureQueriesContext(connection) as queries:
+            send()
+        counts.append(len(queries))
+    # then the handling is the same: as many queries each, a replay far fewer
+    stripe_booking, helloasso_booking, stripe_replay, helloasso_replay = counts
+    assert helloasso_booking == stripe_booking
+    assert helloasso_replay == stripe_replay < stripe_booking
+    assert (helloasso_booking, helloasso_replay) == (20, 4)
