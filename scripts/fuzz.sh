@@ -43,6 +43,7 @@ DJANGO_SECRET_KEY="${DJANGO_SECRET_KEY:-$("$PYTHON" -c 'import secrets; print(se
 export DJANGO_SECRET_KEY
 export SAKA_MEMBER_THROTTLE=1000000/min SAKA_PLATFORM_THROTTLE=1000000/min
 export SAKA_PAYMENT_WEBHOOK_SECRET="${SAKA_PAYMENT_WEBHOOK_SECRET:-whsec_fuzz_only}"
+export SAKA_HELLOASSO_WEBHOOK_SECRET="${SAKA_HELLOASSO_WEBHOOK_SECRET:-helloasso_fuzz_only}"
 export REDIS_URL=""  # no broker: a live run or settlement runs in the server (eager tasks)
 export PYTHONPATH="$ROOT/src${PYTHONPATH:+:$PYTHONPATH}"
 

@@ -5,7 +5,8 @@ Environment: ``DATABASE_URL`` (read here, used by each environment's module), ``
 (cache, Celery broker and result backend; without it a local-memory cache, and Celery tasks
 run eagerly in-process), ``CELERY_TASK_ALWAYS_EAGER`` (``1``/``0``, overrides that default),
 ``SAKA_LOCK_TIMEOUT_MS``, ``SAKA_RUN_WORKERS``, ``SAKA_LOG_LEVEL``, ``SAKA_MEMBER_THROTTLE``,
-``SAKA_PLATFORM_THROTTLE``, ``SAKA_PAYMENT_WEBHOOK_SECRET``, ``SAKA_TEST_DB_NAME``,
+``SAKA_PLATFORM_THROTTLE``, ``SAKA_PAYMENT_WEBHOOK_SECRET``, ``SAKA_HELLOASSO_WEBHOOK_SECRET``,
+``SAKA_TEST_DB_NAME``,
 ``SAKA_DB_POOLER`` (``pgbouncer``: ``DATABASE_URL`` is a PgBouncer in transaction mode),
 ``SAKA_LOG_FORMAT`` (``plain`` here, ``json`` in production), ``SAKA_METRICS_TOKEN``,
 ``SAKA_DB_METRICS`` (see docs/observability.md).
@@ -287,6 +288,11 @@ SAKA_RUN_STALL_SECONDS = int(os.environ.get("SAKA_RUN_STALL_SECONDS", "120"))
 # webhook refuses every event.
 SAKA_PAYMENT_WEBHOOK_SECRET = os.environ.get("SAKA_PAYMENT_WEBHOOK_SECRET", "")
 SAKA_PAYMENT_WEBHOOK_TOLERANCE_SECONDS = 300
+# The HelloAsso webhook (docs/providers.md): its secret, and the fee estimated for a payment
+# whose event carries none (0.8 % + 0.25 EUR).
+SAKA_HELLOASSO_WEBHOOK_SECRET = os.environ.get("SAKA_HELLOASSO_WEBHOOK_SECRET", "")
+SAKA_HELLOASSO_FEE_RATE = "0.008"
+SAKA_HELLOASSO_FEE_FIXED_CENTS = 25
 SAKA_PLATFORM_COMMISSION_RATE = "0.05"
 SAKA_EQUITY_PLEDGES_ENABLED = False
 SAKA_SETTLEMENT_BATCH_SIZE = 500

@@ -82,8 +82,8 @@ def _routes(resolver: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
             yield "/" + prefix + str(p.pattern), p.callback
 
 
-# The webhook reads its raw body (the signature covers it); the token exchange is DRF's own form.
-NOT_JSON_ONLY = {"/api/v1/webhooks/payments/", "/api/v1/auth/token/"}
+# The webhooks read their raw body (the signature covers it); the token exchange is DRF's form.
+NOT_JSON_ONLY = {"/api/v1/webhooks/payments/", "/api/v1/webhooks/helloasso/", "/api/v1/auth/token/"}
 
 
 def write_routes() -> list[tuple[str, str]]:

@@ -47,6 +47,7 @@ COVERED_ELSEWHERE = {
             "euro-campaigns",
             "euro-campaign-detail",
             "webhooks-payments",
+            "webhooks-helloasso",
             "staff-euro-campaigns",
             "staff-euro-campaign-status",
             "staff-euro-settlement",

@@ -247,3 +247,23 @@ def test_concurrent_pocket_percentages_never_exceed_100(member: Any) -> None:
     kinds = Counter(type(w.outcome).__name__ for w in workers)
     assert kinds == {"PocketResult": 3, "AllocationExceeded": 7}
     assert Pocket.objects.filter(member=member).aggregate(s=Sum("percentage_bp"))["s"] == 9_000
+
+
+def test_the_same_helloasso_payment_delivered_concurrently_is_booked_once(
+    member: Any, settings: Any
+) -> None:
+    from tests.support.helloasso import HELLOASSO_SECRET, hdeliver, helloasso_event
+
+    settings.SAKA_HELLOASSO_WEBHOOK_SECRET = HELLOASSO_SECRET
+    event = helloasso_event(member_id=member.pk, amount=4_321)  # fee estimated: 35 + 25
+    start = threading.Barrier(6)
+    workers = run_all(
+        [
+            Worker(lambda: hdeliver(event), name=f"w{i}", barrier=start, guard_seconds=JOIN_SECONDS)
+            for i in range(6)
+        ]
+    )
+    outcomes = [settle(w) for w in workers]
+    assert sorted(o.replayed for o in outcomes) == [False] + [True] * 5
+    assert all(o.body == outcomes[0].body for o in outcomes)
+    assert euro_balance(member) == 4_321 - 60

@@ -100,8 +100,17 @@ class PledgeAdmin(ReadOnlyAdmin):
 
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(ReadOnlyAdmin):
-    list_display = ("id", "event_id", "type", "status", "payment_id", "member", "amount_cents")
-    list_filter = ("status", "type")
+    list_display = (
+        "id",
+        "provider",
+        "event_id",
+        "type",
+        "status",
+        "payment_id",
+        "member",
+        "amount_cents",
+    )
+    list_filter = ("provider", "status", "type")
     search_fields = ("event_id", "payment_id")
     show_full_result_count = False
 

@@ -4,6 +4,11 @@
   empty: every webhook is refused.
 - ``SAKA_PAYMENT_WEBHOOK_TOLERANCE_SECONDS`` (300, 1..86400): max age (and clock skew) of
   a signature's timestamp.
+- ``SAKA_HELLOASSO_WEBHOOK_SECRET`` (default ``""``): HMAC secret of the HelloAsso webhooks;
+  empty: every HelloAsso webhook is refused.
+- ``SAKA_HELLOASSO_FEE_RATE`` (``"0.008"``, 0 <= r < 1, at most 6 decimals) and
+  ``SAKA_HELLOASSO_FEE_FIXED_CENTS`` (25, 0..10000): the fee estimated for a HelloAsso payment
+  whose event carries none (docs/providers.md).
 - ``SAKA_PLATFORM_COMMISSION_RATE`` (``"0.05"``, 0 <= r < 1, at most 6 decimals): the
   platform's commission on released pledges.
 - ``SAKA_EQUITY_PLEDGES_ENABLED`` (False): equity pledges (KYC-verified members only).
@@ -29,6 +34,7 @@ MAX_PLEDGE_CENTS = 100_000_00  # 100,000.00 EUR
 MAX_DEPOSIT_CENTS = 1_000_000_00  # 1,000,000.00 EUR per payment
 MAX_SETTLEMENT_CHUNK = 10_000
 MAX_WORKERS = 32
+MAX_FIXED_FEE_CENTS = 100_00
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,9 @@ class EuroSettings:
     equity_pledges_enabled: bool
     settlement_chunk_size: int
     run_workers: int
+    helloasso_webhook_secret: str = ""
+    helloasso_fee_rate: Decimal = Decimal("0.008")
+    helloasso_fee_fixed_cents: int = 25
 
 
 def _int(name: str, default: int, low: int, high: int) -> int:
@@ -63,13 +72,18 @@ def parse_commission_rate(value: Any, *, name: str = "SAKA_PLATFORM_COMMISSION_R
     return rate
 
 
-def load_settings() -> EuroSettings:
-    """Read and validate every EUR setting; raise ImproperlyConfigured when one is off."""
-    secret = getattr(settings, "SAKA_PAYMENT_WEBHOOK_SECRET", "")
+def _secret(name: str) -> str:
+    secret = getattr(settings, name, "")
     if secret is None:
         secret = ""
     if not isinstance(secret, str):
-        raise ImproperlyConfigured("SAKA_PAYMENT_WEBHOOK_SECRET must be a string.")
+        raise ImproperlyConfigured(f"{name} must be a string.")
+    return secret
+
+
+def load_settings() -> EuroSettings:
+    """Read and validate every EUR setting; raise ImproperlyConfigured when one is off."""
+    secret = _secret("SAKA_PAYMENT_WEBHOOK_SECRET")
     equity = getattr(settings, "SAKA_EQUITY_PLEDGES_ENABLED", False)
     if not isinstance(equity, bool):
         raise ImproperlyConfigured(
@@ -84,6 +98,13 @@ def load_settings() -> EuroSettings:
         equity_pledges_enabled=equity,
         settlement_chunk_size=_int("SAKA_SETTLEMENT_BATCH_SIZE", 500, 1, MAX_SETTLEMENT_CHUNK),
         run_workers=_int("SAKA_RUN_WORKERS", 2, 1, MAX_WORKERS),
+        helloasso_webhook_secret=_secret("SAKA_HELLOASSO_WEBHOOK_SECRET"),
+        helloasso_fee_rate=parse_commission_rate(
+            getattr(settings, "SAKA_HELLOASSO_FEE_RATE", "0.008"), name="SAKA_HELLOASSO_FEE_RATE"
+        ),
+        helloasso_fee_fixed_cents=_int(
+            "SAKA_HELLOASSO_FEE_FIXED_CENTS", 25, 0, MAX_FIXED_FEE_CENTS
+        ),
     )
 
 

@@ -459,14 +459,16 @@ class WebhookEventStatus(models.TextChoices):
 
 
 class WebhookEvent(models.Model):
-    """A payment-provider event that was verified and processed (one row per event id).
+    """A payment-provider event that was verified and processed (one row per provider and
+    event id; a payment is booked at most once per provider).
 
     Only events answered 200 are stored: a refused event (unknown member, bad amounts)
     books nothing and leaves no row, so the provider's retry is processed afresh.
     """
 
     id = models.BigAutoField(primary_key=True)
-    event_id = models.CharField(max_length=255, unique=True)
+    provider = models.CharField(max_length=32, default="stripe")
+    event_id = models.CharField(max_length=255)
     type = models.CharField(max_length=100)
     payload_hash = models.CharField(max_length=64)
     status = models.CharField(max_length=16, choices=WebhookEventStatus.choices)
@@ -490,14 +492,17 @@ class WebhookEvent(models.Model):
         db_table = "euro_webhook_event"
         constraints = [
             models.UniqueConstraint(
-                fields=["payment_id"],
+                fields=["provider", "event_id"], name="euro_webhook_provider_event_once"
+            ),
+            models.UniqueConstraint(
+                fields=["provider", "payment_id"],
                 condition=Q(status=WebhookEventStatus.BOOKED),
                 name="euro_webhook_payment_booked_once",
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.event_id} ({self.type}): {self.status}"
+        return f"{self.provider} {self.event_id} ({self.type}): {self.status}"
 
 
 class MemberProfile(models.Model):

@@ -25,6 +25,7 @@ urlpatterns = [
         name="euro-campaign-detail",
     ),
     path("webhooks/payments/", v.PaymentWebhookView.as_view(), name="webhooks-payments"),
+    path("webhooks/helloasso/", v.HelloAssoWebhookView.as_view(), name="webhooks-helloasso"),
     path(
         "staff/euro/campaigns/",
         v.StaffCampaignCreateView.as_view(),

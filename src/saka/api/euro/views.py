@@ -1,7 +1,8 @@
 """EUR endpoints: thin, one service or selector call per request.
 
 Members only reach their own wallet, pockets and pledges (no member id in any member
-route). The payment webhook is public but accepts only correctly signed events.
+route). The payment webhooks (one per provider) are public but accept only correctly signed
+events.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from saka.euro import selectors
 from saka.euro.errors import InvalidEvent
 from saka.euro.models import CampaignStatus, Trigger
 from saka.euro.payments import webhooks
+from saka.euro.payments.providers import helloasso, provider_get, stripe
 from saka.euro.services import campaigns, pledges, pockets
 from saka.jobs.runs import settlement_request
 from saka.ledger.idempotency import replay_watch
@@ -264,33 +266,38 @@ class CampaignDetailView(MemberView):
 
 # --- payment provider ---------------------------------------------------------------------------
 
+WEBHOOK_RESPONSES: dict[int, Any] = {
+    200: OpenApiResponse(
+        OpenApiTypes.OBJECT,
+        description="Processed (booked or ignored), or a replay of a processed event "
+        "(header Idempotent-Replayed: true) with its original body.",
+    ),
+    400: ErrorSerializer,
+    404: ErrorSerializer,
+    409: ErrorSerializer,
+    503: ErrorSerializer,
+}
+
 
 class PaymentWebhookView(APIView):
     """Public, CSRF-exempt (``APIView``), unauthenticated: the signature is the credential.
-    The signature covers the raw body, so the body is read raw, never parsed by DRF first."""
+    The signature covers the raw body, so the body is read raw, never parsed by DRF first.
+    One class for every provider: a subclass names its ``provider`` (``providers.PROVIDERS``)
+    and documents its signature header."""
 
     authentication_classes: list[Any] = []
     permission_classes = [AllowAny]
     throttle_classes: list[Any] = []
     parser_classes = [JSONParser]  # documents the content type; request.data is never read
+    provider = "stripe"
 
     @extend_schema(
         operation_id="webhooks_payments",
         request={"application/json": OpenApiTypes.OBJECT},
-        responses={
-            200: OpenApiResponse(
-                OpenApiTypes.OBJECT,
-                description="Processed (booked or ignored), or a replay of a processed event "
-                "(header Idempotent-Replayed: true) with its original body.",
-            ),
-            400: ErrorSerializer,
-            404: ErrorSerializer,
-            409: ErrorSerializer,
-            503: ErrorSerializer,
-        },
+        responses=WEBHOOK_RESPONSES,
         parameters=[
             OpenApiParameter(
-                name=webhooks.SIGNATURE_HEADER,
+                name=stripe.SIGNATURE_HEADER,
                 location=OpenApiParameter.HEADER,
                 required=True,
                 type=str,
@@ -306,11 +313,36 @@ class PaymentWebhookView(APIView):
             payload = request._request.body
         except (RequestDataTooBig, RawPostDataException) as exc:
             raise InvalidEvent("The body is too large or unreadable.", reason="body") from exc
+        header = provider_get(name=self.provider).signature_header
         outcome = webhooks.payment_webhook_handle(
-            payload=payload, signature=request.headers.get(webhooks.SIGNATURE_HEADER)
+            payload=payload, signature=request.headers.get(header), provider=self.provider
         )
         headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
         return Response(outcome.body, status=status.HTTP_200_OK, headers=headers)
+
+
+class HelloAssoWebhookView(PaymentWebhookView):
+    provider = "helloasso"
+
+    @extend_schema(
+        operation_id="webhooks_helloasso",
+        request={"application/json": OpenApiTypes.OBJECT},
+        responses=WEBHOOK_RESPONSES,
+        parameters=[
+            OpenApiParameter(
+                name=helloasso.SIGNATURE_HEADER,
+                location=OpenApiParameter.HEADER,
+                required=True,
+                type=str,
+                description="<hex HMAC-SHA256 of the raw body>",
+            )
+        ],
+        auth=[],
+        tags=["Payment provider"],
+        summary="HelloAsso webhook (signed payment notifications; deposits)",
+    )
+    def post(self, request: Request) -> Response:
+        return super().post(request)
 
 
 # --- staff: campaigns, settlement, refunds ------------------------------------------------------
