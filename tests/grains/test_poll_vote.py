@@ -223,3 +223,23 @@ def test_vote_query_count(member, poll, make_user, django_assert_max_num_queries
     # transaction's savepoint/release statements
     with django_assert_max_num_queries(21):
         poll_vote(member_id=member.pk, poll_id=poll.pk, ballots=ballots, intensity=2, as_of=T0)
+
+
+@pytest.mark.corrupts_books
+def test_reconcile_finds_a_vote_whose_spend_has_no_plant(member, poll, make_user):
+    from saka.ledger.reconcile import reconcile
+
+    # given a vote that spent 15
+    _fund(member, 100, make_user)
+    _vote(member, poll, intensity=3)
+    assert reconcile().ok
+    # when its record is corrupted (another spend, then no plant at all)
+    Vote.objects.update(spent=16)
+    # then reconcile names it
+    found = [d for d in reconcile().discrepancies if d.check == "poll_votes_match_entries"]
+    assert len(found) == 1
+    assert found[0].data["spent"] == 16
+    Vote.objects.update(spent=15, plant_entry_id=None)
+    assert [d.check for d in reconcile().discrepancies] == ["poll_votes_match_entries"]
+    Vote.objects.update(spent=0)
+    assert reconcile().ok

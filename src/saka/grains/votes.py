@@ -27,7 +27,7 @@ from saka.core.clock import check_instant, now
 from saka.core.db import durable
 from saka.core.members import member_require
 from saka.grains.accounts import system_account_id
-from saka.grains.conf import HARVEST_RULES
+from saka.grains.conf import HARVEST_RULES, POLL_VOTE
 from saka.grains.conf import get_settings as saka_settings
 from saka.grains.errors import DailyLimitReached
 from saka.grains.lock_objects import wallet_lock_or_create
@@ -40,8 +40,6 @@ from saka.polls.models import Vote
 from saka.polls.selectors import vote_get
 from saka.polls.services import ballot_validate, vote_matches, vote_record
 from saka.polls.weights import vote_cost, vote_weight
-
-POLL_VOTE = "poll_vote"
 
 
 @dataclass(frozen=True)
