@@ -151,7 +151,8 @@ def poll_votes_match_entries(limit: int) -> Iterable[Discrepancy]:
     one, is a ``poll_vote`` HARVEST of the voter (``saka.grains.votes``)."""
     vote, ent = table(Vote), table(SakaEntry)
     rows = fetch_first(
-        f"SELECT v.id, v.spent, v.plant_entry_id, pl.amount, v.harvest_entry_id, hv.id "
+        f"SELECT v.id AS id, v.spent, v.plant_entry_id, pl.amount AS planted, "
+        f"v.harvest_entry_id, hv.id AS harvest_found "
         f"FROM {vote} v "
         f"LEFT JOIN {ent} pl ON pl.id = v.plant_entry_id AND pl.kind = 'plant' "
         f"  AND pl.reason = %s AND pl.member_id = v.member_id "
