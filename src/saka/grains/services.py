@@ -86,10 +86,11 @@ def _activity(as_of: datetime) -> Greatest:
     return Greatest(Coalesce(F("last_activity_at"), Value(as_of)), Value(as_of))
 
 
-def _check_harvest_limit(
+def harvest_limit_check(
     *, member_id: int, reason: str, amount: int, as_of: datetime
 ) -> tuple[int, int | None]:
-    """Under the member's lock: how much of the limit is used; raise when this grant exceeds it."""
+    """Under the member's lock: how much of the limit is used; raise when this grant exceeds it
+    (``DailyLimitReached``, ``AdjustmentCapReached``; a check only, nothing written)."""
     harvests = SakaEntry.objects.filter(member_id=member_id, kind=EntryKind.HARVEST, reason=reason)
     if reason == MANUAL_ADJUST:
         since = as_of - timedelta(hours=24)
@@ -249,7 +250,7 @@ def wallet_harvest(
     def book() -> HarvestResult:
         wallet = wallet_lock_or_create(member_id=member_id)
         at = as_of or now()  # read under the lock: limits see grants in commit order
-        used, limit = _check_harvest_limit(
+        used, limit = harvest_limit_check(
             member_id=member_id, reason=reason, amount=grant, as_of=at
         )
         entry = harvest_book(

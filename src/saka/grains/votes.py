@@ -32,7 +32,7 @@ from saka.grains.conf import get_settings as saka_settings
 from saka.grains.errors import DailyLimitReached
 from saka.grains.lock_objects import wallet_lock_or_create
 from saka.grains.models import AccountKind
-from saka.grains.services import _check_harvest_limit, harvest_book, plant_book
+from saka.grains.services import harvest_book, harvest_limit_check, plant_book
 from saka.ledger.idempotency import idempotent
 from saka.polls.conf import get_settings as poll_settings
 from saka.polls.errors import InvalidBallot
@@ -171,7 +171,7 @@ def poll_vote(
         else:
             reward = HARVEST_RULES[POLL_VOTE].reward
             try:
-                _check_harvest_limit(member_id=member_id, reason=POLL_VOTE, amount=reward, as_of=at)
+                harvest_limit_check(member_id=member_id, reason=POLL_VOTE, amount=reward, as_of=at)
             except DailyLimitReached:
                 harvest_skipped = "daily_limit_reached"
             else:
