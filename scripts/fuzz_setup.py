@@ -6,7 +6,8 @@ anonymous role has no token and is not listed).
 
 Roles: ``member`` (a member with SAKA and EUR, a pocket and a held pledge), ``platform``
 (the service account with ``grains.harvest_on_behalf``) and one staff user per staff group
-(``run_operator``, ``campaign_settler``, ``saka_adjuster``, ``auditor``). The groups are
+(``run_operator``, ``campaign_settler``, ``saka_adjuster``, ``auditor``, ``poll_manager``).
+The groups are
 created by the project's migration when it has them; this script only creates a missing
 group (empty), so it keeps working unchanged once the groups carry their permissions. Each
 staff user is ``is_staff`` (today's staff ability) and in exactly one group.
@@ -33,7 +34,7 @@ django.setup()
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.contrib.auth.models import Group, Permission  # noqa: E402
 
-STAFF_GROUPS = ("run_operator", "campaign_settler", "saka_adjuster", "auditor")
+STAFF_GROUPS = ("run_operator", "campaign_settler", "saka_adjuster", "auditor", "poll_manager")
 PASSWORD = "fuzz-password"  # noqa: S105 - a throw-away database
 
 
@@ -55,7 +56,8 @@ def _user(username: str, **flags: Any) -> Any:
 
 def _member_data(member: Any, platform: Any, staff: Any) -> None:
     """SAKA grains, EUR money (a signed deposit), a pocket, an open campaign, a held pledge,
-    a dry compost run: objects whose ids the fuzzer's boundary values (1, ...) can reach."""
+    a dry compost run, an open poll: objects whose ids the fuzzer's boundary values (1, ...)
+    can reach."""
     from saka.core.clock import now
     from saka.core.errors import DomainError
     from saka.euro.payments.webhooks import (
@@ -116,6 +118,18 @@ def _member_data(member: Any, platform: Any, staff: Any) -> None:
         except DomainError:
             pass
     compost_run_start(dry_run=True, triggered_by_id=staff.pk)
+    from saka.polls.models import Poll
+    from saka.polls.services import poll_create
+
+    if not Poll.objects.exists():
+        poll_create(
+            actor_id=None,
+            title="Which garden first?",
+            method="quadratic",
+            options=["north", "south", "orchard"],
+            opens_at=now() - timedelta(days=1),
+            closes_at=now() + timedelta(days=30),
+        )
 
 
 def main() -> None:

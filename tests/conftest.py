@@ -22,6 +22,7 @@ from saka.audit.roles import ROLES
 from saka.ledger.reconcile import reconcile
 from saka.projects.models import Project
 from saka.projects.services import project_create
+from tests.support.polls import make_poll
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -104,6 +105,17 @@ def staff_user(make_user: Callable[..., Any]) -> Any:
 @pytest.fixture
 def project(make_user: Callable[..., Any]) -> Project:
     return project_create(owner_id=make_user().pk, title="Community garden")
+
+
+@pytest.fixture
+def poll(db: Any) -> Any:
+    """A quadratic poll with 3 options, open around T0 (``tests.support.polls``)."""
+    return make_poll()
+
+
+@pytest.fixture
+def single_poll(db: Any) -> Any:
+    return make_poll(method="single")
 
 
 @pytest.fixture

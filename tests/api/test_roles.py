@@ -19,20 +19,22 @@ from saka.euro.services.pledges import pledge_create
 from saka.euro.settlement import settlement_open
 from saka.grains.models import Run
 from saka.grains.runs.compost import compost_run_start
+from saka.polls.models import Poll
 from saka.projects.services import project_create
 from tests.support.api import promote
 from tests.support.euro import SECRET, close, deposit, open_campaign, snapshot
 
 pytestmark = pytest.mark.django_db
 
-NONE, OPERATOR, SETTLER, ADJUSTER, AUDITOR = (
+NONE, OPERATOR, SETTLER, ADJUSTER, AUDITOR, POLL_MANAGER = (
     "none",
     "run_operator",
     "campaign_settler",
     "saka_adjuster",
     "auditor",
+    "poll_manager",
 )
-READERS = {OPERATOR, SETTLER, AUDITOR}
+READERS = {OPERATOR, SETTLER, AUDITOR, POLL_MANAGER}
 # route name, method -> (roles allowed, the permission named on refusal); written out here,
 # not read from saka.audit.roles, so that a change of the role table shows up as a failure.
 EXPECTED: dict[tuple[str, str], tuple[set[str], str]] = {
@@ -49,8 +51,9 @@ EXPECTED: dict[tuple[str, str], tuple[set[str], str]] = {
     ("staff-euro-settlement", "get"): (READERS, "view_staff_data"),
     ("staff-euro-settlement", "post"): ({SETTLER}, "settle_campaigns"),
     ("staff-euro-pledge-refund", "post"): ({SETTLER}, "refund_pledges"),
+    ("staff-polls", "post"): ({POLL_MANAGER}, "manage_polls"),
 }
-ROLES = [NONE, OPERATOR, SETTLER, ADJUSTER, AUDITOR, "superuser"]
+ROLES = [NONE, OPERATOR, SETTLER, ADJUSTER, AUDITOR, POLL_MANAGER, "superuser"]
 
 
 @pytest.fixture
@@ -95,6 +98,13 @@ def _request(name: str, method: str, world: dict[str, Any]) -> tuple[str, Any]:
         },
         ("staff-euro-campaign-status", "post"): {"status": "failed"},
         ("staff-euro-settlement", "post"): {},
+        ("staff-polls", "post"): {
+            "title": "Next garden",
+            "method": "quadratic",
+            "options": ["north", "south"],
+            "opens_at": now().isoformat(),
+            "closes_at": (now() + timedelta(days=10)).isoformat(),
+        },
     }.get((name, method))
     return reverse(f"saka_api:{name}", kwargs=kwargs), body
 
@@ -106,6 +116,7 @@ def _state() -> tuple[Any, ...]:
         SettlementRun.objects.values_list("status", "attempts").get(),
         sorted(Campaign.objects.values_list("pk", "status")),
         AuditRecord.objects.filter(outcome=Outcome.SUCCEEDED).count(),
+        Poll.objects.count(),
     )
 
 

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "saka.ledger",
     "saka.audit",
     "saka.projects",
+    "saka.polls",
     "saka.grains",
     "saka.euro",
     "saka.api",

@@ -27,6 +27,7 @@ urlpatterns = [
     path("v1/", include("saka.api.saka.urls")),
     path("v1/", include("saka.api.projects.urls")),
     path("v1/", include("saka.api.euro.urls")),
+    path("v1/", include("saka.api.polls.urls")),
     path("v1/", include("saka.api.audit.urls")),
     path("v1/", include("saka.api.overview.urls")),
     # last: any other URL under the API is a JSON 404 (with DEBUG on too), whatever the method;

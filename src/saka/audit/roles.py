@@ -19,6 +19,7 @@ MANAGE_CAMPAIGNS = "manage_campaigns"
 SETTLE_CAMPAIGNS = "settle_campaigns"
 REFUND_PLEDGES = "refund_pledges"
 ADJUST_SAKA = "adjust_saka"
+MANAGE_POLLS = "manage_polls"
 
 # codename -> description (Meta.permissions of AuditRecord)
 PERMISSIONS: dict[str, str] = {
@@ -28,6 +29,7 @@ PERMISSIONS: dict[str, str] = {
     SETTLE_CAMPAIGNS: "Can start or resume a campaign's settlement",
     REFUND_PLEDGES: "Can refund a held pledge to its member",
     ADJUST_SAKA: "Can grant manual SAKA adjustments",
+    MANAGE_POLLS: "Can create polls",
 }
 
 # group name -> its permissions (the names are fixed: tests and the fuzzer use them)
@@ -36,6 +38,7 @@ ROLES: dict[str, frozenset[str]] = {
     "campaign_settler": frozenset({MANAGE_CAMPAIGNS, SETTLE_CAMPAIGNS, REFUND_PLEDGES, VIEW}),
     "saka_adjuster": frozenset({ADJUST_SAKA}),
     "auditor": frozenset({VIEW}),
+    "poll_manager": frozenset({MANAGE_POLLS, VIEW}),
 }
 
 # staff action (the audit record's ``action``) -> the permission it needs
@@ -49,6 +52,7 @@ ACTIONS: dict[str, str] = {
     "euro.settlement.start": SETTLE_CAMPAIGNS,
     "euro.settlement.resume": SETTLE_CAMPAIGNS,
     "euro.pledge.refund": REFUND_PLEDGES,
+    "polls.poll.create": MANAGE_POLLS,
 }
 # A staff endpoint refused by the API's permission class (before any service ran).
 ENDPOINT_ACTION = "staff.endpoint"

@@ -56,6 +56,10 @@ class ErrorCode(StrEnum):
     NOT_A_MEMBER = "not_a_member"
     PROJECT_NOT_FOUND = "project_not_found"
     RUN_NOT_FOUND = "run_not_found"
+    # polls
+    POLL_NOT_FOUND = "poll_not_found"
+    POLL_CLOSED = "poll_closed"
+    INVALID_BALLOT = "invalid_ballot"
     # runs (the batch engine)
     EARLIER_RUN_UNFINISHED = "earlier_run_unfinished"
     RUN_CONFLICT = "run_conflict"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from saka.grains.invariants import (
     global_identity,
+    poll_votes_match_entries,
     project_scores_match_plants,
     silo_matches_flows,
     wallet_counters_match_postings,
@@ -23,6 +24,7 @@ SAKA_BOOK = Book(
         global_identity,
         silo_matches_flows,
         project_scores_match_plants,
+        poll_votes_match_entries,
     ),
 )
 

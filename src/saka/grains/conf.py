@@ -22,10 +22,12 @@ class HarvestRule:
     daily_limit: int
 
 
+# A poll vote's plant (grains spent for weight) and harvest (saka.grains.votes).
+POLL_VOTE = "poll_vote"
 # Reasons a member can be rewarded for, with base reward and harvests allowed per calendar day.
 HARVEST_RULES: dict[str, HarvestRule] = {
     "content_read": HarvestRule(reward=10, daily_limit=3),
-    "poll_vote": HarvestRule(reward=5, daily_limit=10),
+    POLL_VOTE: HarvestRule(reward=5, daily_limit=10),
     "invite_accepted": HarvestRule(reward=50, daily_limit=5),
     "invest_bonus": HarvestRule(reward=100, daily_limit=1),
 }

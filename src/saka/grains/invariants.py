@@ -1,12 +1,14 @@
 """The SAKA book's own invariants, checked by ``saka_reconcile`` beside the ledger's: wallet
-counters, the global identity, the silo's flows and project scores."""
+counters, the global identity, the silo's flows, project scores and poll votes' entries."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from saka.grains.conf import POLL_VOTE
 from saka.grains.models import AccountKind, SakaAccount, SakaEntry, SakaPosting
 from saka.ledger.reconcile import Discrepancy, fetch, fetch_first, table
+from saka.polls.models import Vote
 from saka.projects.models import Project, ProjectScoreDelta
 
 
@@ -139,5 +141,41 @@ def project_scores_match_plants(limit: int) -> Iterable[Discrepancy]:
                 "planted": int(r[2]),
                 "supporters": int(r[3]),
                 "distinct_planters": int(r[4]),
+            },
+        )
+
+
+def poll_votes_match_entries(limit: int) -> Iterable[Discrepancy]:
+    """A poll vote that spent grains names its plant: a ``poll_vote`` PLANT of the voter, of
+    exactly ``spent``; a vote that spent nothing names none; a vote's harvest, when it names
+    one, is a ``poll_vote`` HARVEST of the voter (``saka.grains.votes``)."""
+    vote, ent = table(Vote), table(SakaEntry)
+    rows = fetch_first(
+        f"SELECT v.id AS id, v.spent, v.plant_entry_id, pl.amount AS planted, "
+        f"v.harvest_entry_id, hv.id AS harvest_found "
+        f"FROM {vote} v "
+        f"LEFT JOIN {ent} pl ON pl.id = v.plant_entry_id AND pl.kind = 'plant' "
+        f"  AND pl.reason = %s AND pl.member_id = v.member_id "
+        f"LEFT JOIN {ent} hv ON hv.id = v.harvest_entry_id AND hv.kind = 'harvest' "
+        f"  AND hv.reason = %s AND hv.member_id = v.member_id "
+        f"WHERE (v.spent > 0 AND (pl.id IS NULL OR pl.amount <> v.spent)) "
+        f"OR (v.spent = 0 AND v.plant_entry_id IS NOT NULL) "
+        f"OR (v.harvest_entry_id IS NOT NULL AND hv.id IS NULL)",
+        [POLL_VOTE, POLL_VOTE],
+        order_by="id",
+        limit=limit,
+    )
+    for r in rows:
+        yield Discrepancy(
+            "saka",
+            "poll_votes_match_entries",
+            f"vote {r[0]}: spent {r[1]} but plant entry {r[2]} of {r[3]}, "
+            f"harvest entry {r[4]} ({'found' if r[5] else 'missing'})",
+            {
+                "vote_id": r[0],
+                "spent": int(r[1]),
+                "plant_entry_id": r[2],
+                "planted": None if r[3] is None else int(r[3]),
+                "harvest_entry_id": r[4],
             },
         )

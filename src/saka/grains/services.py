@@ -1,4 +1,4 @@
-"""SAKA writes: harvest (earn), plant (spend) and project boosts.
+"""SAKA writes: harvest (earn), plant (spend) and project boosts (poll votes: ``votes``).
 
 Each service owns its transaction, locks the member's wallet before checking the rule it
 protects, books one balanced entry and returns a small result object. Concurrency: the daily
@@ -18,7 +18,7 @@ from django.db.models.functions import Coalesce, Greatest
 
 from saka.audit.services import audit_record, self_action_refuse, staff_require
 from saka.core.clock import check_instant, day_bounds, now
-from saka.core.db import durable
+from saka.core.db import durable, require_atomic
 from saka.core.errors import InvalidAmount, ValidationError
 from saka.core.members import member_require
 from saka.core.money import parse_amount
@@ -40,10 +40,11 @@ from saka.grains.errors import (
     UnknownReason,
 )
 from saka.grains.lock_objects import wallet_lock, wallet_lock_or_create
-from saka.grains.models import AccountKind, EntryKind, ProjectSupporter, SakaEntry
+from saka.grains.models import AccountKind, EntryKind, ProjectSupporter, SakaAccount, SakaEntry
 from saka.ledger.errors import InsufficientBalance
 from saka.ledger.idempotency import idempotent
 from saka.ledger.posting import entry_post
+from saka.projects.models import Project
 from saka.projects.selectors import project_get, project_totals
 from saka.projects.services import project_boost_record
 
@@ -85,10 +86,11 @@ def _activity(as_of: datetime) -> Greatest:
     return Greatest(Coalesce(F("last_activity_at"), Value(as_of)), Value(as_of))
 
 
-def _check_harvest_limit(
+def harvest_limit_check(
     *, member_id: int, reason: str, amount: int, as_of: datetime
 ) -> tuple[int, int | None]:
-    """Under the member's lock: how much of the limit is used; raise when this grant exceeds it."""
+    """Under the member's lock: how much of the limit is used; raise when this grant exceeds it
+    (``DailyLimitReached``, ``AdjustmentCapReached``; a check only, nothing written)."""
     harvests = SakaEntry.objects.filter(member_id=member_id, kind=EntryKind.HARVEST, reason=reason)
     if reason == MANUAL_ADJUST:
         since = as_of - timedelta(hours=24)
@@ -135,6 +137,77 @@ def _harvest_amount(*, reason: str, amount: Any, granted_by_id: int | None, memb
     return HARVEST_RULES[reason].reward
 
 
+def harvest_book(
+    *,
+    wallet: SakaAccount,
+    reason: str,
+    grant: int,
+    granted_by_id: int | None,
+    issuance_id: int,
+    at: datetime,
+) -> SakaEntry:
+    """Book a harvest of ``grant`` grains into the locked ``wallet`` (building block: in the
+    caller's transaction, after the caller checked the reason's limit under the lock)."""
+    require_atomic()
+    entry = SakaEntry(
+        kind=EntryKind.HARVEST,
+        reason=reason,
+        amount=grant,
+        member_id=wallet.member_id,
+        granted_by_id=granted_by_id,
+        created_at=at,
+    )
+    entry_post(
+        book=SAKA_BOOK,
+        entry=entry,
+        postings=[(issuance_id, -grant), (wallet.pk, grant)],
+        external_account_ids=frozenset({issuance_id}),
+        account_updates={
+            wallet.pk: {
+                "lifetime_harvested": F("lifetime_harvested") + grant,
+                "last_activity_at": _activity(at),
+            }
+        },
+    )
+    return entry
+
+
+def plant_book(
+    *,
+    wallet: SakaAccount,
+    reason: str,
+    grains: int,
+    project: Project | None,
+    planted_id: int,
+    at: datetime,
+) -> SakaEntry:
+    """Book a plant of ``grains`` out of the locked ``wallet`` (building block: in the
+    caller's transaction, after the caller checked the balance under the lock; the CHECK
+    constraint on the balance is the backstop)."""
+    require_atomic()
+    entry = SakaEntry(
+        kind=EntryKind.PLANT,
+        reason=reason,
+        amount=grains,
+        member_id=wallet.member_id,
+        project=project,
+        created_at=at,
+    )
+    entry_post(
+        book=SAKA_BOOK,
+        entry=entry,
+        postings=[(wallet.pk, -grains), (planted_id, grains)],
+        external_account_ids=frozenset({planted_id}),
+        account_updates={
+            wallet.pk: {
+                "lifetime_planted": F("lifetime_planted") + grains,
+                "last_activity_at": _activity(at),
+            }
+        },
+    )
+    return entry
+
+
 def wallet_harvest(
     *,
     member_id: int,
@@ -177,27 +250,16 @@ def wallet_harvest(
     def book() -> HarvestResult:
         wallet = wallet_lock_or_create(member_id=member_id)
         at = as_of or now()  # read under the lock: limits see grants in commit order
-        used, limit = _check_harvest_limit(
+        used, limit = harvest_limit_check(
             member_id=member_id, reason=reason, amount=grant, as_of=at
         )
-        entry = entry_post(
-            book=SAKA_BOOK,
-            entry=SakaEntry(
-                kind=EntryKind.HARVEST,
-                reason=reason,
-                amount=grant,
-                member_id=member_id,
-                granted_by_id=granted_by_id,
-                created_at=at,
-            ),
-            postings=[(issuance_id, -grant), (wallet.pk, grant)],
-            external_account_ids=frozenset({issuance_id}),
-            account_updates={
-                wallet.pk: {
-                    "lifetime_harvested": F("lifetime_harvested") + grant,
-                    "last_activity_at": _activity(at),
-                }
-            },
+        entry = harvest_book(
+            wallet=wallet,
+            reason=reason,
+            grant=grant,
+            granted_by_id=granted_by_id,
+            issuance_id=issuance_id,
+            at=at,
         )
         if reason == MANUAL_ADJUST:
             audit_record(
@@ -261,24 +323,13 @@ def wallet_plant(
         balance = wallet.balance if wallet is not None else 0
         if wallet is None or balance < grains:
             raise InsufficientBalance(available=balance, requested=grains)
-        entry = entry_post(
-            book=SAKA_BOOK,
-            entry=SakaEntry(
-                kind=EntryKind.PLANT,
-                reason=reason,
-                amount=grains,
-                member_id=member_id,
-                project=project,
-                created_at=at,
-            ),
-            postings=[(wallet.pk, -grains), (planted_id, grains)],
-            external_account_ids=frozenset({planted_id}),
-            account_updates={
-                wallet.pk: {
-                    "lifetime_planted": F("lifetime_planted") + grains,
-                    "last_activity_at": _activity(at),
-                }
-            },
+        entry = plant_book(
+            wallet=wallet,
+            reason=reason,
+            grains=grains,
+            project=project,
+            planted_id=planted_id,
+            at=at,
         )
         score = supporters = None
         if project is not None:

@@ -174,6 +174,8 @@ def test_the_configuration_is_public_and_cacheable(django_assert_num_queries: An
         "features": {
             "saka": True,
             "boosts": True,
+            "polls": True,
+            "poll_saka_voting": True,
             "compost": True,
             "redistribution": True,
             "equity": False,
@@ -181,6 +183,7 @@ def test_the_configuration_is_public_and_cacheable(django_assert_num_queries: An
         "parameters": {
             "commission_rate": "0.05",
             "boost_cost": 10,
+            "vote_cost_per_intensity": 5,
             "currencies": {
                 "euro": {"code": "EUR", "decimal_places": 2},
                 "saka": {"code": "SAKA", "decimal_places": 0},
@@ -201,8 +204,10 @@ def test_a_wrong_credential_does_not_stop_the_configuration(member: Any) -> None
 
 
 def test_the_configuration_follows_the_settings(api: Any, settings: Any) -> None:
-    # given SAKA off, equity pledges on, a 2.5 % commission and a boost cost of 25
+    # given SAKA off, equity pledges on, a 2.5 % commission, a boost cost of 25, a vote cost
+    # of 7 per intensity point
     settings.SAKA_ENABLED = False
+    settings.SAKA_VOTE_COST_PER_INTENSITY = 7
     settings.SAKA_EQUITY_PLEDGES_ENABLED = True
     settings.SAKA_PLATFORM_COMMISSION_RATE = "0.0250"
     settings.SAKA_BOOST_COST = 25
@@ -212,13 +217,30 @@ def test_the_configuration_follows_the_settings(api: Any, settings: Any) -> None
     assert body["features"] == {
         "saka": False,
         "boosts": False,
+        "polls": True,
+        "poll_saka_voting": False,
         "compost": False,
         "redistribution": False,
         "equity": True,
     }
-    assert (body["parameters"]["commission_rate"], body["parameters"]["boost_cost"]) == (
-        "0.025",
-        25,
+    parameters = body["parameters"]
+    assert (
+        parameters["commission_rate"],
+        parameters["boost_cost"],
+        parameters["vote_cost_per_intensity"],
+    ) == ("0.025", 25, 7)
+
+
+def test_saka_voting_off_is_told_while_saka_stays_on(api: Any, settings: Any) -> None:
+    # given SAKA on but votes that may not spend grains
+    settings.SAKA_POLLS_SAKA_VOTING = False
+    # when the configuration is read
+    features = api(None).get(CONFIG).json()["features"]
+    # then polls are on, SAKA-boosted voting is off
+    assert (features["saka"], features["polls"], features["poll_saka_voting"]) == (
+        True,
+        True,
+        False,
     )
 
 

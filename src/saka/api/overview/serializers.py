@@ -113,6 +113,10 @@ class MemberAssetsSerializer(serializers.Serializer):
 class FeaturesSerializer(serializers.Serializer):
     saka = serializers.BooleanField(help_text="SAKA grains (SAKA_ENABLED)")
     boosts = serializers.BooleanField(help_text="planting grains on a project (follows saka)")
+    polls = serializers.BooleanField(help_text="polls: members vote (always on with the polls app)")
+    poll_saka_voting = serializers.BooleanField(
+        help_text="a vote may spend grains for weight (saka and SAKA_POLLS_SAKA_VOTING)"
+    )
     compost = serializers.BooleanField(help_text="the weekly compost run (follows saka)")
     redistribution = serializers.BooleanField(
         help_text="the monthly redistribution run (follows saka)"
@@ -137,6 +141,9 @@ class CurrenciesSerializer(serializers.Serializer):
 class ParametersSerializer(serializers.Serializer):
     commission_rate = RateOut(help_text="the platform's share of a released pledge")
     boost_cost = serializers.IntegerField(help_text="a boost's default cost in grains")
+    vote_cost_per_intensity = serializers.IntegerField(
+        help_text="grains a SAKA-boosted vote spends per intensity point (1..5)"
+    )
     currencies = CurrenciesSerializer()
 
 

@@ -20,6 +20,7 @@ from saka.api.common.base import ERRORS, MemberView, member_id_of
 from saka.api.overview import serializers as s
 from saka.euro.selectors import euro_public_settings, member_assets_eur
 from saka.grains.selectors import member_assets_saka, saka_public_settings
+from saka.polls.conf import get_settings as poll_settings
 
 CONFIG_MAX_AGE = 60  # seconds a client or a shared cache may reuse the configuration
 CONFIG_CACHE_CONTROL = f"public, max-age={CONFIG_MAX_AGE}"
@@ -73,15 +74,18 @@ class PublicConfigView(APIView):
         ],
         auth=[],
         tags=["Overview"],
-        summary="Public configuration: features on (SAKA, boosts, compost, redistribution, "
-        "equity) and parameters (commission rate, boost cost, currencies)",
+        summary="Public configuration: features on (SAKA, boosts, polls, compost, "
+        "redistribution, equity) and parameters (commission rate, boost and vote costs, "
+        "currencies)",
     )
     def get(self, request: Request) -> Response:
-        saka, euro = saka_public_settings(), euro_public_settings()
+        saka, euro, polls = saka_public_settings(), euro_public_settings(), poll_settings()
         config = {
             "features": {
                 "saka": saka.enabled,
                 "boosts": saka.boosts,
+                "polls": True,
+                "poll_saka_voting": saka.enabled and polls.saka_voting,
                 "compost": saka.compost,
                 "redistribution": saka.redistribution,
                 "equity": euro.equity_pledges,
@@ -89,6 +93,7 @@ class PublicConfigView(APIView):
             "parameters": {
                 "commission_rate": euro.commission_rate,
                 "boost_cost": saka.boost_cost,
+                "vote_cost_per_intensity": polls.vote_cost_per_intensity,
                 "currencies": {
                     "euro": {"code": euro.currency, "decimal_places": 2},
                     "saka": {"code": saka.currency, "decimal_places": 0},
