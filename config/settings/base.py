@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django_celery_beat",  # beat's schedule in the database, edited in the admin
     "saka.ledger",
     "saka.audit",
+    "saka.alerts",
     "saka.projects",
     "saka.grains",
     "saka.euro",
@@ -242,6 +243,12 @@ LOGGING = logging_config(os.environ.get("SAKA_LOG_FORMAT", "plain").strip().lowe
 SAKA_METRICS_TOKEN = os.environ.get("SAKA_METRICS_TOKEN", "")
 # GET /healthz: beat's heartbeat older than this is "degraded" (it beats every 30 s)
 SAKA_BEAT_STALE_SECONDS = int(os.environ.get("SAKA_BEAT_STALE_SECONDS", "120"))
+
+# Alerts (saka.alerts, docs/alerts.md): e-mailed, when they open, to these addresses
+# (comma-separated in the environment; none: no e-mail, the alerts are still recorded)
+SAKA_ALERT_EMAILS = [
+    a.strip() for a in os.environ.get("SAKA_ALERT_EMAILS", "").split(",") if a.strip()
+]
 
 # A token (POST /api/v1/auth/token/) is refused this long after it was issued (default 7 days);
 # POST /api/v1/auth/logout/ deletes it sooner.

@@ -107,6 +107,7 @@ def test_schema_documents_the_right_method_per_path(schema: dict[str, Any]) -> N
         ("/api/v1/staff/saka/silo/", "get"),
         ("/api/v1/staff/saka/stats/", "get"),
         ("/api/v1/staff/audit/", "get"),
+        ("/api/v1/staff/alerts/", "get"),
         *WRITE_OPERATIONS,
     }
 
