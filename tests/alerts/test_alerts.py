@@ -244,3 +244,15 @@ def test_metrics_count_the_open_alerts_by_kind(settings: Any, api: Any) -> None:
         if s.name == "saka_alerts_open"
     }
     assert samples == dict.fromkeys(AlertKind.values, 0.0) | {"broker_unreachable": 1.0}
+
+
+def test_seeing_an_open_alert_again_costs_its_pinned_queries(
+    settings: Any, django_assert_num_queries: Any
+) -> None:
+    # given an open alert
+    settings.SAKA_ALERT_EMAILS = []
+    _raise()
+    # when it is seen again: the durable transaction (a savepoint inside the test's), the
+    # row's lock, its update and its read back
+    with django_assert_num_queries(5):
+        _raise(at=A + timedelta(minutes=5))

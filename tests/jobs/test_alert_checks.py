@@ -236,6 +236,18 @@ def test_all_well_raises_nothing_and_resolves_what_was_raised(
     assert not Alert.objects.filter(kind=AlertKind.COMPOST_EMPTY).exists()
 
 
+def test_the_frequent_checks_cost_their_pinned_queries_when_all_is_well(
+    staff_user: Any, django_assert_num_queries: Any
+) -> None:
+    # given a compost finished just now (the broker is skipped: tasks run eagerly)
+    compost_run_start(as_of=timezone.now())
+    # when the checks run: the last compost's read by two checks, the stalled runs of each of
+    # the three kinds, and three resolutions (compost missing, empty, stalled: each a
+    # savepoint inside the test's transaction, an update, its release)
+    with django_assert_num_queries(2 + 3 + 3 * 3):
+        assert set(checks.alerts_check(at=timezone.now()).values()) == {"ok", "skipped"}
+
+
 def test_a_failing_check_is_reported_and_the_others_still_run(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -18,6 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from saka.alerts.conf import get_settings
+from saka.alerts.lock_objects import alert_lock
 from saka.alerts.models import Alert, AlertKind, AlertSeverity
 from saka.core.db import durable
 from saka.core.errors import ValidationError
@@ -51,7 +52,7 @@ def alert_raise(
     _validate(kind=kind, severity=severity, fingerprint=fingerprint, title=title)
     title = title[:300]
     with durable():
-        alert = Alert.objects.select_for_update().filter(fingerprint=fingerprint).first()
+        alert = alert_lock(fingerprint=fingerprint)
         if alert is None:
             try:
                 with transaction.atomic():  # a savepoint: the insert race's loser goes on
@@ -64,8 +65,9 @@ def alert_raise(
                         first_seen_at=at,
                         last_seen_at=at,
                     )
-            except IntegrityError:
-                alert = Alert.objects.select_for_update().get(fingerprint=fingerprint)
+            except IntegrityError:  # committed by the winner meanwhile: lock it
+                alert = alert_lock(fingerprint=fingerprint)
+                assert alert is not None  # noqa: S101 - the insert just met it
             else:
                 _notify_on_commit(alert.pk)
                 return alert, True
