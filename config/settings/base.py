@@ -8,7 +8,8 @@ run eagerly in-process), ``CELERY_TASK_ALWAYS_EAGER`` (``1``/``0``, overrides th
 ``SAKA_PLATFORM_THROTTLE``, ``SAKA_PAYMENT_WEBHOOK_SECRET``, ``SAKA_TEST_DB_NAME``,
 ``SAKA_DB_POOLER`` (``pgbouncer``: ``DATABASE_URL`` is a PgBouncer in transaction mode),
 ``SAKA_LOG_FORMAT`` (``plain`` here, ``json`` in production), ``SAKA_METRICS_TOKEN``,
-``SAKA_DB_METRICS`` (see docs/observability.md).
+``SAKA_DB_METRICS`` (see docs/observability.md), ``SAKA_ALERT_EMAILS`` (comma-separated:
+docs/alerts.md).
 """
 
 from __future__ import annotations
