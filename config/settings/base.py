@@ -9,7 +9,8 @@ run eagerly in-process), ``CELERY_TASK_ALWAYS_EAGER`` (``1``/``0``, overrides th
 ``SAKA_TEST_DB_NAME``,
 ``SAKA_DB_POOLER`` (``pgbouncer``: ``DATABASE_URL`` is a PgBouncer in transaction mode),
 ``SAKA_LOG_FORMAT`` (``plain`` here, ``json`` in production), ``SAKA_METRICS_TOKEN``,
-``SAKA_DB_METRICS`` (see docs/observability.md).
+``SAKA_DB_METRICS`` (see docs/observability.md), ``SAKA_ALERT_EMAILS`` (comma-separated:
+docs/alerts.md).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ INSTALLED_APPS = [
     "django_celery_beat",  # beat's schedule in the database, edited in the admin
     "saka.ledger",
     "saka.audit",
+    "saka.alerts",
     "saka.projects",
     "saka.polls",
     "saka.grains",
@@ -244,6 +246,12 @@ LOGGING = logging_config(os.environ.get("SAKA_LOG_FORMAT", "plain").strip().lowe
 SAKA_METRICS_TOKEN = os.environ.get("SAKA_METRICS_TOKEN", "")
 # GET /healthz: beat's heartbeat older than this is "degraded" (it beats every 30 s)
 SAKA_BEAT_STALE_SECONDS = int(os.environ.get("SAKA_BEAT_STALE_SECONDS", "120"))
+
+# Alerts (saka.alerts, docs/alerts.md): e-mailed, when they open, to these addresses
+# (comma-separated in the environment; none: no e-mail, the alerts are still recorded)
+SAKA_ALERT_EMAILS = [
+    a.strip() for a in os.environ.get("SAKA_ALERT_EMAILS", "").split(",") if a.strip()
+]
 
 # A token (POST /api/v1/auth/token/) is refused this long after it was issued (default 7 days);
 # POST /api/v1/auth/logout/ deletes it sooner.

@@ -9,7 +9,10 @@ Optional: ``DJANGO_CSRF_TRUSTED_ORIGINS`` (comma-separated ``https://host``: whe
 does not pass the public Host header on), ``DJANGO_STATIC_ROOT`` (``staticfiles/`` in the
 repository: where ``collectstatic`` writes), ``SAKA_SECURE_SSL_REDIRECT`` (``1`` by default;
 ``0`` serves plain HTTP without redirecting to HTTPS: ``make serve`` on 127.0.0.1 for a trial,
-never behind a public address).
+never behind a public address), the alerts' mail server (``DJANGO_EMAIL_HOST``, default
+``localhost``; ``DJANGO_EMAIL_PORT`` 25; ``DJANGO_EMAIL_HOST_USER``,
+``DJANGO_EMAIL_HOST_PASSWORD``; ``DJANGO_EMAIL_USE_TLS`` ``1`` for STARTTLS;
+``DJANGO_DEFAULT_FROM_EMAIL``) and ``SAKA_ALERT_EMAILS`` (base, docs/alerts.md).
 Static files: ``manage.py collectstatic`` into ``STATIC_ROOT``, compressed and with hashed
 names, served by WhiteNoise (far-future cache headers) from the WSGI server (config/gunicorn.py).
 
@@ -74,3 +77,13 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 # decision and hard to undo (months to leave it). So check --deploy's reminder of it is
 # silenced; every other deployment check must pass (CI: scripts/serve_smoke.sh).
 SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+# The alerts' e-mail (SAKA_ALERT_EMAILS, docs/alerts.md) goes through this SMTP server.
+EMAIL_HOST = os.environ.get("DJANGO_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("DJANGO_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("DJANGO_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("DJANGO_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("DJANGO_EMAIL_USE_TLS", "0") == "1"
+EMAIL_TIMEOUT = 10  # seconds: a mail server that hangs never holds a worker for long
+DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "saka@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL

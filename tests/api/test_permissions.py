@@ -35,6 +35,7 @@ COVERED_ELSEWHERE = {
         "tests/api/saka/test_run_view_refusals.py",
     ),
     "staff-audit": "tests/api/test_roles.py",
+    "staff-alerts": "tests/api/test_roles.py",
     **dict.fromkeys(
         (
             "euro-wallet",

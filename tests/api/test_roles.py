@@ -39,6 +39,7 @@ READERS = {OPERATOR, SETTLER, AUDITOR, POLL_MANAGER}
 # not read from saka.audit.roles, so that a change of the role table shows up as a failure.
 EXPECTED: dict[tuple[str, str], tuple[set[str], str]] = {
     ("staff-audit", "get"): (READERS, "view_staff_data"),
+    ("staff-alerts", "get"): (READERS, "view_staff_data"),
     ("staff-run-list", "get"): (READERS, "view_staff_data"),
     ("staff-run-list", "post"): ({OPERATOR}, "operate_runs"),
     ("staff-run-detail", "get"): (READERS, "view_staff_data"),

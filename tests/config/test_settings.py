@@ -152,3 +152,31 @@ def test_the_wsgi_app_loads_without_opening_a_connection(tmp_path: Path) -> None
     done = _run(env, "-W", "error", "-c", code)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[None]"
+
+
+def test_production_reads_the_alerts_addresses_and_mail_server() -> None:
+    # given a deployment with alert addresses and an SMTP server in its environment
+    env = {
+        **PRODUCTION,
+        "SAKA_ALERT_EMAILS": "ops@example.org, oncall@example.org",
+        "DJANGO_EMAIL_HOST": "smtp.example.org",
+        "DJANGO_EMAIL_PORT": "587",
+        "DJANGO_EMAIL_USE_TLS": "1",
+    }
+    show = (
+        "import json, django; django.setup(); from django.conf import settings as s; "
+        "print(json.dumps([s.SAKA_ALERT_EMAILS, s.EMAIL_HOST, s.EMAIL_PORT, s.EMAIL_USE_TLS]))"
+    )
+    done = _run(env, "-c", show)
+    assert done.returncode == 0, done.stderr
+    # then the addresses are a list and the server is the one named
+    assert json.loads(done.stdout) == [
+        ["ops@example.org", "oncall@example.org"],
+        "smtp.example.org",
+        587,
+        True,
+    ]
+    # and an invalid address refuses to start, naming the setting
+    refused = _run({**env, "SAKA_ALERT_EMAILS": "ops@example.org,not-an-address"}, "-c", show)
+    assert refused.returncode != 0
+    assert "SAKA_ALERT_EMAILS" in refused.stderr

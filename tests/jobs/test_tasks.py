@@ -27,6 +27,8 @@ from saka.grains.selectors import run_summary, wallet_summary
 from saka.jobs import tasks
 from saka.jobs.schedule import RESUME_TASK, RUN_WORK_TASK
 from saka.jobs.tasks import (
+    alerts_check,
+    books_reconcile,
     compost_run,
     heartbeat,
     ledger_rollup,
@@ -266,7 +268,16 @@ def test_beat_schedules_compost_weekly_redistribution_monthly_resumes_and_heartb
         runs_resume.name,
         ledger_rollup.name,
         heartbeat.name,
+        alerts_check.name,
+        books_reconcile.name,
     }
+    # the alerts' checks: every 5 minutes; the books reconciled nightly at 02:30 UTC
+    alerts = by_task[alerts_check.name]
+    assert isinstance(alerts, crontab)
+    assert (alerts.minute, alerts.hour) == (set(range(0, 60, 5)), set(range(24)))
+    books = by_task[books_reconcile.name]
+    assert isinstance(books, crontab)
+    assert (books.minute, books.hour, books.day_of_week) == ({30}, {2}, set(range(7)))
     # beat's heartbeat (/healthz): every 30 s
     assert by_task[heartbeat.name].run_every == timedelta(seconds=30)
     # stalled runs of any kind and period: every minute
@@ -285,7 +296,7 @@ def test_beat_schedules_compost_weekly_redistribution_monthly_resumes_and_heartb
     assert redistribution.day_of_month == {1}
     assert redistribution.day_of_week == set(range(7))
     assert redistribution.month_of_year == set(range(1, 13))
-    assert {str(s.tz) for s in (resume, compost, redistribution)} == {"UTC"}
+    assert {str(s.tz) for s in (resume, compost, redistribution, alerts, books)} == {"UTC"}
     # the rollup: every 10 s
     assert by_task[ledger_rollup.name].run_every == timedelta(seconds=10)
     assert celery_app.conf.timezone == "UTC"

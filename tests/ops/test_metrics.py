@@ -30,6 +30,7 @@ DOMAIN = (
     "saka_runs_unfinished",
     "saka_run_chunks",
     "saka_runs_stalled",
+    "saka_alerts_open",
     "saka_domain_metrics_up",
 )
 

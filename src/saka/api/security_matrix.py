@@ -21,12 +21,12 @@ END = "<!-- permission-matrix:end -->"
 ADMIN_PAGES: list[tuple[str, str]] = [
     ("admin: runs, buttons *Dry run* and *Start live* (compost, redistribution)", "operate_runs"),
     ("admin: campaigns, add form", "manage_campaigns"),
-    ("admin: runs, settlements, campaigns, audit records (lists)", "view_staff_data"),
+    ("admin: runs, settlements, campaigns, audit records, alerts (lists)", "view_staff_data"),
 ]
 # Commands and scheduled tasks act as the system (actor ``None``): no role is checked.
 SYSTEM: list[str] = [
-    "`saka_compost`, `saka_redistribute`, `saka_settle` commands",
-    "beat schedule (compost, redistribution, `runs_resume`)",
+    "`saka_compost`, `saka_redistribute`, `saka_settle`, `saka_alerts_check` commands",
+    "beat schedule (compost, redistribution, `runs_resume`, alerts' checks, nightly reconcile)",
 ]
 
 

@@ -30,6 +30,7 @@ urlpatterns = [
     path("v1/", include("saka.api.polls.urls")),
     path("v1/", include("saka.api.audit.urls")),
     path("v1/", include("saka.api.overview.urls")),
+    path("v1/", include("saka.api.alerts.urls")),
     # last: any other URL under the API is a JSON 404 (with DEBUG on too), whatever the method;
     # reversed with rest="" it is the API's prefix (saka.api.common.errors.api_prefix)
     re_path(r"^(?P<rest>.*)$", api_not_found, name="not-found"),

@@ -12,9 +12,11 @@ The workers that then do the run act on that checked request and are not checked
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 
 from saka.audit.services import audit_record, staff_require
@@ -36,6 +38,39 @@ SPECS: dict[str, RunSpec] = {
     REDISTRIBUTION.name: REDISTRIBUTION,
 }
 SPEC_OF_KIND = {RunKind.COMPOST.value: COMPOST, RunKind.REDISTRIBUTION.value: REDISTRIBUTION}
+
+
+# How old the last finished run of a kind may be before it is overdue (/healthz degraded, the
+# compost_missing alert): its period (beat's default slots: compost weekly, redistribution
+# monthly) and a day of slack. A platform with other slots sets
+# SAKA_HEALTH_RUN_MAX_AGE_HOURS = {"compost": ..., "redistribution": ...}.
+RUN_MAX_AGE_HOURS = {"compost": 8 * 24, "redistribution": 32 * 24}
+
+
+@dataclass(frozen=True)
+class RunAge:
+    """The last finished live run of a kind (``None``: none has yet), its age at the time
+    asked (seconds) and the age past which it is overdue."""
+
+    run: Run | None
+    finished_at: datetime | None
+    age_seconds: float | None
+    max_age_seconds: int
+
+    @property
+    def overdue(self) -> bool:
+        return self.age_seconds is not None and self.age_seconds > self.max_age_seconds
+
+
+def run_age(*, kind: str, at: datetime) -> RunAge:
+    """How long ago the last live run of ``kind`` finished, against its limit. One query."""
+    limits = {**RUN_MAX_AGE_HOURS, **getattr(settings, "SAKA_HEALTH_RUN_MAX_AGE_HOURS", {})}
+    run = engine.last_finished(SPEC_OF_KIND[kind])
+    finished = run.finished_at if run is not None else None
+    age = None if finished is None else round(max((at - finished).total_seconds(), 0.0), 1)
+    return RunAge(
+        run=run, finished_at=finished, age_seconds=age, max_age_seconds=int(limits[kind] * 3600)
+    )
 
 
 LIVE_ACTION = "saka.run.live"

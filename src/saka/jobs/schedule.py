@@ -20,6 +20,8 @@ RUN_WORK_TASK = "saka.jobs.tasks.run_work"
 RESUME_TASK = "saka.jobs.tasks.runs_resume"
 ROLLUP_TASK = "saka.jobs.tasks.ledger_rollup"
 HEARTBEAT_TASK = "saka.jobs.tasks.heartbeat"
+ALERTS_TASK = "saka.jobs.tasks.alerts_check"
+RECONCILE_TASK = "saka.jobs.tasks.books_reconcile"
 # how often beat shows it is alive (saka.jobs.heartbeat; /healthz reads it)
 HEARTBEAT_EVERY_SECONDS = 30.0
 # how often the rolled-up balances (commission, project accounts, project SAKA figures) are
@@ -51,5 +53,15 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "saka-heartbeat": {
         "task": HEARTBEAT_TASK,
         "schedule": HEARTBEAT_EVERY_SECONDS,
+    },
+    # every 5 minutes: the alerts' checks (saka.jobs.alerts; docs/alerts.md)
+    "saka-alerts-check": {
+        "task": ALERTS_TASK,
+        "schedule": crontab(minute="*/5"),
+    },
+    # every night 02:30 UTC: reconcile the books, alert on any discrepancy
+    "saka-books-reconcile": {
+        "task": RECONCILE_TASK,
+        "schedule": crontab(minute="30", hour="2"),
     },
 }

@@ -12,6 +12,8 @@
   (EUR commission and project accounts) and the pending boosts of the projects' SAKA figures.
 - ``heartbeat`` (beat, every 30 s): the workers' heartbeat (beat's is written when beat
   publishes it: ``saka.jobs.heartbeat``).
+- ``alerts_check`` (beat, every 5 minutes) and ``books_reconcile`` (beat, nightly): the
+  alerts' checks (``saka.jobs.alerts``).
 
 The engine owns its transactions (one short transaction per chunk), so a task never opens
 one: a retry always starts outside any aborted transaction. A lock timeout or a conflict while
@@ -26,6 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from celery import shared_task
+from django.utils import timezone
 
 from saka.core.clock import parse_instant
 from saka.core.db import lock_errors_typed
@@ -44,12 +47,16 @@ from saka.grains.runs.lifecycle import earlier_unfinished, open_live, validate_s
 from saka.grains.runs.periods import period_of
 from saka.grains.runs.redistribution import redistribution_run_start
 from saka.grains.selectors import run_summary
+from saka.jobs.alerts import alerts_check as alerts_check_all
+from saka.jobs.alerts import books_check
 from saka.jobs.enqueue import run_workers_enqueue
 from saka.jobs.heartbeat import WORKER_KEY, heartbeat_record
 from saka.jobs.runs import SPEC_OF_KIND, SPECS, workers
 from saka.jobs.schedule import (
+    ALERTS_TASK,
     COMPOST_TASK,
     HEARTBEAT_TASK,
+    RECONCILE_TASK,
     REDISTRIBUTION_TASK,
     RESUME_TASK,
     ROLLUP_TASK,
@@ -213,6 +220,18 @@ def ledger_rollup() -> dict[str, int]:
 def heartbeat() -> None:
     """A worker is alive and takes tasks (beat's sighting is recorded when it sends this)."""
     heartbeat_record(WORKER_KEY)
+
+
+@shared_task(name=ALERTS_TASK)
+def alerts_check() -> dict[str, str]:
+    """The alerts' frequent checks (compost overdue or empty, stalled runs, the broker)."""
+    return alerts_check_all(at=timezone.now())
+
+
+@shared_task(name=RECONCILE_TASK)
+def books_reconcile() -> str:
+    """Reconcile the books; a discrepancy raises the ``books_discrepancy`` alert."""
+    return books_check(at=timezone.now())
 
 
 # --- campaign settlement ------------------------------------------------------------------------

@@ -28,18 +28,14 @@ from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-from kombu import Connection
 
 from saka.engine import lifecycle as engine
+from saka.jobs.broker import broker_eager, broker_ping
 from saka.jobs.heartbeat import BEAT_KEY, WORKER_KEY, heartbeat_last_seen
-from saka.jobs.runs import SPEC_OF_KIND, SPECS
+from saka.jobs.runs import SPEC_OF_KIND, SPECS, run_age
 
 OK, FAIL, DEGRADED, SKIPPED = "ok", "fail", "degraded", "skipped"
-BROKER_TIMEOUT_SECONDS = 2.0
-# How old the last finished run of a kind may be before the probe says degraded: its period
-# (beat's default slots: compost weekly, redistribution monthly) and a day of slack. A platform
-# with other slots sets SAKA_HEALTH_RUN_MAX_AGE_HOURS = {"compost": ..., "redistribution": ...}.
-RUN_MAX_AGE_HOURS = {"compost": 8 * 24, "redistribution": 32 * 24}
+# How old the last finished run of a kind may be: saka.jobs.runs.RUN_MAX_AGE_HOURS.
 BEAT_STALE_SECONDS = 120
 
 
@@ -69,10 +65,6 @@ def _age(at: datetime | None, now: datetime) -> float | None:
     return None if at is None else round(max((now - at).total_seconds(), 0.0), 1)
 
 
-def _eager() -> bool:
-    return bool(getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False))
-
-
 def check_database() -> Check:
     try:
         with connection.cursor() as cursor:
@@ -84,19 +76,17 @@ def check_database() -> Check:
 
 
 def check_broker() -> Check:
-    if _eager():
+    if broker_eager():
         return Check(SKIPPED, {"reason": "tasks run eagerly (no broker)"})
-    url = settings.CELERY_BROKER_URL
     try:
-        with Connection(url, connect_timeout=BROKER_TIMEOUT_SECONDS) as conn:
-            conn.ensure_connection(max_retries=0, timeout=BROKER_TIMEOUT_SECONDS)
+        broker_ping()
     except Exception as exc:
         return Check(FAIL, _error(exc))
     return Check(OK)
 
 
 def check_beat(now: datetime) -> Check:
-    if _eager():
+    if broker_eager():
         return Check(SKIPPED, {"reason": "tasks run eagerly (no beat)"})
     stale = int(getattr(settings, "SAKA_BEAT_STALE_SECONDS", BEAT_STALE_SECONDS))
     try:
@@ -115,21 +105,19 @@ def check_beat(now: datetime) -> Check:
 
 
 def check_runs(now: datetime) -> Check:
-    limits = {**RUN_MAX_AGE_HOURS, **getattr(settings, "SAKA_HEALTH_RUN_MAX_AGE_HOURS", {})}
     detail: dict[str, Any] = {}
     late = False
-    for kind, spec in SPEC_OF_KIND.items():
-        run = engine.last_finished(spec)
-        age = _age(run.finished_at if run else None, now)
-        overdue = age is not None and age > limits[kind] * 3600
-        late = late or overdue
+    for kind in SPEC_OF_KIND:
+        age = run_age(kind=kind, at=now)
+        run = age.run
+        late = late or age.overdue
         detail[kind] = {
             "last_run_id": run.pk if run else None,
             "last_period": run.period if run else None,
-            "finished_at": run.finished_at.isoformat() if run else None,
-            "age_seconds": age,
-            "max_age_seconds": limits[kind] * 3600,
-            "overdue": overdue,
+            "finished_at": age.finished_at.isoformat() if age.finished_at else None,
+            "age_seconds": age.age_seconds,
+            "max_age_seconds": age.max_age_seconds,
+            "overdue": age.overdue,
         }
     return Check(DEGRADED if late else OK, detail)
 

@@ -9,7 +9,7 @@ What it holds (every metric is listed in docs/observability.md):
 - ``DomainCollector``'s gauges, read from the database at each scrape (a few short queries):
   silo and pool balances, the platform's EUR balance, and per run kind (compost,
   redistribution, settlement) the unfinished runs by status, their chunks done and planned,
-  stalled runs, and the last finished run's end and duration.
+  stalled runs, and the last finished run's end and duration; the open alerts by kind.
 
 With ``PROMETHEUS_MULTIPROC_DIR`` set, the code's metrics are the sum over every process
 that writes to that directory (``prometheus_client``'s multiprocess mode); the gauges are
@@ -42,6 +42,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from saka.alerts.selectors import alerts_open_counts
 from saka.core.metrics import run_chunk_seconds, webhook_events
 from saka.engine import lifecycle as engine
 from saka.engine.spec import Chunked
@@ -116,11 +117,18 @@ class DomainCollector(Collector):
             if last is not None:
                 finished_at.add_metric([name], last.finished_at.timestamp())
                 duration.add_metric([name], (last.duration_ms or 0) / 1000)
+        alerts = GaugeMetricFamily(
+            "saka_alerts_open",
+            "Open alerts (saka.alerts, docs/alerts.md), by kind.",
+            labels=["kind"],
+        )
+        for kind, count in alerts_open_counts().items():
+            alerts.add_metric([kind], count)
         up = GaugeMetricFamily(
             "saka_domain_metrics_up", "1 if the domain figures could be read from the database."
         )
         up.add_metric([], 1)
-        yield from (balances, platform, runs, chunks, stalled, finished_at, duration, up)
+        yield from (balances, platform, runs, chunks, stalled, finished_at, duration, alerts, up)
 
 
 _domain = CollectorRegistry(auto_describe=False)

@@ -89,6 +89,7 @@ def _compost_chunk_apply(run: Run, lo: int, hi: int, worker: str) -> dict[str, i
     rows = [
         (acc_id, rule.amount(int(balance))) for acc_id, balance in fetch(COMPOST_SELECT, params)
     ]
+    eligible = len(rows)  # the run's eligible_wallets count them all, composted or not
     rows = [(acc_id, amount) for acc_id, amount in rows if rule.amount_kept(amount)]
     total = sum(amount for _, amount in rows)
     if rows:
@@ -110,7 +111,9 @@ def _compost_chunk_apply(run: Run, lo: int, hi: int, worker: str) -> dict[str, i
                 [(x, x, x, params["as_of"], a) for a, x in rows],
             )
         SakaAccount.objects.filter(pk=silo_id).update(balance=F("balance") + total)
-    return record_chunk(COMPOST, run, RunChunkStep.APPLY, lo, hi, worker, len(rows), total)
+    return record_chunk(
+        COMPOST, run, RunChunkStep.APPLY, lo, hi, worker, len(rows), total, eligible=eligible
+    )
 
 
 COMPOST = RunSpec(

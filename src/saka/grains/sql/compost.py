@@ -24,9 +24,16 @@ COMPOST_ELIGIBLE = """
 # since the snapshot, re-checks the WHERE on the new version (READ COMMITTED), so eligibility
 # and amount always come from the locked, current balance. The amount is captured in the SET
 # list (``last_compost_amount``) because RETURNING sees new values only before PostgreSQL 18.
+# ``elig`` counts the chunk's eligible wallets (before the minimum amount: the run's
+# ``eligible_wallets``, which an alert compares with the wallets composted) on the statement's
+# snapshot, before the update.
 COMPOST_CHUNK_PG = (
     """
-WITH upd AS (
+WITH elig AS (
+    SELECT count(*) AS n FROM grains_account WHERE """
+    + COMPOST_ELIGIBLE
+    + """
+), upd AS (
     UPDATE grains_account SET
         last_compost_amount = {amount}::bigint,
         balance = balance - {amount}::bigint,
@@ -59,8 +66,8 @@ WITH upd AS (
 ), run AS (
     UPDATE grains_run SET cursor = GREATEST(cursor, %(hi)s), chunks_done = chunks_done + 1,
         wallets_done = wallets_done + tot.n, amount_done = amount_done + tot.s,
-        updated_at = %(now)s
-    FROM tot WHERE grains_run.id = %(run)s
+        eligible_wallets = COALESCE(eligible_wallets, 0) + elig.n, updated_at = %(now)s
+    FROM tot CROSS JOIN elig WHERE grains_run.id = %(run)s
 )
 SELECT n, s FROM tot
 """
