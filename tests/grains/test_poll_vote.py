@@ -197,6 +197,24 @@ def test_invalid_or_closed_votes_book_nothing(member, poll, make_user):
     assert not SakaEntry.objects.filter(reason="poll_vote").exists()
 
 
+def test_a_vote_booked_after_the_poll_closed_is_refused(member, make_user, monkeypatch):
+    # given a poll that closes at T0, a funded member, and a vote checked just before T0
+    # whose booking (after waiting for the member's lock) happens at T0
+    import saka.grains.votes as votes
+
+    poll = make_poll(opens_at=T0 - timedelta(days=1), closes_at=T0)
+    _fund(member, 100, make_user)
+    monkeypatch.setattr("saka.polls.services.as_of_or_now", lambda as_of: T0 - timedelta(seconds=1))
+    monkeypatch.setattr(votes, "now", lambda: T0)
+    # when the member votes (no as_of: the instant is read under the lock)
+    with pytest.raises(PollClosed):
+        _vote(member, poll, as_of=None, intensity=2)
+    # then nothing is booked: no vote, no plant, no harvest
+    assert not Vote.objects.exists()
+    assert not SakaEntry.objects.filter(reason="poll_vote").exists()
+    assert saka_balance(member.pk) == 100
+
+
 def test_results_are_points_times_weight(member, other_member, poll, make_user):
     # given two votes with different weights
     _fund(member, 100, make_user)

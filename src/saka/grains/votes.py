@@ -38,7 +38,7 @@ from saka.polls.conf import get_settings as poll_settings
 from saka.polls.errors import InvalidBallot
 from saka.polls.models import Vote
 from saka.polls.selectors import vote_get
-from saka.polls.services import ballot_validate, vote_matches, vote_record
+from saka.polls.services import ballot_validate, poll_open_check, vote_matches, vote_record
 from saka.polls.weights import vote_cost, vote_weight
 
 
@@ -129,6 +129,9 @@ def poll_vote(
     def book() -> VoteResult:
         wallet = wallet_lock_or_create(member_id=member_id)
         at = as_of or now()  # read under the lock
+        # again at the instant of booking: a vote checked just before closes_at and booked
+        # after it (it waited for the lock) is refused
+        poll_open_check(poll=checked.poll, at=at)
         current = vote_get(member_id=member_id, poll_id=checked.poll.pk)
         if current is not None and vote_matches(vote=current, checked=checked, use_saka=use_saka):
             return _result(

@@ -111,6 +111,13 @@ def _ballot_items(ballots: Any) -> list[tuple[Any, Any]]:
     return items
 
 
+def poll_open_check(*, poll: Poll, at: datetime) -> None:
+    """Raise ``PollClosed`` unless ``poll`` takes votes at ``at`` (opens_at <= at < closes_at).
+    The vote checks it again under the member's lock, at the instant it books."""
+    if not poll.opens_at <= at < poll.closes_at:
+        raise PollClosed(poll_id=poll.pk, opens_at=poll.opens_at, closes_at=poll.closes_at)
+
+
 def ballot_validate(
     *, poll_id: int, ballots: Any, intensity: Any, as_of: datetime | None = None
 ) -> CheckedBallot:
@@ -123,9 +130,7 @@ def ballot_validate(
     Raises ``PollNotFound``, ``PollClosed``, ``InvalidBallot`` (``data.field`` says which).
     """
     poll = poll_get(poll_id=poll_id)
-    at = as_of_or_now(as_of)
-    if not poll.opens_at <= at < poll.closes_at:
-        raise PollClosed(poll_id=poll.pk, opens_at=poll.opens_at, closes_at=poll.closes_at)
+    poll_open_check(poll=poll, at=as_of_or_now(as_of))
     if not _is_int(intensity) or not MIN_INTENSITY <= intensity <= MAX_INTENSITY:
         raise InvalidBallot("intensity is an integer in 1..5.", field="intensity")
     items = _ballot_items(ballots)
