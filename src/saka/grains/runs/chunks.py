@@ -15,7 +15,7 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import F
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.functions import Greatest
 
 from saka.core.clock import now
 from saka.engine.chunks import chunk_done
@@ -65,32 +65,18 @@ def run_counts(run: Run) -> dict[str, int]:
 
 
 def record_chunk(
-    spec: RunSpec,
-    run: Run,
-    step: int,
-    lo: int,
-    hi: int,
-    worker: str,
-    wallets: int,
-    grains: int,
-    *,
-    eligible: int | None = None,
+    spec: RunSpec, run: Run, step: int, lo: int, hi: int, worker: str, wallets: int, grains: int
 ) -> dict[str, int]:
     """Portable path: mark the chunk done and, for the apply step, add to the run's totals
-    (the PostgreSQL statements do both inside the chunk's one statement); what it did.
-    ``eligible`` (the compost): the chunk's eligible wallets, added to ``eligible_wallets``."""
+    (the PostgreSQL statements do both inside the chunk's one statement); what it did."""
     chunk_done(spec, run.pk, step, lo, worker, wallets=wallets, amount=grains)
     if step == RunChunkStep.APPLY:
-        counted: dict[str, Any] = {}
-        if eligible is not None:
-            counted["eligible_wallets"] = Coalesce(F("eligible_wallets"), 0) + eligible
         Run.objects.filter(pk=run.pk).update(
             cursor=Greatest(F("cursor"), hi),
             chunks_done=F("chunks_done") + 1,
             wallets_done=F("wallets_done") + wallets,
             amount_done=F("amount_done") + grains,
             updated_at=now(),
-            **counted,
         )
     else:
         Run.objects.filter(pk=run.pk).update(updated_at=now())

@@ -38,7 +38,12 @@ from saka.grains.runs.chunks import (
     run_counts,
 )
 from saka.grains.runs.lifecycle import Progress, run_dry, run_live, validate_start
-from saka.grains.sql.compost import COMPOST_CHUNK_PG, COMPOST_DRY_PG, COMPOST_SELECT
+from saka.grains.sql.compost import (
+    COMPOST_CHUNK_PG,
+    COMPOST_DRY_PG,
+    COMPOST_ELIGIBLE_COUNT,
+    COMPOST_SELECT,
+)
 from saka.ledger.constraints import balance_check_error, is_balance_check
 from saka.ledger.errors import BalanceLimitExceeded
 
@@ -89,7 +94,6 @@ def _compost_chunk_apply(run: Run, lo: int, hi: int, worker: str) -> dict[str, i
     rows = [
         (acc_id, rule.amount(int(balance))) for acc_id, balance in fetch(COMPOST_SELECT, params)
     ]
-    eligible = len(rows)  # the run's eligible_wallets count them all, composted or not
     rows = [(acc_id, amount) for acc_id, amount in rows if rule.amount_kept(amount)]
     total = sum(amount for _, amount in rows)
     if rows:
@@ -111,9 +115,21 @@ def _compost_chunk_apply(run: Run, lo: int, hi: int, worker: str) -> dict[str, i
                 [(x, x, x, params["as_of"], a) for a, x in rows],
             )
         SakaAccount.objects.filter(pk=silo_id).update(balance=F("balance") + total)
-    return record_chunk(
-        COMPOST, run, RunChunkStep.APPLY, lo, hi, worker, len(rows), total, eligible=eligible
-    )
+    return record_chunk(COMPOST, run, RunChunkStep.APPLY, lo, hi, worker, len(rows), total)
+
+
+def _compost_finished(run: Run) -> None:
+    """A compost that composted nothing records how many wallets were eligible before the
+    minimum amount (idle, balance >= min balance): more than 0 means every amount rounded
+    below ``min_amount`` (the ``compost_empty`` alert reads it). One count over the scope, only
+    then: the chunks of a run that composts pay nothing for it. Nothing was composted, so the
+    count sees the wallets as the run did, less members who acted since."""
+    if run.wallets_done:
+        return
+    params = {**_compost_params(run), "lo": 0, "hi": run.max_id}
+    (count,) = fetch(COMPOST_ELIGIBLE_COUNT, params)[0]
+    Run.objects.filter(pk=run.pk).update(eligible_wallets=int(count))
+    run.eligible_wallets = int(count)
 
 
 COMPOST = RunSpec(
@@ -129,6 +145,7 @@ COMPOST = RunSpec(
         )
     ],
     outcome=lambda run: "completed" if run.wallets_done else "nothing_to_compost",
+    on_finish=_compost_finished,
     live={"kind": RunKind.COMPOST, "dry_run": False},
     counts=run_counts,
 )

@@ -24,16 +24,9 @@ COMPOST_ELIGIBLE = """
 # since the snapshot, re-checks the WHERE on the new version (READ COMMITTED), so eligibility
 # and amount always come from the locked, current balance. The amount is captured in the SET
 # list (``last_compost_amount``) because RETURNING sees new values only before PostgreSQL 18.
-# ``elig`` counts the chunk's eligible wallets (before the minimum amount: the run's
-# ``eligible_wallets``, which an alert compares with the wallets composted) on the statement's
-# snapshot, before the update.
 COMPOST_CHUNK_PG = (
     """
-WITH elig AS (
-    SELECT count(*) AS n FROM grains_account WHERE """
-    + COMPOST_ELIGIBLE
-    + """
-), upd AS (
+WITH upd AS (
     UPDATE grains_account SET
         last_compost_amount = {amount}::bigint,
         balance = balance - {amount}::bigint,
@@ -66,8 +59,8 @@ WITH elig AS (
 ), run AS (
     UPDATE grains_run SET cursor = GREATEST(cursor, %(hi)s), chunks_done = chunks_done + 1,
         wallets_done = wallets_done + tot.n, amount_done = amount_done + tot.s,
-        eligible_wallets = COALESCE(eligible_wallets, 0) + elig.n, updated_at = %(now)s
-    FROM tot CROSS JOIN elig WHERE grains_run.id = %(run)s
+        updated_at = %(now)s
+    FROM tot WHERE grains_run.id = %(run)s
 )
 SELECT n, s FROM tot
 """
@@ -81,3 +74,7 @@ COMPOST_DRY_PG = (
     f"SELECT count(*), COALESCE(sum({COMPOST_AMOUNT}), 0)::bigint FROM grains_account "
     f"WHERE {COMPOST_ELIGIBLE} AND {COMPOST_AMOUNT} >= %(min_amount)s"
 )
+
+# The wallets eligible before the minimum amount, over the whole scope: counted when a compost
+# composted none (``runs.compost._compost_finished``), for the alert that compares them.
+COMPOST_ELIGIBLE_COUNT = "SELECT count(*) FROM grains_account WHERE " + COMPOST_ELIGIBLE
