@@ -28,6 +28,8 @@ from saka.euro.models import (
 from saka.grains.models import Run, RunKind, SakaAccount, SakaEntry
 from saka.grains.runs.periods import period_of
 from saka.ledger.reconcile import reconcile
+from saka.polls.models import Poll, PollMethod, Vote
+from saka.polls.selectors import poll_results
 from tests.support.euro import snapshot
 
 pytestmark = pytest.mark.django_db
@@ -43,6 +45,7 @@ def _other_books() -> dict[str, Any]:
         "runs": list(Run.objects.order_by("id").values_list("kind", "period", "status")),
         "campaigns": list(Campaign.objects.order_by("id").values_list("id", "status")),
         "profiles": list(MemberProfile.objects.order_by("id").values_list("id", "updated_at")),
+        "votes": list(Vote.objects.order_by("id").values_list("id", "spent", "updated_at")),
     }
 
 
@@ -92,6 +95,12 @@ def test_the_demo_books_both_currencies_and_a_second_run_changes_nothing(setting
     assert paid.amount_done == paid.per_wallet * paid.wallets_done
     credited = SakaAccount.objects.aggregate(s=Sum("lifetime_redistributed"))["s"]
     assert credited == paid.amount_done
+    # and a quadratic poll boosted by SAKA and a single-choice poll have votes and results
+    quadratic = Poll.objects.get(method=PollMethod.QUADRATIC)
+    assert Poll.objects.filter(method=PollMethod.SINGLE).count() == 1
+    assert Vote.objects.filter(poll=quadratic, spent__gt=0).exists()
+    assert SakaEntry.objects.filter(reason="poll_vote", kind="plant").exists()
+    assert any(row.score > 0 for row in poll_results(poll_id=quadratic.pk))
     # and the current week and month are left to the operator
     today = now()
     periods = set(Run.objects.values_list("period", flat=True))

@@ -2,8 +2,10 @@
 both currencies, so that every admin page and member endpoint has something to show.
 
 SAKA (``saka.demo.history``): harvests, boosts, weekly composts and a redistribution that
-pays, booked in time order. EUR (``saka.demo.euro``): signed webhook deposits, pockets,
-campaigns open, succeeded (settled) and failed (refunded), pledges in every status.
+pays, booked in time order; polls (``saka.demo.polls``): a quadratic poll boosted by SAKA and
+a single-choice one, voted by a share of the members. EUR (``saka.demo.euro``): signed
+webhook deposits, pockets, campaigns open, succeeded (settled) and failed (refunded), pledges
+in every status.
 
 Idempotent: members, projects and accounts that exist are kept; a member's SAKA history is
 made only once (when their wallet does not exist yet); runs are asked for by period; the EUR
@@ -27,6 +29,7 @@ from saka.audit.roles import ROLES
 from saka.core.clock import now
 from saka.demo.euro import euro_book
 from saka.demo.history import history_book
+from saka.demo.polls import polls_book
 from saka.euro.conf import get_settings
 from saka.euro.models import Campaign
 from saka.grains.models import AccountKind, Run, RunKind, SakaAccount
@@ -134,13 +137,17 @@ class Command(BaseCommand):
                 today=today,
                 seed=options["seed"],
             )
+        polls = polls_book(
+            member_ids=[m.pk for m in members], staff_id=admin.pk, rng=rng, today=today
+        )
         for refusal in eur.refused:
             self.stderr.write(f"  deposit refused: {refusal}")
         self.stdout.write(
             self.style.SUCCESS(
                 f"saka_demo: {len(members)} members ({len(todo)} new), {len(projects)} projects, "
                 f"{history.operations} SAKA operations, {len(history.runs)} runs "
-                f"({self._runs(history.runs)}), {eur.deposits} deposits booked, campaigns "
+                f"({self._runs(history.runs)}), {polls.votes} poll votes ({polls.spent} grains "
+                f"spent), {eur.deposits} deposits booked, campaigns "
                 + ", ".join(f"{c.pk} {c.status}" for c in _fresh(eur.campaigns))
             )
         )
