@@ -20,6 +20,9 @@ from saka.grains.selectors import silo_summary
 from saka.grains.services import wallet_harvest
 from tests.support.clock import A
 from tests.support.euro import SECRET, body_of, deliver, handle, payment_event
+from tests.support.helloasso import HELLOASSO_SECRET, hdeliver, helloasso_event
+from tests.support.helloasso import body_of as helloasso_body
+from tests.support.helloasso import handle as helloasso_handle
 from tests.support.run_scenarios import idle
 
 pytestmark = pytest.mark.django_db
@@ -103,13 +106,15 @@ def test_the_code_series_exist_before_anything_happened(api: Any) -> None:
         ("settlement", "settle"),
     ]:
         assert (("run", run), ("step", step)) in chunks
-    for outcome in ("booked", "ignored", "replayed"):
-        assert (("outcome", outcome),) in samples["saka_payment_webhook_events_total"]
+    for provider in ("stripe", "helloasso"):
+        for outcome in ("booked", "ignored", "replayed"):
+            labels = (("outcome", outcome), ("provider", provider))
+            assert labels in samples["saka_payment_webhook_events_total"]
 
 
 def test_webhook_outcomes_are_counted_by_code(member: Any) -> None:
     before = {
-        o: counter("saka_payment_webhook_events_total", outcome=o)
+        o: counter("saka_payment_webhook_events_total", provider="stripe", outcome=o)
         for o in ("booked", "replayed", "ignored", "invalid_signature")
     }
     # when one event is delivered twice, an unhandled type once, and a forged one once
@@ -120,13 +125,39 @@ def test_webhook_outcomes_are_counted_by_code(member: Any) -> None:
     with pytest.raises(InvalidSignature):
         handle(body_of(payment_event(member_id=member.pk, amount=5)), signature="t=1,v1=00")
     # then each outcome moved by one
-    after = {o: counter("saka_payment_webhook_events_total", outcome=o) for o in before}
+    after = {
+        o: counter("saka_payment_webhook_events_total", provider="stripe", outcome=o)
+        for o in before
+    }
     assert {o: after[o] - before[o] for o in before} == {
         "booked": 1,
         "replayed": 1,
         "ignored": 1,
         "invalid_signature": 1,
     }
+
+
+def test_helloasso_deliveries_are_counted_under_their_provider(member: Any, settings: Any) -> None:
+    # given HelloAsso configured
+    settings.SAKA_HELLOASSO_WEBHOOK_SECRET = HELLOASSO_SECRET
+
+    def both(outcome: str) -> tuple[float, float]:
+        return (
+            counter("saka_payment_webhook_events_total", provider="helloasso", outcome=outcome),
+            counter("saka_payment_webhook_events_total", provider="stripe", outcome=outcome),
+        )
+
+    before = {o: both(o) for o in ("booked", "replayed", "invalid_signature")}
+    # when a HelloAsso payment is delivered twice and a forged one once
+    event = helloasso_event(member_id=member.pk, amount=2_000)
+    hdeliver(event)
+    hdeliver(event)
+    with pytest.raises(InvalidSignature):
+        helloasso_handle(helloasso_body(event), "00" * 32)
+    # then they moved HelloAsso's series, not Stripe's
+    after = {o: both(o) for o in before}
+    moved = {o: (after[o][0] - before[o][0], after[o][1] - before[o][1]) for o in before}
+    assert moved == {"booked": (1, 0), "replayed": (1, 0), "invalid_signature": (1, 0)}
 
 
 def test_idempotent_replays_are_counted_by_service(member: Any) -> None:
@@ -163,7 +194,7 @@ def test_multiprocess_mode_sums_the_processes_files(
 ) -> None:
     # given a counter this process moved (in its memory: the variable was not set when it
     # started), seen in a plain scrape
-    webhook_events.labels(outcome="booked").inc()
+    webhook_events.labels(provider="stripe", outcome="booked").inc()
     assert "saka_payment_webhook_events_total" in scrape(api)
     # when PROMETHEUS_MULTIPROC_DIR is set (gunicorn's workers write their counters there)
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))

@@ -27,8 +27,9 @@ run_chunk_seconds = Histogram(
 
 webhook_events = Counter(
     "saka_payment_webhook_events",
-    "Payment webhook deliveries by outcome: booked, ignored, replayed, or the error code.",
-    ["outcome"],
+    "Payment webhook deliveries by provider and outcome: booked, ignored, replayed, or the "
+    "error code.",
+    ["provider", "outcome"],
 )
 
 idempotent_replays = Counter(

@@ -46,6 +46,7 @@ from saka.alerts.selectors import alerts_open_counts
 from saka.core.metrics import run_chunk_seconds, webhook_events
 from saka.engine import lifecycle as engine
 from saka.engine.spec import Chunked
+from saka.euro.payments.providers import PROVIDERS
 from saka.euro.selectors import platform_balance
 from saka.grains.selectors import system_balances
 from saka.jobs.runs import SPECS
@@ -142,8 +143,9 @@ def _known_series() -> None:
         for step in spec.steps:
             if isinstance(step, Chunked):
                 run_chunk_seconds.labels(run=name, step=step.name)
-    for outcome in ("booked", "ignored", "replayed"):
-        webhook_events.labels(outcome=outcome)
+    for provider in PROVIDERS:
+        for outcome in ("booked", "ignored", "replayed"):
+            webhook_events.labels(provider=provider, outcome=outcome)
 
 
 _known_series()

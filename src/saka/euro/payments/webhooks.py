@@ -43,7 +43,13 @@ from saka.euro.accounts import accounts_ensure
 from saka.euro.errors import EventConflict
 from saka.euro.models import WebhookEvent, WebhookEventStatus
 from saka.euro.payments.deposits import DepositResult, deposit_book
-from saka.euro.payments.providers import DEFAULT_PROVIDER, Payment, Provider, provider_get
+from saka.euro.payments.providers import (
+    DEFAULT_PROVIDER,
+    PROVIDERS,
+    Payment,
+    Provider,
+    provider_get,
+)
 from saka.euro.payments.providers.base import MAX_HEADER_LENGTH, MAX_ID_LENGTH
 from saka.euro.payments.providers.stripe import (
     PAYMENT_SUCCEEDED,
@@ -154,18 +160,19 @@ def payment_webhook_handle(
     Raises ``WebhookNotConfigured``, ``InvalidSignature``, ``InvalidEvent``,
     ``UnsupportedCurrency``, ``EventConflict``, ``MemberNotFound``, ``ProjectNotFound``,
     ``LockTimeout``; nothing is booked or stored when it raises. Each delivery counts once in
-    ``saka_payment_webhook_events_total``: its status (booked, ignored), ``replayed``, or the
-    code of the error it raised.
+    ``saka_payment_webhook_events_total`` under its provider: its status (booked, ignored),
+    ``replayed``, or the code of the error it raised.
     """
+    label = provider if provider in PROVIDERS else "unknown"
     try:
         outcome = _handle(
             provider_get(name=provider), payload=payload, signature=signature, as_of=as_of
         )
     except DomainError as exc:
-        webhook_events.labels(outcome=str(exc.code)).inc()
+        webhook_events.labels(provider=label, outcome=str(exc.code)).inc()
         raise
     status = "replayed" if outcome.replayed else str(outcome.body.get("status", "booked"))
-    webhook_events.labels(outcome=status).inc()
+    webhook_events.labels(provider=label, outcome=status).inc()
     return outcome
 
 
