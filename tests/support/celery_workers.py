@@ -48,7 +48,22 @@ from psycopg import sql
 from tests.support.db import pg_connect
 
 REPO = Path(__file__).resolve().parents[2]
-BROKER_URL = os.environ.get("SAKA_TEST_BROKER_URL", "redis://127.0.0.1:6379/6")
+
+
+def _broker_url() -> str:
+    """``SAKA_TEST_BROKER_URL`` (Redis database 6 by default); under pytest-xdist each worker
+    process (``gw0``, ``gw1``, ...) takes the databases after it, so that no two test
+    processes' Celery workers share a queue."""
+    url = os.environ.get("SAKA_TEST_BROKER_URL", "redis://127.0.0.1:6379/6")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return url
+    from config.settings.test import redis_database_after
+
+    return redis_database_after(url, 1 + int(worker[2:]))
+
+
+BROKER_URL = _broker_url()
 QUEUE = "celery"  # the default queue: the tasks the workers send each other go there too
 MAX_WORKERS = 8
 START_SECONDS = 90  # liveness guards: a wait longer than these is a hang, not a slow machine

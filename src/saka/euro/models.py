@@ -467,7 +467,8 @@ class WebhookEvent(models.Model):
     """
 
     id = models.BigAutoField(primary_key=True)
-    provider = models.CharField(max_length=32, default="stripe")
+    # db_default too: rows written by SQL (or by code that predates providers) are Stripe's
+    provider = models.CharField(max_length=32, default="stripe", db_default="stripe")
     event_id = models.CharField(max_length=255)
     type = models.CharField(max_length=100)
     payload_hash = models.CharField(max_length=64)
