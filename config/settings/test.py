@@ -16,6 +16,7 @@ def redis_database_after(url: str, offset: int) -> str:
         return f"{head}/{int(tail) + offset}"
     return f"{url.rstrip('/')}/{offset}"
 
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # Tasks run in the test process unless a process says otherwise (the worker processes of

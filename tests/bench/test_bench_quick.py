@@ -17,7 +17,8 @@ from bench.harness import run_bench
 from bench.options import BenchOptions
 from saka.grains.conf import HARVEST_RULES
 
-pytestmark = pytest.mark.postgres
+# one module-scoped run of the harness: its tests stay on one pytest-xdist worker (loadgroup)
+pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("bench_quick")]
 
 SIZE = 2_000
 THROUGHPUT_PROCESSES, PER_MEMBER = 2, 4
