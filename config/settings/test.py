@@ -5,6 +5,7 @@ password hasher (``create_user`` costs ~0.3 s with the default one; tests create
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from config.settings.local import *  # noqa: F403
 
@@ -28,11 +29,9 @@ CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER", "1") == "1
 # own database (pytest-django suffixes its name with the worker id) and, with REDIS_URL, its
 # own Redis database for the cache: throttle counters and cache.clear() stay per process.
 _XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
-if _XDIST_WORKER.startswith("gw") and CACHES["default"]["BACKEND"].endswith("RedisCache"):  # noqa: F405
-    CACHES["default"]["LOCATION"] = redis_database_after(  # noqa: F405
-        CACHES["default"]["LOCATION"],  # noqa: F405
-        1 + int(_XDIST_WORKER[2:]),
-    )
+_CACHE: dict[str, Any] = CACHES["default"]  # noqa: F405
+if _XDIST_WORKER.startswith("gw") and str(_CACHE["BACKEND"]).endswith("RedisCache"):
+    _CACHE["LOCATION"] = redis_database_after(str(_CACHE["LOCATION"]), 1 + int(_XDIST_WORKER[2:]))
 
 # Tests never collect static files: WhiteNoise serves them from the apps' folders (local's
 # finders) and does not look for, nor warn about, a missing STATIC_ROOT.
