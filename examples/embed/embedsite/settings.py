@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     # the SAKA apps (saka.demo is the reference project's demo data: not here)
     "saka.ledger",
     "saka.audit",
+    "saka.alerts",  # the jobs' checks raise alerts; the staff API lists them
     "saka.projects",
     "saka.polls",
     "saka.grains",
