@@ -53,6 +53,8 @@ def test_history_is_newest_first_with_signed_amounts(
         "amount",
         "created_at",
         "project_id",
+        "explanation",
+        "calculation",
     }
 
 

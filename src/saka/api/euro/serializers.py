@@ -9,10 +9,16 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from saka.api.common.fields import IdField, InstantField, MoneyIn, MoneyOut, PercentageIn, cents
+from saka.api.common.statements import (
+    CalculationField,
+    ExplainedListSerializer,
+    ExplanationField,
+)
 from saka.core.money import format_percentage
 from saka.euro.conf import MAX_DEPOSIT_CENTS, MAX_PLEDGE_CENTS, MAX_SETTLEMENT_CHUNK
 from saka.euro.models import CampaignStatus, EuroPosting, Pledge, PledgeKind, PledgeStatus
 from saka.euro.services.pockets import DIRECTIONS, POCKET_NAME_PATTERN
+from saka.euro.statements import postings_explained
 
 # --- wallet, pockets, history -------------------------------------------------------------------
 
@@ -105,9 +111,14 @@ class EuroHistoryItemSerializer(serializers.ModelSerializer):
     amount = MoneyOut(help_text="signed: + credit, - debit")
     created_at = serializers.DateTimeField(source="entry.created_at")
     project_id = serializers.IntegerField(source="entry.project_id", allow_null=True)
+    explanation = ExplanationField()
+    calculation = CalculationField()
+
+    explain = staticmethod(postings_explained)
 
     class Meta:
         model = EuroPosting
+        list_serializer_class = ExplainedListSerializer
         fields = [
             "id",
             "entry_id",
@@ -117,6 +128,8 @@ class EuroHistoryItemSerializer(serializers.ModelSerializer):
             "amount",
             "created_at",
             "project_id",
+            "explanation",
+            "calculation",
         ]
 
     def get_account(self, obj: EuroPosting) -> str:

@@ -9,8 +9,14 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from saka.api.common.fields import AmountField, IdField, InstantField, StrictBooleanField
+from saka.api.common.statements import (
+    CalculationField,
+    ExplainedListSerializer,
+    ExplanationField,
+)
 from saka.grains.conf import HARVEST_RULES, MANUAL_ADJUST_MAX_GRANT, PLANT_REASON_PATTERN
 from saka.grains.models import RunKind, SakaPosting
+from saka.grains.statements import postings_explained
 
 
 class HarvestUsageSerializer(serializers.Serializer):
@@ -36,10 +42,25 @@ class SakaHistoryItemSerializer(serializers.ModelSerializer):
     created_at = serializers.DateTimeField(source="entry.created_at")
     project_id = serializers.IntegerField(source="entry.project_id", allow_null=True)
     amount = serializers.IntegerField(help_text="signed grains: + credit, - debit")
+    explanation = ExplanationField()
+    calculation = CalculationField()
+
+    explain = staticmethod(postings_explained)
 
     class Meta:
         model = SakaPosting
-        fields = ["id", "entry_id", "kind", "reason", "amount", "created_at", "project_id"]
+        list_serializer_class = ExplainedListSerializer
+        fields = [
+            "id",
+            "entry_id",
+            "kind",
+            "reason",
+            "amount",
+            "created_at",
+            "project_id",
+            "explanation",
+            "calculation",
+        ]
 
 
 class PlantInSerializer(serializers.Serializer):
