@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install demo serve run test test-sqlite test-postgres lint format clean bench bench-quick fuzz embed-test
+.PHONY: install demo serve run test test-sqlite test-postgres lint format clean bench bench-quick fuzz embed-test screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -99,6 +99,11 @@ fuzz: $(STAMP)
 ## example host project's suite (examples/embed/) run there (DATABASE_URL: its database)
 embed-test:
 	scripts/embed_test.sh
+
+## The browser tests (tests/browser: Playwright + Debian's Chromium, PostgreSQL) writing their
+## screenshots to docs/screenshots/ (DATABASE_URL: a PostgreSQL server's database)
+screenshots: $(STAMP)
+	SAKA_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q -p no:cacheprovider --create-db tests/browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check src config tests bench examples
