@@ -11,7 +11,7 @@ import csv
 from collections.abc import Iterator
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import BadRequest
+from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -36,6 +36,14 @@ from saka.portal.statements import (
 DASHBOARD_URL = "/dashboard/"  # the staff pages (saka.dashboard)
 
 
+def _member_id(request: HttpRequest) -> int:
+    """The logged-in user's id (``login_required`` guarantees there is one)."""
+    pk = request.user.pk
+    if pk is None:
+        raise PermissionDenied
+    return int(pk)
+
+
 @require_GET
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
@@ -50,7 +58,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def me(request: HttpRequest) -> HttpResponse:
     """The member's two wallets and the compost forecast, in words."""
-    member_id = int(request.user.pk)
+    member_id = _member_id(request)
     saka = grains_selectors.wallet_summary(member_id=member_id)
     eur = euro_selectors.wallet_summary(member_id=member_id)
     context = {
@@ -83,7 +91,7 @@ def statement(request: HttpRequest, book: str) -> HttpResponse:
     except ValueError as exc:
         raise BadRequest(str(exc)) from exc
     chosen = _book(book)
-    page = statement_page(book=chosen, member_id=int(request.user.pk), before=before)
+    page = statement_page(book=chosen, member_id=_member_id(request), before=before)
     return render(
         request,
         "saka_portal/statement.html",
@@ -112,7 +120,7 @@ def statement_csv(request: HttpRequest, book: str) -> StreamingHttpResponse:
     """The member's whole statement as CSV, streamed in keyset chunks (flat memory)."""
     chosen = _book(book)
     response = StreamingHttpResponse(
-        _csv_lines(chosen, int(request.user.pk)), content_type="text/csv; charset=utf-8"
+        _csv_lines(chosen, _member_id(request)), content_type="text/csv; charset=utf-8"
     )
     filename = f"{chosen.code}-statement-{now().date().isoformat()}.csv"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
