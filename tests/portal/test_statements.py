@@ -99,6 +99,18 @@ def test_each_line_says_what_the_book_says(
     assert shown == sentences
 
 
+def test_dates_read_in_utc_whatever_the_time_zone(
+    browser: Callable[[Any], Client], member: Any, settings: Any
+) -> None:
+    # given a harvest at T0 (12:00 UTC) and a project whose time zone is Paris (UTC+2 then)
+    _harvests(member, 1)
+    settings.TIME_ZONE = "Europe/Paris"
+    # when the member reads their statement, then the date is the UTC one the header names
+    html = browser(member).get(SAKA_PAGE).content.decode()
+    assert "<th>Date (UTC)</th>" in html
+    assert ">10 Jun 2025, 12:00</time>" in html
+
+
 def test_a_member_sees_only_their_own_lines(
     browser: Callable[[Any], Client], member: Any, other_member: Any
 ) -> None:
