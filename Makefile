@@ -28,6 +28,7 @@ demo: $(STAMP)
 	@echo "  API docs (Swagger UI): http://$(HOST):$(PORT)/api/docs/"
 	@echo "  OpenAPI schema:        http://$(HOST):$(PORT)/api/schema/"
 	@echo "  Admin:                 http://$(HOST):$(PORT)/admin/"
+	@echo "  Member pages:          http://$(HOST):$(PORT)/me/ (log in as a member)"
 	@echo "  Log-ins:               admin / admin (staff), platform / platform (harvest service),"
 	@echo "                         member001 .. member300 / demo (members)"
 	@echo "  A signed deposit:      SAKA_PAYMENT_WEBHOOK_SECRET=$$SAKA_PAYMENT_WEBHOOK_SECRET \\"
@@ -66,6 +67,7 @@ serve: $(STAMP)
 	echo ""; \
 	echo "  API docs (Swagger UI): http://$(HOST):$(PORT)/api/docs/"; \
 	echo "  Admin:                 http://$(HOST):$(PORT)/admin/"; \
+	echo "  Member pages:          http://$(HOST):$(PORT)/me/"; \
 	echo ""; \
 	exec $(BIN)/gunicorn -c config/gunicorn.py
 

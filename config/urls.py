@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
@@ -11,6 +12,10 @@ handler500 = "saka.api.common.errors.handler500"
 urlpatterns = [
     path("", RedirectView.as_view(url="/api/docs/", permanent=False)),
     path("admin/", admin.site.urls),
+    # the member pages' log-in and log-out (browser session; log-out by POST): Django's views
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("saka.portal.urls")),  # /me/ and the statements (docs/member-pages.md)
     path("", include("saka.ops.urls")),  # /healthz, /metrics (docs/observability.md)
     # the API, its last route a JSON 404 for any other URL under api/ (saka.api.urls)
     path("api/", include("saka.api.urls")),

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "saka.grains",
     "saka.euro",
     "saka.api",
+    "saka.portal",
     "saka.jobs",
     "saka.demo",
     "bench",
@@ -197,6 +198,13 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+
+# The member pages (saka.portal, docs/member-pages.md): Django's log-in and log-out views at
+# /accounts/ with the browser session; after logging in, staff who read the staff views go to
+# /dashboard/, everyone else to /me/ (saka.portal.views.home). Log-out is a POST.
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/accounts/home/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
