@@ -3,10 +3,13 @@ stored when the entry was booked and never recomputed (``saka.euro.statements``)
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.db import transaction
+from hypothesis import given
+from hypothesis import strategies as st
 
 from saka.euro import settlement
 from saka.euro.accounts import EURO_BOOK
@@ -14,7 +17,7 @@ from saka.euro.models import CampaignStatus, EntryKind, EuroAccount, EuroEntry
 from saka.euro.selectors import wallet_history
 from saka.euro.services.pledges import pledge_cancel, pledge_create, pledge_refund
 from saka.euro.services.pockets import pocket_close, pocket_create, pocket_transfer, pocket_update
-from saka.euro.statements import postings_explained
+from saka.euro.statements import postings_explained, rate_percent
 from saka.ledger.posting import entry_post
 from saka.ledger.statements import Explained
 from saka.projects.models import Project
@@ -36,6 +39,16 @@ def history(member: Any) -> list[tuple[str, str, Explained]]:
 def eur_deposit(member: Any, project: Any) -> None:
     """100.00 EUR, 2.90 EUR fees, 10.00 EUR donation to the project, 1.00 EUR tip."""
     deposit(member, 10_000, fee=290, donation=1_000, tip=100, project_id=project.pk)
+
+
+@given(st.decimals(min_value=0, max_value=1, places=6))
+def test_a_rate_reads_as_its_exact_percentage(rate: Decimal) -> None:
+    # when a frozen commission rate ("0.05", "0.025", "0.000001") is shown as a percentage
+    shown = rate_percent(str(rate))
+    # then it is exact, without trailing zeros
+    assert shown.endswith("%")
+    assert Decimal(shown[:-1]) / 100 == rate
+    assert shown == "0%" or not shown[:-1].endswith("0") or "." not in shown
 
 
 # --- deposits ------------------------------------------------------------------------------------
@@ -364,3 +377,37 @@ def test_a_settlement_by_concurrent_workers_explains_every_pledge(
     chunks = EuroEntry.objects.filter(run=run)
     assert chunks.count() == run.chunks_done == 14
     assert sum(e.calculation["chunk"]["pledges"] for e in chunks) == 40  # type: ignore[index]
+
+
+@pytest.mark.postgres
+def test_the_history_with_releases_is_read_by_the_account_index(
+    make_user: Any, project: Any
+) -> None:
+    # given a member with one released pledge among 6,000 of other members
+    from django.db import connection
+
+    members = [make_user() for _ in range(6)]
+    for m in members:
+        deposit(m, 1_000_000)
+    campaign = open_campaign(project)
+    seed_pledges(campaign, members, [100 + i % 50 for i in range(3_000)])
+    small = make_user()
+    deposit(small, 1_000)
+    pledge_create(member_id=small.pk, project_id=project.pk, amount=500)
+    seed_pledges(campaign, members, [100 + i % 50 for i in range(3_000)])
+    close(campaign, CampaignStatus.SUCCEEDED)
+    settlement.settlement_start(campaign_id=campaign.pk, chunk_size=2_000)
+    # when the planner reads a page of their history
+    sql, params = wallet_history(member_id=small.pk)[:50].query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE euro_posting")
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    # then both branches (wallet, released escrows) go through the (account, id) index
+    assert plan.count("euro_posting_account_id") == 2, plan
+    assert "Seq Scan on euro_posting" not in plan, plan
+    assert [p.entry.kind for p in wallet_history(member_id=small.pk)] == [
+        "release",
+        "pledge",
+        "deposit",
+    ]

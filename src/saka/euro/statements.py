@@ -33,7 +33,7 @@ def _eur(cents: int) -> str:
     return f"{format_cents(cents)} EUR"
 
 
-def _rate_percent(rate: str) -> str:
+def rate_percent(rate: str) -> str:
     """``"0.05"`` -> ``"5%"``, ``"0.025"`` -> ``"2.5%"`` (exact: the rate is a decimal)."""
     percent = (Decimal(rate) * 100).normalize()
     return f"{percent:f}%"
@@ -262,7 +262,7 @@ def _chunk_sentence(kind: str, calc: dict[str, Any]) -> str:
     if kind == EntryKind.RELEASE:
         return (
             f"Settlement of {pledges} released to «{calc['project']}»: "
-            f"{_eur(chunk['commission'])} commission ({_rate_percent(calc['commission_rate'])}), "
+            f"{_eur(chunk['commission'])} commission ({rate_percent(calc['commission_rate'])}), "
             f"{_eur(chunk['net'])} to the project ({_settlement_context(calc)})."
         )
     return f"Settlement of {pledges} refunded to their members ({_settlement_context(calc)})."
@@ -283,7 +283,7 @@ def _released_sentence(calc: dict[str, Any], pledge: dict[str, Any]) -> str:
     return (
         f"Your pledge of {_eur(pledge['amount'])} to «{calc['project']}» was released to the "
         f"project: {_eur(pledge['commission'])} commission "
-        f"({_rate_percent(calc['commission_rate'])}), {_eur(pledge['net'])} to the project "
+        f"({rate_percent(calc['commission_rate'])}), {_eur(pledge['net'])} to the project "
         f"({_settlement_context(calc)})."
     )
 
