@@ -299,11 +299,12 @@ def test_settlement_queries_do_not_grow_with_the_chunk(make_user: Any) -> None:
         counts.append(len(queries))
         assert run.chunks_done == 60 // chunk
     # then a chunk takes the same number of queries whatever its size, a small number, and
-    # the run around it (open, plan, join, advance, finish) a fixed few more
+    # the run around it (open with the project's name frozen for the statements, plan, join,
+    # advance, finish) a fixed few more
     per_chunk = counts[2] - counts[1]
     assert counts[0] == counts[1], counts
     assert per_chunk <= 20, counts
-    assert counts[1] - per_chunk <= 35, counts
+    assert counts[1] - per_chunk <= 36, counts
 
 
 @pytest.mark.parametrize("rate", ["0.999999", "0.000001", "0.05"])

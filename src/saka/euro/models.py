@@ -159,6 +159,11 @@ class EuroEntry(LedgerEntry):
     reference = models.CharField(
         max_length=255, blank=True, default="", help_text="payment id, pocket or pledge id"
     )
+    # What the member reads (saka.euro.statements), written in the entry's own insert and
+    # never recomputed: the figures as they were when it was booked (pockets' names and
+    # percentages, fees, the frozen commission rate). Null and "" for entries booked before.
+    calculation = models.JSONField(null=True, blank=True)
+    explanation = models.TextField(blank=True, default="", db_default="")
 
     class Meta:
         db_table = "euro_entry"

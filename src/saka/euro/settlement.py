@@ -74,6 +74,7 @@ from saka.euro.models import (
 from saka.euro.selectors import campaign_get
 from saka.euro.services.escrow import pledges_exit
 from saka.euro.services.notifications import notify
+from saka.projects.models import Project
 
 logger = logging.getLogger("saka.euro.settlement")
 
@@ -287,13 +288,20 @@ def settlement_open(
 
     def create() -> SettlementRun:
         rate = str(get_settings().commission_rate)
+        # frozen for the chunks' statements (saka.euro.statements): what the members read
+        # of this settlement never depends on a later rename of the project
+        title = Project.objects.values_list("title", flat=True).get(pk=campaign.project_id)
         run = SettlementRun.objects.create(
             campaign=campaign,
             kind=kind,
             status=SettlementStatus.QUEUED,
             as_of=at,
             commission_rate=rate,
-            parameters={"commission_rate": rate},
+            parameters={
+                "commission_rate": rate,
+                "campaign_status": campaign.status,
+                "project": title,
+            },
             chunk_size=size,
             pledges_total=Pledge.objects.filter(
                 campaign=campaign, status=PledgeStatus.HELD

@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 
+from saka.euro.models import CampaignStatus
 from saka.euro.services.pledges import pledge_create
 from saka.euro.services.pockets import pocket_create, pocket_transfer
-from tests.support.euro import deposit, open_campaign
+from saka.euro.settlement import settlement_start
+from tests.support.euro import close, deposit, open_campaign, seed_pledges
 from tests.support.euro_api import V1, AssertError, patch_json, post_json
 
 pytestmark = pytest.mark.django_db
@@ -165,3 +167,59 @@ def test_history_is_mine_newest_first_with_cursor_pages(
     assert lines[0]["pocket_id"] == pocket.pocket_id
     assert lines[1]["pocket_id"] is None
     assert second["next"] is None
+
+
+def test_history_items_explain_themselves_and_show_released_pledges(
+    api: Any, rich: Any, project: Any, settings: Any
+) -> None:
+    # given a pledge of 50.00 EUR released at 5 % commission
+    settings.SAKA_PLATFORM_COMMISSION_RATE = "0.05"
+    campaign = open_campaign(project)
+    pledge = pledge_create(member_id=rich.pk, project_id=project.pk, amount=5_000)
+    close(campaign, CampaignStatus.SUCCEEDED)
+    run = settlement_start(campaign_id=campaign.pk)
+    # when the member reads their history
+    lines = api(rich).get(f"{V1}/me/euro/history/").json()["results"]
+    # then the release is on top, on the pledge's escrow, with its sentence and figures
+    release, pledged, deposited = lines
+    assert (release["kind"], release["account"], release["amount"]) == (
+        "release",
+        "escrow",
+        "-50.00",
+    )
+    assert release["pocket_id"] is None
+    assert release["explanation"] == (
+        "Your pledge of 50.00 EUR to «Community garden» was released to the project: "
+        f"2.50 EUR commission (5%), 47.50 EUR to the project (campaign {campaign.pk} "
+        f"succeeded, settlement run {run.pk})."
+    )
+    assert release["calculation"]["pledges"] == [
+        {"pledge_id": pledge.pledge_id, "amount": 5_000, "commission": 250, "net": 4_750}
+    ]
+    assert release["calculation"]["commission_rate"] == "0.05"
+    # and the pledge and the deposit explain themselves too
+    assert (pledged["account"], pledged["calculation"]["available_after"]) == ("main", 95_000)
+    assert pledged["explanation"].startswith("Your pledge of 50.00 EUR to «Community garden»")
+    assert deposited["explanation"] == (
+        "Deposit of 1000.00 EUR by card (Stripe): no fees; 1000.00 EUR credited to your main "
+        "balance."
+    )
+    assert deposited["calculation"]["gross"] == 100_000
+
+
+def test_history_with_releases_costs_the_same_queries_whatever_its_length(
+    api: Any, make_user: Any, project: Any, django_assert_max_num_queries: Any
+) -> None:
+    # given a member with 12 pledges released by a settlement in chunks of 5
+    member = make_user()
+    deposit(member, 100_000)
+    campaign = open_campaign(project)
+    seed_pledges(campaign, [member], [100 + i for i in range(12)])
+    close(campaign, CampaignStatus.SUCCEEDED)
+    settlement_start(campaign_id=campaign.pk, chunk_size=5)
+    # when they read it, then its queries do not grow with the page
+    with django_assert_max_num_queries(6):
+        response = api(member).get(f"{V1}/me/euro/history/", {"page_size": 50})
+    results = response.json()["results"]
+    assert [x["account"] for x in results].count("escrow") == 12
+    assert all(x["calculation"] is not None for x in results if x["kind"] == "release")

@@ -98,6 +98,8 @@ def _book_then_fail(member: Any) -> None:
                 project_id=None,
                 reference="pi_x",
                 at=now(),
+                provider="stripe",
+                payment_id="pi_x",
             )
             raise RuntimeError("the caller fails after booking")
     except RuntimeError:

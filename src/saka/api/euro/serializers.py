@@ -106,7 +106,9 @@ class TransferOutSerializer(serializers.Serializer):
 
 class EuroHistoryItemSerializer(serializers.ModelSerializer):
     kind = serializers.CharField(source="entry.kind")
-    account = serializers.SerializerMethodField(help_text='"main" or "pocket"')
+    account = serializers.SerializerMethodField(
+        help_text='"main", "pocket" or "escrow" (a pledge released to its project)'
+    )
     pocket_id = serializers.SerializerMethodField()
     amount = MoneyOut(help_text="signed: + credit, - debit")
     created_at = serializers.DateTimeField(source="entry.created_at")
@@ -133,7 +135,7 @@ class EuroHistoryItemSerializer(serializers.ModelSerializer):
         ]
 
     def get_account(self, obj: EuroPosting) -> str:
-        return "main" if obj.account.kind == "wallet" else "pocket"
+        return {"wallet": "main", "escrow": "escrow"}.get(obj.account.kind, "pocket")
 
     def get_pocket_id(self, obj: EuroPosting) -> int | None:
         pocket = getattr(obj.account, "pocket", None) if obj.account.kind == "pocket" else None

@@ -14,7 +14,9 @@ from saka.euro.lock_objects import wallet_lock_or_create
 from saka.euro.models import AccountKind, EntryKind, EuroEntry, Pocket
 from saka.euro.services.notifications import notify
 from saka.euro.splits import PaymentSplit, pocket_split
+from saka.euro.statements import deposit_calculation, entry_sentence
 from saka.ledger.posting import Posting, entry_post
+from saka.projects.models import Project
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,8 @@ def deposit_book(
     project_id: int | None,
     reference: str,
     at: datetime,
+    provider: str,
+    payment_id: str,
 ) -> DepositResult:
     """Book a payment (building block: runs in the webhook's transaction).
 
@@ -49,15 +53,20 @@ def deposit_book(
 
     The payment's rules are checked once, where it is parsed (``webhooks``): at most
     ``MAX_DEPOSIT_CENTS``, and a donation names its project (``project_id``).
+
+    The entry stores its statement (``saka.euro.statements``): the provider and payment id,
+    the fee and its split, the donation (with the project's name as it is now), the tip and
+    each pocket's name, percentage and share, so that the member's history never depends on
+    what the pockets, the project or the settings become.
     """
     require_atomic()
     wallet = wallet_lock_or_create(member_id=member_id)
     pockets = list(
         Pocket.objects.filter(member_id=member_id, closed_at__isnull=True, percentage_bp__gt=0)
         .order_by("id")
-        .values_list("id", "account_id", "percentage_bp")
+        .values_list("id", "account_id", "percentage_bp", "name")
     )
-    parts, main = pocket_split(split.wallet_net, [bp for _, _, bp in pockets])
+    parts, main = pocket_split(split.wallet_net, [bp for _, _, bp, _ in pockets])
     provider_id = system_account_id(AccountKind.PROVIDER)
     fees_id = system_account_id(AccountKind.FEES)
     lines: list[Posting] = [(provider_id, -split.amount, None)]
@@ -65,7 +74,12 @@ def deposit_book(
         lines.append((fees_id, split.fee, None))
     if main:
         lines.append((wallet.pk, main, None))
-    lines += [(acc, part, None) for (_, acc, _), part in zip(pockets, parts, strict=True) if part]
+    shares = [
+        (pid, acc, name, bp, part)
+        for (pid, acc, bp, name), part in zip(pockets, parts, strict=True)
+        if part
+    ]
+    lines += [(acc, part, None) for _, acc, _, _, part in shares]
     rollup: set[int] = set()  # project and commission: pending credits, never locked
     if split.donation_net:
         assert project_id is not None  # noqa: S101 - the parser refuses a donation without one
@@ -76,6 +90,18 @@ def deposit_book(
         commission = system_account_id(AccountKind.COMMISSION)
         rollup.add(commission)
         lines.append((commission, split.tip_net, None))
+    project_name = None
+    if split.donation_gross and project_id is not None:
+        project_name = Project.objects.values_list("title", flat=True).get(pk=project_id)
+    calculation = deposit_calculation(
+        provider=provider,
+        payment_id=payment_id,
+        split=split,
+        project_id=project_id,
+        project_name=project_name,
+        pockets=shares,
+        main=main,
+    )
     # one set-based balance update whatever the number of pockets (up to 100)
     entry = entry_post(
         book=EURO_BOOK,
@@ -86,6 +112,8 @@ def deposit_book(
             project_id=project_id,
             reference=reference[:255],
             created_at=at,
+            calculation=calculation,
+            explanation=entry_sentence(kind=EntryKind.DEPOSIT, calculation=calculation),
         ),
         postings=lines,
         external_account_ids=frozenset({provider_id, fees_id}),
@@ -99,7 +127,7 @@ def deposit_book(
         fee=split.fee,
         wallet_net=split.wallet_net,
         main=main,
-        pockets=[(pid, part) for (pid, _, _), part in zip(pockets, parts, strict=True) if part],
+        pockets=[(pid, part) for pid, _, _, _, part in shares],
         project_id=project_id,
         donation_net=split.donation_net,
         tip_net=split.tip_net,

@@ -221,6 +221,8 @@ def _handle(
             project_id=payment.project_id if payment.split.donation_gross else None,
             reference=provider.reference(payment.payment_id),
             at=at,
+            provider=provider.name,
+            payment_id=payment.payment_id,
         )
         body = _deposit_body(event_id, event_type, payment, result)
         try:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import (
+    Q,
     QuerySet,
     Sum,
 )
@@ -107,16 +108,29 @@ def pocket_get(*, member_id: int, pocket_id: int) -> PocketSummary:
 
 
 def wallet_history(*, member_id: int) -> QuerySet[EuroPosting]:
-    """The member's postings on their main balance and pockets (closed ones too), newest
-    first, with their entry. Escrow lines are not listed: a pledge shows as the wallet's debit,
-    its refund or cancellation as the wallet's credit."""
+    """The member's postings on their main balance and pockets (closed ones too) and the
+    releases of their pledges, newest first, with their entry and account.
+
+    A pledge shows as the wallet's debit, its refund or cancellation as the wallet's credit;
+    its release moves nothing in the wallet, so it shows as the debit of the pledge's escrow
+    (``account`` "escrow" in the API). Every branch is ``account_id = ANY(...)`` on the
+    ``(account, id)`` index; the escrows are those of the member's released pledges (the
+    ``(member, -id)`` index of pledges), their credits (the pledges themselves) left out."""
     account_ids = list(
         EuroAccount.objects.filter(kind=AccountKind.WALLET, member_id=member_id).values_list(
             "id", flat=True
         )
     ) + list(Pocket.objects.filter(member_id=member_id).values_list("account_id", flat=True))
+    escrow_ids = list(
+        Pledge.objects.filter(member_id=member_id, status=PledgeStatus.RELEASED).values_list(
+            "escrow_id", flat=True
+        )
+    )
+    lines = Q(account_id__in=account_ids)
+    if escrow_ids:
+        lines |= Q(account_id__in=escrow_ids, amount__lt=0)
     return (
-        EuroPosting.objects.filter(account_id__in=account_ids)
+        EuroPosting.objects.filter(lines)
         .select_related("entry", "account", "account__pocket")
         .order_by("-id")
     )

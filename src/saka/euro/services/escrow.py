@@ -21,8 +21,17 @@ from saka.core.db import require_atomic
 from saka.euro.accounts import EURO_BOOK, project_account_id, system_account_id
 from saka.euro.conf import get_settings
 from saka.euro.errors import PledgeNotHeld
-from saka.euro.models import AccountKind, EntryKind, EuroEntry, Pledge, PledgeStatus, SettlementRun
+from saka.euro.models import (
+    AccountKind,
+    Campaign,
+    EntryKind,
+    EuroEntry,
+    Pledge,
+    PledgeStatus,
+    SettlementRun,
+)
 from saka.euro.splits import commission_of, rate_ratio
+from saka.euro.statements import entry_sentence, pledge_calculation, settlement_calculation
 from saka.ledger.posting import Posting, entry_post
 
 
@@ -44,6 +53,53 @@ _EXIT_KINDS = {
     PledgeStatus.REFUNDED: EntryKind.REFUND,
     PledgeStatus.CANCELLED: EntryKind.CANCEL,
 }
+
+
+def _exit_calculation(
+    *,
+    pledges: list[Pledge],
+    run: SettlementRun | None,
+    rate: Decimal,
+    totals: ExitTotals,
+    single: bool,
+) -> dict[str, Any] | None:
+    """The exit's statement: a settlement chunk's frozen figures (its pledges' own are written
+    on their rows below; the campaign's outcome and the project's name were frozen in the run
+    when it opened), or the one pledge's (one query: the project's name as it is now)."""
+    if run is None and not single:
+        return None
+    first = pledges[0]
+    frozen = run.parameters if run is not None else {}
+    if "project" in frozen:
+        status, project_name = frozen["campaign_status"], frozen["project"]
+    else:  # a single pledge's exit, or a run opened before statements existed
+        status, project_name = (
+            Campaign.objects.filter(pk=first.campaign_id)
+            .values_list("status", "project__title")
+            .get()
+        )
+    if run is None:
+        return pledge_calculation(
+            pledge_id=first.pk,
+            pledge_kind=first.kind,
+            project_id=first.project_id,
+            project_name=project_name,
+            campaign_id=first.campaign_id,
+            amount=first.amount_cents,
+        )
+    return settlement_calculation(
+        run_id=run.pk,
+        campaign_id=first.campaign_id,
+        campaign_status=status,
+        project_id=first.project_id,
+        project_name=project_name,
+        commission_rate=run.commission_rate,
+        pledges=totals.pledges,
+        amount=totals.amount,
+        commission=totals.commission,
+        net=totals.net,
+        refunded=totals.refunded,
+    )
 
 
 def pledges_exit(
@@ -101,10 +157,14 @@ def pledges_exit(
     totals.amount = sum(p.amount_cents for p in pledges)
     totals.pledge_ids = [p.pk for p in pledges]
     single = len(pledges) == 1
+    kind = _EXIT_KINDS[outcome]
+    calculation = _exit_calculation(
+        pledges=pledges, run=run, rate=rate, totals=totals, single=single
+    )
     entry = entry_post(
         book=EURO_BOOK,
         entry=EuroEntry(
-            kind=_EXIT_KINDS[outcome],
+            kind=kind,
             amount=totals.amount,
             member_id=pledges[0].member_id if single else None,
             project_id=pledges[0].project_id if len(project_ids) == 1 else None,
@@ -112,6 +172,10 @@ def pledges_exit(
             run=run,
             reference=f"pledge:{pledges[0].pk}" if single else f"pledges:{len(pledges)}",
             created_at=at,
+            calculation=calculation,
+            explanation=""
+            if calculation is None
+            else entry_sentence(kind=kind, calculation=calculation),
         ),
         postings=lines,
         rollup_account_ids=frozenset(rollup),

@@ -45,6 +45,7 @@ from saka.euro.models import (
 from saka.euro.services.escrow import pledges_exit
 from saka.euro.services.inputs import parse_id
 from saka.euro.services.notifications import notify
+from saka.euro.statements import entry_sentence, pledge_calculation
 from saka.ledger.errors import InsufficientBalance
 from saka.ledger.idempotency import idempotent
 from saka.ledger.posting import entry_post
@@ -124,6 +125,15 @@ def pledge_create(
             wallet=wallet,
             created_at=at,
         )
+        calculation = pledge_calculation(
+            pledge_id=pledge.pk,
+            pledge_kind=str(kind),
+            project_id=project.pk,
+            project_name=project.title,
+            campaign_id=campaign.pk,
+            amount=cents,
+            available_after=available - cents,
+        )
         entry = entry_post(
             book=EURO_BOOK,
             entry=EuroEntry(
@@ -134,6 +144,8 @@ def pledge_create(
                 campaign=campaign,
                 reference=f"pledge:{pledge.pk}",
                 created_at=at,
+                calculation=calculation,
+                explanation=entry_sentence(kind=EntryKind.PLEDGE, calculation=calculation),
             ),
             postings=[(wallet.pk, -cents), (escrow.pk, cents)],
         )

@@ -22,6 +22,7 @@ from saka.euro.errors import AllocationExceeded, PocketLimitReached, PocketNotFo
 from saka.euro.lock_objects import account_lock, wallet_lock, wallet_lock_or_create
 from saka.euro.models import AccountKind, EntryKind, EuroAccount, EuroEntry, Pocket
 from saka.euro.services.inputs import parse_id
+from saka.euro.statements import entry_sentence, transfer_calculation
 from saka.ledger.errors import InsufficientBalance
 from saka.ledger.idempotency import idempotent
 from saka.ledger.posting import entry_post
@@ -161,13 +162,29 @@ DIRECTIONS = (TO_POCKET, TO_WALLET)
 
 
 def _transfer(
-    *, member_id: int, wallet: EuroAccount, pocket: Pocket, direction: str, cents: int, at: datetime
+    *,
+    member_id: int,
+    wallet: EuroAccount,
+    pocket: Pocket,
+    direction: str,
+    cents: int,
+    at: datetime,
+    closing: bool = False,
 ) -> TransferResult:
     account = account_lock(account_id=pocket.account_id)
     source = wallet if direction == TO_POCKET else account
     if source.balance < cents:
         raise InsufficientBalance(available=Cents(source.balance), requested=Cents(cents))
     sign = 1 if direction == TO_POCKET else -1
+    calculation = transfer_calculation(
+        pocket_id=pocket.pk,
+        pocket_name=pocket.name,
+        direction=direction,
+        amount=cents,
+        main_after=wallet.balance - sign * cents,
+        pocket_after=account.balance + sign * cents,
+        closing=closing,
+    )
     entry = entry_post(
         book=EURO_BOOK,
         entry=EuroEntry(
@@ -176,6 +193,8 @@ def _transfer(
             member_id=member_id,
             reference=f"pocket:{pocket.pk}",
             created_at=at,
+            calculation=calculation,
+            explanation=entry_sentence(kind=EntryKind.TRANSFER, calculation=calculation),
         ),
         postings=[(wallet.pk, -sign * cents), (account.pk, sign * cents)],
     )
@@ -251,6 +270,7 @@ def pocket_close(
                 direction=TO_WALLET,
                 cents=balance,
                 at=at,
+                closing=True,
             )
         else:
             result = TransferResult(
