@@ -4,6 +4,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# the front end's static files from the npm registry (chart.js for the staff dashboard): no
+# build step, the files are served as they are published; re-installed when the lock changes
+NPM ?= npm
+NODE_STAMP := node_modules/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -15,12 +19,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+$(NODE_STAMP): package-lock.json
+	$(NPM) ci --no-audit --no-fund --ignore-scripts
+	touch $(NODE_STAMP)
+
+install: $(STAMP) $(NODE_STAMP)
 
 ## The reference project on SQLite with demo data, served on http://$(HOST):$(PORT)/
 ## (the demo's webhook secret signs its deposits and those saka_webhook_send sends it)
 demo: export SAKA_PAYMENT_WEBHOOK_SECRET ?= whsec_demo_not_a_secret
-demo: $(STAMP)
+demo: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py saka_demo
 	$(BIN)/python manage.py saka_reconcile
@@ -49,7 +57,7 @@ SERVE_REDIS_URL = $(if $(REDIS_URL),$(REDIS_URL),redis://127.0.0.1:6379/0)
 ifeq ($(DATABASE_URL),)
 serve: export SAKA_PAYMENT_WEBHOOK_SECRET ?= whsec_demo_not_a_secret
 endif
-serve: $(STAMP)
+serve: $(STAMP) $(NODE_STAMP)
 	@set -e; \
 	export DJANGO_SETTINGS_MODULE=config.settings.production \
 	  DATABASE_URL='$(SERVE_DATABASE_URL)' REDIS_URL='$(SERVE_REDIS_URL)' \
@@ -117,4 +125,4 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix src config tests bench examples
 
 clean:
-	rm -rf $(VENV) db.sqlite3 .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) node_modules db.sqlite3 .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -11,6 +11,7 @@ handler500 = "saka.api.common.errors.handler500"
 urlpatterns = [
     path("", RedirectView.as_view(url="/api/docs/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("dashboard/", include("saka.dashboard.urls")),  # staff pages (docs/dashboard.md)
     path("", include("saka.ops.urls")),  # /healthz, /metrics (docs/observability.md)
     # the API, its last route a JSON 404 for any other URL under api/ (saka.api.urls)
     path("api/", include("saka.api.urls")),

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "saka.grains",
     "saka.euro",
     "saka.api",
+    "saka.dashboard",
     "saka.jobs",
     "saka.demo",
     "bench",
@@ -200,6 +201,12 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Files installed from the npm registry (package-lock.json, ``make install`` runs ``npm ci``),
+# served as published: Chart.js's UMD build for the staff dashboard (docs/dashboard.md).
+STATICFILES_DIRS = [("vendor/chartjs", BASE_DIR / "node_modules" / "chart.js" / "dist")]
+
+# The staff dashboard's (and any session page's) log-in page (Django's auth views).
+LOGIN_URL = "/accounts/login/"
 
 
 def logging_config(log_format: str) -> dict[str, Any]:

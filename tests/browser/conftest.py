@@ -23,6 +23,7 @@ from tests.support.browser import ADMIN, DemoSite, chromium_path, screenshots_di
 # only, but fixtures of the shared conftest (reconcile after django_db tests) may run here.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/browser/" in str(item.fspath).replace(os.sep, "/"):
