@@ -43,7 +43,7 @@ def panels() -> dict[str, Any]:
             if snapshot
             else None,
         },
-        "daily": economy.saka_daily(),
+        "daily": economy.saka_daily(snapshot=snapshot),
         "projects": economy.top_projects(),
         "deposits": deposits_daily(),
         "pockets": pockets_overview(),

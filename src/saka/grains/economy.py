@@ -43,7 +43,6 @@ from saka.grains.models import (
     SakaEntry,
     SakaPosting,
 )
-from saka.grains.selectors import system_balances
 from saka.projects.selectors import projects_with_totals
 
 # Wallets per balance band: (label, lowest balance of the band); the last band is open.
@@ -190,18 +189,18 @@ def system_balance_series(*, as_of: datetime | None = None, days: int = 90) -> d
     tz = get_settings().time_zone
     start = day_bounds(at - timedelta(days=days - 1), tz)[0]
     out: dict[str, Any] = {}
-    accounts = dict(
-        SakaAccount.objects.filter(kind__in=[AccountKind.SILO, AccountKind.POOL]).values_list(
-            "kind", "id"
-        )
-    )
-    balances = system_balances()
+    accounts = {
+        kind: (pk, int(balance))
+        for kind, pk, balance in SakaAccount.objects.filter(
+            kind__in=[AccountKind.SILO, AccountKind.POOL]
+        ).values_list("kind", "id", "balance")
+    }
     for kind in (AccountKind.SILO, AccountKind.POOL):
-        balance = balances[kind.value]
+        account_id, balance = accounts.get(kind.value, (0, 0))
         # a system account's postings are never run-keyed: the partial (account, id) index
         rows = list(
             SakaPosting.objects.filter(
-                account_id=accounts.get(kind.value, 0),
+                account_id=account_id,
                 run_id__isnull=True,
                 entry__created_at__gte=start,
             )
@@ -287,12 +286,15 @@ def top_projects(*, top: int = 10) -> list[dict[str, Any]]:
     ]
 
 
-def saka_daily(*, as_of: datetime | None = None) -> list[dict[str, Any]]:
+def saka_daily(
+    *, as_of: datetime | None = None, snapshot: EconomySnapshot | None = None
+) -> list[dict[str, Any]]:
     """Harvests and plants per day and reason over the last :data:`DAILY_DAYS` days: the
-    closed days from the snapshot, today live (one day's BRIN range)."""
+    closed days from the snapshot (``snapshot``, default the latest), today live (one day's
+    BRIN range)."""
     at = ensure_aware(as_of or now())
     today = day_bounds(at, get_settings().time_zone)[0]
-    snapshot = economy_snapshot_last()
+    snapshot = snapshot or economy_snapshot_last()
     first_day = (today - timedelta(days=DAILY_DAYS - 1)).date().isoformat()
     closed = [r for r in (snapshot.daily if snapshot else []) if r["day"] >= first_day]
     return closed + daily_flows(start=today, end=at + timedelta(microseconds=1))
