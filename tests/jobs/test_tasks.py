@@ -379,5 +379,6 @@ def test_the_snapshot_task_takes_one_and_a_finished_compost_task_takes_another(
     # and when the compost task finishes the week's run, it takes the next one itself
     compost_run.apply(kwargs={"as_of": at.isoformat()}).get()
     latest = EconomySnapshot.objects.order_by("-id").first()
-    assert latest is not None and latest.pk != first.pk
+    assert latest is not None
+    assert latest.pk != first.pk
     assert (latest.supply, latest.next_compost_grains) == (90, 0)
