@@ -1,5 +1,5 @@
 # SAKA: set-up and everyday commands. `make demo` and `make test` work on a fresh machine
-# that has only Python 3.11+ and the package registries.
+# that has only Python 3.11+, npm and the package registries.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -32,10 +32,12 @@ demo: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py saka_demo
 	$(BIN)/python manage.py saka_reconcile
+	$(BIN)/python manage.py saka_economy_snapshot
 	@echo ""
 	@echo "  API docs (Swagger UI): http://$(HOST):$(PORT)/api/docs/"
 	@echo "  OpenAPI schema:        http://$(HOST):$(PORT)/api/schema/"
 	@echo "  Admin:                 http://$(HOST):$(PORT)/admin/"
+	@echo "  Staff dashboard:       http://$(HOST):$(PORT)/dashboard/ (staff: admin / admin)"
 	@echo "  Log-ins:               admin / admin (staff), platform / platform (harvest service),"
 	@echo "                         member001 .. member300 / demo (members)"
 	@echo "  A signed deposit:      SAKA_PAYMENT_WEBHOOK_SECRET=$$SAKA_PAYMENT_WEBHOOK_SECRET \\"

@@ -153,3 +153,16 @@ def test_top_projects_by_grains_planted(project, make_user):
     top = economy.top_projects()
     # then the larger score first
     assert [(p["id"], p["score"]) for p in top] == [(project.pk, 5), (other.pk, 3)]
+
+
+def test_the_command_takes_a_snapshot(population):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("saka_economy_snapshot", stdout=out)
+    snap = economy.economy_snapshot_last()
+    assert snap is not None
+    assert (snap.wallets, snap.supply) == (5, 7267)
+    assert "5 wallets, 7267 grains" in out.getvalue()
