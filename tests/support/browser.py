@@ -86,7 +86,7 @@ class DemoSite:
             admin.execute(f'CREATE DATABASE "{self.name}" TEMPLATE "{template}"')
         self.manage("saka_demo")
         self.port = free_port()
-        self.popen = subprocess.Popen(  # noqa: S603
+        self.popen = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py"],
             cwd=REPO,
             env=self.env(
@@ -95,7 +95,7 @@ class DemoSite:
             stdout=self.log.open("wb"),
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=die_with_parent,  # noqa: PLW1509
+            preexec_fn=die_with_parent,
         )
         self._wait_ready()
         return self
