@@ -101,6 +101,9 @@
   markReady("pockets");
   markReady("books");
   document.querySelectorAll("time[data-hhmm]").forEach(function (t) { t.textContent = hhmm(t.dateTime); });
+  document.querySelectorAll("time[data-when]").forEach(function (t) {
+    t.textContent = t.dateTime.slice(0, 10) + " " + hhmm(t.dateTime);
+  });
 
   // live progress of the running runs and settlements, without a reload
   function bar(run) {
