@@ -1,13 +1,17 @@
 # SAKA: set-up and everyday commands. `make demo` and `make test` work on a fresh machine
-# that has only Python 3.11+ and the package registries.
+# that has only Python 3.11+, npm and the package registries.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# the front end's static files from the npm registry (chart.js for the staff dashboard): no
+# build step, the files are served as they are published; re-installed when the lock changes
+NPM ?= npm
+NODE_STAMP := node_modules/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install demo serve run test test-sqlite test-postgres lint format clean bench bench-quick fuzz embed-test screenshots
+.PHONY: install demo serve run test test-sqlite test-postgres lint format clean bench bench-quick bench-dashboard fuzz embed-test screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,20 +19,26 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+$(NODE_STAMP): package-lock.json
+	$(NPM) ci --no-audit --no-fund --ignore-scripts
+	touch $(NODE_STAMP)
+
+install: $(STAMP) $(NODE_STAMP)
 
 ## The reference project on SQLite with demo data, served on http://$(HOST):$(PORT)/
 ## (the demo's webhook secret signs its deposits and those saka_webhook_send sends it)
 demo: export SAKA_PAYMENT_WEBHOOK_SECRET ?= whsec_demo_not_a_secret
-demo: $(STAMP)
+demo: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py saka_demo
 	$(BIN)/python manage.py saka_reconcile
+	$(BIN)/python manage.py saka_economy_snapshot
 	@echo ""
 	@echo "  API docs (Swagger UI): http://$(HOST):$(PORT)/api/docs/"
 	@echo "  OpenAPI schema:        http://$(HOST):$(PORT)/api/schema/"
 	@echo "  Admin:                 http://$(HOST):$(PORT)/admin/"
 	@echo "  Member pages:          http://$(HOST):$(PORT)/me/ (log in as a member)"
+	@echo "  Staff dashboard:       http://$(HOST):$(PORT)/dashboard/ (staff: admin / admin)"
 	@echo "  Log-ins:               admin / admin (staff), platform / platform (harvest service),"
 	@echo "                         member001 .. member300 / demo (members)"
 	@echo "  A signed deposit:      SAKA_PAYMENT_WEBHOOK_SECRET=$$SAKA_PAYMENT_WEBHOOK_SECRET \\"
@@ -50,7 +60,7 @@ SERVE_REDIS_URL = $(if $(REDIS_URL),$(REDIS_URL),redis://127.0.0.1:6379/0)
 ifeq ($(DATABASE_URL),)
 serve: export SAKA_PAYMENT_WEBHOOK_SECRET ?= whsec_demo_not_a_secret
 endif
-serve: $(STAMP)
+serve: $(STAMP) $(NODE_STAMP)
 	@set -e; \
 	export DJANGO_SETTINGS_MODULE=config.settings.production \
 	  DATABASE_URL='$(SERVE_DATABASE_URL)' REDIS_URL='$(SERVE_REDIS_URL)' \
@@ -91,6 +101,15 @@ bench: $(STAMP)
 bench-quick: $(STAMP)
 	DATABASE_URL='$(BENCH_DATABASE_URL)' $(BIN)/python manage.py saka_bench --quick $(BENCH_ARGS)
 
+## The staff dashboard's panels and the run export timed (docs/dashboard.md) on their own
+## database, emptied first: BENCH_ARGS="--wallets 1000000 --postings 10000000" for the
+## documented size (default 10k wallets, 100k postings)
+DASH_BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/saka_dash_bench
+
+bench-dashboard: $(STAMP)
+	DATABASE_URL='$(DASH_BENCH_DATABASE_URL)' $(BIN)/python manage.py migrate --noinput -v0
+	DATABASE_URL='$(DASH_BENCH_DATABASE_URL)' $(BIN)/python manage.py saka_bench_dashboard --reset $(BENCH_ARGS)
+
 ## The OpenAPI schema fuzzed (schemathesis) against a running server on PostgreSQL, every
 ## operation once per role (docs/testing.md): exit 1 on any server error, schema break, or
 ## reconcile discrepancy. Its own database (FUZZ_DB, default saka_fuzz), dropped and created.
@@ -119,4 +138,4 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix src config tests bench examples
 
 clean:
-	rm -rf $(VENV) db.sqlite3 .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) node_modules db.sqlite3 .pytest_cache .mypy_cache .ruff_cache .hypothesis

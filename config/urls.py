@@ -16,6 +16,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("saka.portal.urls")),  # /me/ and the statements (docs/member-pages.md)
+    path("dashboard/", include("saka.dashboard.urls")),  # staff pages (docs/dashboard.md)
     path("", include("saka.ops.urls")),  # /healthz, /metrics (docs/observability.md)
     # the API, its last route a JSON 404 for any other URL under api/ (saka.api.urls)
     path("api/", include("saka.api.urls")),

@@ -165,6 +165,15 @@ admin_css="$(grep -o 'href="/static/admin/css/base[^"]*\.css"' "$SMOKE_OUT/b" | 
 expect_static "$admin_css" '^text/css'
 expect /static/admin/css/no-such-file.css 404 '.'
 
+# the staff dashboard's Chart.js (npm ci'd into node_modules/, STATICFILES_DIRS) and its own
+# script: collected with hashed names (docs/dashboard.md)
+for asset in vendor/chartjs/chart.umd.js saka_dashboard/dashboard.js saka_dashboard/dashboard.css; do
+  hashed="$("$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["paths"][sys.argv[2]])' \
+    "$DJANGO_STATIC_ROOT/staticfiles.json" "$asset")" || fail "collectstatic did not find $asset"
+  case "$asset" in *.css) type='^text/css' ;; *) type='^(text|application)/javascript' ;; esac
+  expect_static "/static/$hashed" "$type"
+done
+
 curl -sS -D "$SMOKE_OUT/h" -o /dev/null "$BASE/api/docs/"  # plain HTTP, not through the proxy
 [ "$(status)" = 301 ] && header Location | grep -q "^https://$HOST:$PORT/api/docs/" \
   || fail "plain HTTP: $(status) $(header Location), expected 301 to https"

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "saka.euro",
     "saka.api",
     "saka.portal",
+    "saka.dashboard",
     "saka.jobs",
     "saka.demo",
     "bench",
@@ -201,13 +202,17 @@ USE_TZ = True
 
 # The member pages (saka.portal, docs/member-pages.md): Django's log-in and log-out views at
 # /accounts/ with the browser session; after logging in, staff who read the staff views go to
-# /dashboard/, everyone else to /me/ (saka.portal.views.home). Log-out is a POST.
+# /dashboard/ (saka.dashboard, docs/dashboard.md), everyone else to /me/
+# (saka.portal.views.home). Log-out is a POST.
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/accounts/home/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Files installed from the npm registry (package-lock.json, ``make install`` runs ``npm ci``),
+# served as published: Chart.js's UMD build for the staff dashboard (docs/dashboard.md).
+STATICFILES_DIRS = [("vendor/chartjs", BASE_DIR / "node_modules" / "chart.js" / "dist")]
 
 
 def logging_config(log_format: str) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from saka.jobs.tasks import (
     alerts_check,
     books_reconcile,
     compost_run,
+    economy_snapshot,
     heartbeat,
     ledger_rollup,
     redistribution_run,
@@ -270,7 +271,12 @@ def test_beat_schedules_compost_weekly_redistribution_monthly_resumes_and_heartb
         heartbeat.name,
         alerts_check.name,
         books_reconcile.name,
+        economy_snapshot.name,
     }
+    # the dashboard's economy snapshot: every 15 minutes
+    snapshot = by_task[economy_snapshot.name]
+    assert isinstance(snapshot, crontab)
+    assert (snapshot.minute, snapshot.hour) == (set(range(0, 60, 15)), set(range(24)))
     # the alerts' checks: every 5 minutes; the books reconciled nightly at 02:30 UTC
     alerts = by_task[alerts_check.name]
     assert isinstance(alerts, crontab)
@@ -353,3 +359,26 @@ def test_the_rollup_task_folds_pending_credits_and_boosts(
     assert not EuroPendingDelta.objects.exists()
     assert Project.objects.values_list("saka_score", flat=True).get(pk=project.pk) == 10
     assert not ProjectScoreDelta.objects.exists()
+
+
+# --- the dashboard's snapshot -------------------------------------------------------------------
+
+
+def test_the_snapshot_task_takes_one_and_a_finished_compost_task_takes_another(
+    member: Any, at: Any
+) -> None:
+    from saka.grains.models import EconomySnapshot
+
+    # given a wallet of 100 grains idle for 120 days
+    idle(member, 2, at)
+    # when beat's snapshot task runs
+    result = economy_snapshot.apply().get()
+    # then a snapshot: one wallet of 100 grains, 10 of them for a compost now
+    first = EconomySnapshot.objects.get(pk=result["id"])
+    assert (first.wallets, first.supply, first.next_compost_grains) == (1, 100, 10)
+    # and when the compost task finishes the week's run, it takes the next one itself
+    compost_run.apply(kwargs={"as_of": at.isoformat()}).get()
+    latest = EconomySnapshot.objects.order_by("-id").first()
+    assert latest is not None
+    assert latest.pk != first.pk
+    assert (latest.supply, latest.next_compost_grains) == (90, 0)

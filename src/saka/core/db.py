@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, connection, migrations, transaction
 from django.db.models import Model, QuerySet
 
 from saka.core.errors import LockTimeout
@@ -74,3 +74,21 @@ def lock_rows(queryset: QuerySet[M]) -> list[M]:
     require_atomic()
     with lock_errors_typed():
         return list(queryset.select_for_update().order_by("pk"))
+
+
+class PostgresAddIndex(migrations.AddIndex):
+    """``AddIndex`` of an index only PostgreSQL has (BRIN): the migration state has it on every
+    backend (``makemigrations --check`` stays clean), the database only on PostgreSQL; SQLite
+    scans its small tables without it."""
+
+    def database_forwards(
+        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
+    ) -> None:
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(
+        self, app_label: str, schema_editor: Any, from_state: Any, to_state: Any
+    ) -> None:
+        if schema_editor.connection.vendor == "postgresql":
+            super().database_backwards(app_label, schema_editor, from_state, to_state)

@@ -8,6 +8,7 @@ so none of those is indexed (updates stay HOT; the table uses fillfactor 50 on P
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -136,6 +137,9 @@ class SakaEntry(LedgerEntry):
             models.Index(
                 fields=["member", "kind", "reason", "created_at"], name="grains_entry_member_kind"
             ),
+            # the dashboard's daily series: entries are appended in time order, so a BRIN
+            # index of a few pages finds a day's range (cheap on insert, unlike a B-tree)
+            BrinIndex(fields=["created_at"], name="grains_entry_created_brin"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="grains_entry_amount_gt_0"),
@@ -304,3 +308,29 @@ class RunTarget(models.Model):
 
     def __str__(self) -> str:
         return f"run {self.run_id}: account {self.account_id}"
+
+
+class EconomySnapshot(models.Model):
+    """The staff dashboard's figures that need a pass over every wallet or over weeks of
+    entries (``saka.grains.economy``): taken by a beat task and after each run, read as one
+    row ("as of HH:MM"). One row per refresh, kept a year (the monthly share of supply
+    composted reads the first one of each month)."""
+
+    id = models.BigAutoField(primary_key=True)
+    at = models.DateTimeField(default=timezone.now)
+    wallets = models.BigIntegerField(default=0, help_text="Member wallets.")
+    supply = models.BigIntegerField(default=0, help_text="Grains in member wallets.")
+    next_compost_wallets = models.BigIntegerField(default=0)
+    next_compost_grains = models.BigIntegerField(default=0)
+    histogram = models.JSONField(default=list, blank=True, help_text="Wallets per balance band.")
+    daily = models.JSONField(
+        default=list, blank=True, help_text="Closed days' harvests and plants by reason."
+    )
+    duration_ms = models.IntegerField(default=0)
+
+    class Meta:
+        db_table = "grains_economy_snapshot"
+        indexes = [models.Index(fields=["at"], name="grains_economy_snapshot_at")]
+
+    def __str__(self) -> str:
+        return f"SAKA economy as of {self.at:%Y-%m-%d %H:%M}"

@@ -30,6 +30,7 @@ from saka.grains.models import RunKind
 from saka.jobs.broker import broker_eager, broker_ping
 from saka.jobs.runs import SPEC_OF_KIND, SPECS, run_age
 from saka.ledger.reconcile import reconcile
+from saka.ledger.reconcile_results import reconcile_result_record
 
 logger = logging.getLogger("saka.alerts")
 
@@ -148,6 +149,7 @@ def broker_check(*, at: datetime) -> str:
 def books_check(*, at: datetime) -> str:
     """Reconcile the books (``saka.ledger.reconcile``, every check of every book)."""
     report = reconcile()
+    reconcile_result_record(report=report, source="beat", at=at)
     if report.ok:
         alert_resolve(fingerprint=BOOKS_DISCREPANCY, at=at)
         return OK

@@ -22,6 +22,7 @@ ROLLUP_TASK = "saka.jobs.tasks.ledger_rollup"
 HEARTBEAT_TASK = "saka.jobs.tasks.heartbeat"
 ALERTS_TASK = "saka.jobs.tasks.alerts_check"
 RECONCILE_TASK = "saka.jobs.tasks.books_reconcile"
+ECONOMY_SNAPSHOT_TASK = "saka.jobs.tasks.economy_snapshot"
 # how often beat shows it is alive (saka.jobs.heartbeat; /healthz reads it)
 HEARTBEAT_EVERY_SECONDS = 30.0
 # how often the rolled-up balances (commission, project accounts, project SAKA figures) are
@@ -63,5 +64,11 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "saka-books-reconcile": {
         "task": RECONCILE_TASK,
         "schedule": crontab(minute="30", hour="2"),
+    },
+    # every 15 minutes: the staff dashboard's snapshot of the SAKA economy (the figures that
+    # need every wallet: saka.grains.economy; runs refresh it too when they finish)
+    "saka-economy-snapshot": {
+        "task": ECONOMY_SNAPSHOT_TASK,
+        "schedule": crontab(minute="*/15"),
     },
 }

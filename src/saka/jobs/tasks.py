@@ -14,6 +14,8 @@
   publishes it: ``saka.jobs.heartbeat``).
 - ``alerts_check`` (beat, every 5 minutes) and ``books_reconcile`` (beat, nightly): the
   alerts' checks (``saka.jobs.alerts``).
+- ``economy_snapshot`` (beat, every 15 minutes, and after each compost or redistribution
+  task's run): the staff dashboard's snapshot (``saka.grains.economy``).
 
 The engine owns its transactions (one short transaction per chunk), so a task never opens
 one: a retry always starts outside any aborted transaction. A lock timeout or a conflict while
@@ -40,6 +42,7 @@ from saka.engine.spec import RunSpec
 from saka.euro.accounts import euro_rollup
 from saka.euro.selectors import settlement_summary
 from saka.euro.settlement import SETTLEMENT, settlement_open
+from saka.grains.economy import economy_snapshot_refresh
 from saka.grains.models import Run, RunKind, RunTrigger
 from saka.grains.runs.chunks import DEFAULT_CHUNK_SIZE
 from saka.grains.runs.compost import compost_run_start
@@ -55,6 +58,7 @@ from saka.jobs.runs import SPEC_OF_KIND, SPECS, workers
 from saka.jobs.schedule import (
     ALERTS_TASK,
     COMPOST_TASK,
+    ECONOMY_SNAPSHOT_TASK,
     HEARTBEAT_TASK,
     RECONCILE_TASK,
     REDISTRIBUTION_TASK,
@@ -132,7 +136,19 @@ def _run(
         )
         if run.status != RunStatus.DONE:
             run = share(spec, run.pk)
+            _snapshot_after_run(run)
     return run_summary(run)
+
+
+def _snapshot_after_run(run: Run) -> None:
+    """The dashboard's snapshot after a run this task finished (balances moved). Its failure
+    is logged, never the run's: the beat entry takes the next one."""
+    if run.status != RunStatus.DONE:
+        return
+    try:
+        economy_snapshot_refresh()
+    except Exception:
+        logger.exception("economy snapshot after run %s failed", run.pk)
 
 
 @shared_task(name=COMPOST_TASK, **RUN_TASK_OPTIONS)
@@ -232,6 +248,13 @@ def alerts_check() -> dict[str, str]:
 def books_reconcile() -> str:
     """Reconcile the books; a discrepancy raises the ``books_discrepancy`` alert."""
     return books_check(at=timezone.now())
+
+
+@shared_task(name=ECONOMY_SNAPSHOT_TASK)
+def economy_snapshot() -> dict[str, Any]:
+    """Take the staff dashboard's snapshot of the SAKA economy (reads, then one insert)."""
+    snapshot = economy_snapshot_refresh()
+    return {"id": snapshot.pk, "at": snapshot.at.isoformat(), "duration_ms": snapshot.duration_ms}
 
 
 # --- campaign settlement ------------------------------------------------------------------------

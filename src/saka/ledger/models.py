@@ -102,3 +102,26 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope}:{self.key}"
+
+
+class ReconcileResult(models.Model):
+    """One reconciliation of the books as it ended (``saka_reconcile``, the nightly books
+    check): the staff dashboard shows the last one. Small and append-only in practice: one
+    row a night plus the commands operators run."""
+
+    id = models.BigAutoField(primary_key=True)
+    at = models.DateTimeField(default=timezone.now)
+    ok = models.BooleanField()
+    checks = models.IntegerField(default=0, help_text="Checks run, every book's.")
+    discrepancies = models.JSONField(default=list, blank=True, help_text="The first ones found.")
+    discrepancy_count = models.IntegerField(default=0)
+    duration_ms = models.IntegerField(default=0)
+    source = models.CharField(max_length=16, help_text="command or beat")
+
+    class Meta:
+        db_table = "ledger_reconcile_result"
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        verdict = "ok" if self.ok else f"{self.discrepancy_count} discrepancies"
+        return f"reconcile {self.at:%Y-%m-%d %H:%M}: {verdict}"

@@ -1,4 +1,5 @@
-"""Prove the books: exit 0 when every invariant holds, 1 with the list otherwise."""
+"""Prove the books: exit 0 when every invariant holds, 1 with the list otherwise (the verdict
+is kept: ``saka.ledger.reconcile_results``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from saka.ledger.reconcile import reconcile
+from saka.ledger.reconcile_results import reconcile_result_record
 
 
 class Command(BaseCommand):
@@ -21,6 +23,7 @@ class Command(BaseCommand):
         if options["limit"] < 1:
             raise CommandError("--limit must be at least 1")
         report = reconcile(limit_per_check=options["limit"])
+        reconcile_result_record(report=report, source="command")  # the dashboard's last verdict
         if options["json"]:
             self.stdout.write(json.dumps(report.as_dict()))
         else:
