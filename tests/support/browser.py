@@ -2,7 +2,8 @@
 pytest database, filled by ``saka_demo``), gunicorn on a free 127.0.0.1 port, and Debian's
 Chromium driven by Playwright (never a downloaded browser).
 
-``DemoSite.start()`` copies the database, books the demo in a child process, starts the
+``DemoSite.start()`` copies the database, books the demo in a child process (then, as
+``make demo``, the economy snapshot and a reconcile), starts the
 server and waits until a page answers; ``django(code)`` runs Python in a child process
 on that database (the test process keeps its own, untouched); ``stop()`` ends the server and
 drops the copy. Screenshots go to ``SAKA_SCREENSHOTS_DIR`` when set (``make screenshots``
@@ -85,6 +86,8 @@ class DemoSite:
         with psycopg.connect(_admin_dsn(child_database_url()), autocommit=True) as admin:
             admin.execute(f'CREATE DATABASE "{self.name}" TEMPLATE "{template}"')
         self.manage("saka_demo")
+        self.manage("saka_economy_snapshot")  # as make demo: the dashboard's full-scan panels
+        self.manage("saka_reconcile")  # the books panel's last result
         self.port = free_port()
         self.popen = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.py"],
@@ -130,6 +133,19 @@ class DemoSite:
     def django(self, code: str) -> str:
         """Run ``code`` (after ``django.setup()``) on the site's database; its stdout."""
         return self.manage("shell", "-c", code)
+
+    def django_background(self, code: str) -> subprocess.Popen[str]:
+        """Start ``code`` (as :meth:`django`) without waiting; the caller waits for it."""
+        return subprocess.Popen(  # noqa: S603
+            [sys.executable, "manage.py", "shell", "-c", code],
+            cwd=REPO,
+            env=self.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+            preexec_fn=die_with_parent,
+        )
 
     def stop(self) -> None:
         if self.popen is not None:
