@@ -167,13 +167,14 @@ def test_the_csv_export_is_the_runs_wallet_postings(auditor, staff_user):
     assert response["Content-Type"].startswith("text/csv")
     text = b"".join(response.streaming_content).decode()
     header, *rows = list(csv.reader(io.StringIO(text)))
-    assert header == ["wallet_id", "member_id", "amount"]
+    assert header == ["wallet_id", "member_id", "amount", "basis", "idle_days"]
     expected = sorted(
-        [str(p.account_id), str(p.account.member_id), str(p.amount)]
+        [str(p.account_id), str(p.account.member_id), str(p.amount), str(p.basis), "100"]
         for p in SakaPosting.objects.filter(run_id=run.pk).select_related("account")
     )
     assert rows == expected
     assert sorted(int(r[2]) for r in rows) == [-600, -100, -60]
+    assert sorted(int(r[3]) for r in rows) == [600, 1000, 6000]
 
 
 def test_the_csv_of_an_unknown_run_is_404(auditor):

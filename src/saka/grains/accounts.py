@@ -4,6 +4,7 @@ with the ledger, and the ids of its system accounts."""
 from __future__ import annotations
 
 from saka.grains.invariants import (
+    compost_statements_match_postings,
     global_identity,
     poll_votes_match_entries,
     project_scores_match_plants,
@@ -25,6 +26,7 @@ SAKA_BOOK = Book(
         silo_matches_flows,
         project_scores_match_plants,
         poll_votes_match_entries,
+        compost_statements_match_postings,
     ),
 )
 

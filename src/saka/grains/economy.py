@@ -347,7 +347,8 @@ def run_chunks_by_worker(*, run_id: int) -> dict[str, int]:
 EXPORT_CHUNK = 10_000
 # The columns of a row, in order. The compost's ``basis`` and ``idle_days`` (grains_posting
 # columns another change adds) go here and in :func:`run_wallet_rows`'s ``values``.
-EXPORT_COLUMNS = ("wallet_id", "member_id", "amount")
+# basis, idle_days: a compost posting's statement figures (docs/statements.md); empty otherwise
+EXPORT_COLUMNS = ("wallet_id", "member_id", "amount", "basis", "idle_days")
 
 
 def run_wallet_rows(*, run_id: int, chunk: int = EXPORT_CHUNK) -> Any:
@@ -359,7 +360,9 @@ def run_wallet_rows(*, run_id: int, chunk: int = EXPORT_CHUNK) -> Any:
         rows = list(
             SakaPosting.objects.filter(run_id=run_id, account_id__gt=after)
             .order_by("account_id")
-            .values_list("account_id", "account__member_id", "amount")[:chunk]
+            .values_list("account_id", "account__member_id", "amount", "basis", "idle_days")[
+                :chunk
+            ]
         )
         yield from rows
         if len(rows) < chunk:

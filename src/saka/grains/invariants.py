@@ -3,8 +3,13 @@ counters, the global identity, the silo's flows, project scores and poll votes' 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
+from decimal import Decimal
 
+from django.db import connection
+
+from saka.core.money import floor_share
 from saka.grains.conf import POLL_VOTE
 from saka.grains.models import AccountKind, SakaAccount, SakaEntry, SakaPosting
 from saka.ledger.reconcile import Discrepancy, fetch, fetch_first, table
@@ -178,4 +183,39 @@ def poll_votes_match_entries(limit: int) -> Iterable[Discrepancy]:
                 "planted": None if r[3] is None else int(r[3]),
                 "harvest_entry_id": r[4],
             },
+        )
+
+
+def compost_statements_match_postings(limit: int) -> Iterable[Discrepancy]:
+    """A compost posting's statement agrees with its amount: amount = floor(basis x rate), the
+    rate the one its entry's calculation states (saka.grains.statements). A tampered basis,
+    rate or amount is named. Exact: numeric on PostgreSQL, Decimal elsewhere."""
+    ent, pst = table(SakaEntry), table(SakaPosting)
+    if connection.vendor == "postgresql":
+        rows = fetch_first(
+            f"SELECT p.id AS id, -p.amount, p.basis, e.calculation->>'rate' "
+            f"FROM {pst} p JOIN {ent} e ON e.id = p.entry_id "
+            f"WHERE p.basis IS NOT NULL AND e.kind = 'compost' "
+            f"AND -p.amount <> floor(p.basis::numeric * (e.calculation->>'rate')::numeric)",
+            [],
+            order_by="id",
+            limit=limit,
+        )
+    else:
+        found = []
+        for pid, amount, basis, calculation in fetch(
+            f"SELECT p.id, -p.amount, p.basis, e.calculation FROM {pst} p "
+            f"JOIN {ent} e ON e.id = p.entry_id "
+            f"WHERE p.basis IS NOT NULL AND e.kind = 'compost' ORDER BY p.id"
+        ):
+            rate = json.loads(calculation).get("rate") if calculation else None
+            if rate is None or int(amount) != floor_share(int(basis), Decimal(rate)):
+                found.append((pid, amount, basis, rate))
+        rows = found[:limit]
+    for r in rows:
+        yield Discrepancy(
+            "saka",
+            "compost_statements_match_postings",
+            f"compost posting {r[0]}: {r[1]} grains, but its statement says floor({r[2]} x {r[3]})",
+            {"posting_id": r[0], "amount": int(r[1]), "basis": int(r[2]), "rate": r[3]},
         )

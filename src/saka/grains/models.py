@@ -128,6 +128,11 @@ class SakaEntry(LedgerEntry):
     run = models.ForeignKey(
         "grains.Run", null=True, blank=True, on_delete=models.PROTECT, related_name="entries"
     )
+    # the member's statement (saka.grains.statements, docs/statements.md): written when the
+    # entry is booked, never recomputed; a run's chunk entry holds the run's figures and its
+    # postings the per-wallet ones
+    explanation = models.TextField(blank=True, default="", db_default="")
+    calculation = models.JSONField(null=True, blank=True)
 
     class Meta:
         db_table = "grains_entry"
@@ -168,6 +173,11 @@ class SakaPosting(LedgerPosting):
     # Set on the wallet postings of a run: a wallet can never be composted or credited twice
     # by one run (partial unique index below). No foreign key: see the module docstring.
     run_id = models.BigIntegerField(null=True, blank=True)
+    # A compost posting's figures for the member's statement, written by the chunk statement:
+    # the balance its amount was taken from, and whole days since the wallet's last activity
+    # at the run's instant (NULL: never active). NULL on every other posting; not indexed.
+    basis = models.BigIntegerField(null=True, blank=True)
+    idle_days = models.IntegerField(null=True, blank=True)
 
     class Meta:
         db_table = "grains_posting"

@@ -9,6 +9,7 @@ exceed a limit nor overdraw; the CHECK constraint on the balance is the backstop
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -41,6 +42,7 @@ from saka.grains.errors import (
 )
 from saka.grains.lock_objects import wallet_lock, wallet_lock_or_create
 from saka.grains.models import AccountKind, EntryKind, ProjectSupporter, SakaAccount, SakaEntry
+from saka.grains.statements import harvest_statement, plant_statement
 from saka.ledger.errors import InsufficientBalance
 from saka.ledger.idempotency import idempotent
 from saka.ledger.posting import entry_post
@@ -145,10 +147,24 @@ def harvest_book(
     granted_by_id: int | None,
     issuance_id: int,
     at: datetime,
+    used_today: int | None = None,
+    daily_limit: int | None = None,
+    balance_before: int | None = None,
 ) -> SakaEntry:
     """Book a harvest of ``grant`` grains into the locked ``wallet`` (building block: in the
-    caller's transaction, after the caller checked the reason's limit under the lock)."""
+    caller's transaction, after the caller checked the reason's limit under the lock).
+    ``used_today``/``daily_limit`` (from ``harvest_limit_check``) and ``balance_before``
+    (default: the locked wallet's balance) go into the entry's statement."""
     require_atomic()
+    before = wallet.balance if balance_before is None else balance_before
+    explanation, calculation = harvest_statement(
+        reason=reason,
+        grant=grant,
+        balance_after=before + grant,
+        used_today=used_today,
+        daily_limit=daily_limit,
+        granted_by_id=granted_by_id,
+    )
     entry = SakaEntry(
         kind=EntryKind.HARVEST,
         reason=reason,
@@ -156,6 +172,8 @@ def harvest_book(
         member_id=wallet.member_id,
         granted_by_id=granted_by_id,
         created_at=at,
+        explanation=explanation,
+        calculation=calculation,
     )
     entry_post(
         book=SAKA_BOOK,
@@ -180,11 +198,22 @@ def plant_book(
     project: Project | None,
     planted_id: int,
     at: datetime,
+    balance_before: int | None = None,
+    details: Mapping[str, Any] | None = None,
 ) -> SakaEntry:
     """Book a plant of ``grains`` out of the locked ``wallet`` (building block: in the
     caller's transaction, after the caller checked the balance under the lock; the CHECK
-    constraint on the balance is the backstop)."""
+    constraint on the balance is the backstop). ``balance_before`` (default: the locked
+    wallet's balance) and ``details`` (a poll vote's figures) go into the entry's statement."""
     require_atomic()
+    explanation, calculation = plant_statement(
+        reason=reason,
+        grains=grains,
+        balance_after=(wallet.balance if balance_before is None else balance_before) - grains,
+        project_id=project.pk if project is not None else None,
+        project_name=project.title if project is not None else None,
+        details=details,
+    )
     entry = SakaEntry(
         kind=EntryKind.PLANT,
         reason=reason,
@@ -192,6 +221,8 @@ def plant_book(
         member_id=wallet.member_id,
         project=project,
         created_at=at,
+        explanation=explanation,
+        calculation=calculation,
     )
     entry_post(
         book=SAKA_BOOK,
@@ -260,6 +291,8 @@ def wallet_harvest(
             granted_by_id=granted_by_id,
             issuance_id=issuance_id,
             at=at,
+            used_today=used,
+            daily_limit=limit,
         )
         if reason == MANUAL_ADJUST:
             audit_record(

@@ -161,6 +161,13 @@ def poll_vote(
                 project=None,
                 planted_id=planted_id,
                 at=at,
+                balance_before=balance,
+                details={
+                    "poll_id": checked.poll.pk,
+                    "poll_title": checked.poll.title,
+                    "intensity": checked.intensity,
+                    "cost_per_intensity": voting.vote_cost_per_intensity,
+                },
             )
             plant_entry_id, spent, balance = plant.pk, cost, balance - cost
         weight = vote_weight(
@@ -174,7 +181,9 @@ def poll_vote(
         else:
             reward = HARVEST_RULES[POLL_VOTE].reward
             try:
-                harvest_limit_check(member_id=member_id, reason=POLL_VOTE, amount=reward, as_of=at)
+                used, limit = harvest_limit_check(
+                    member_id=member_id, reason=POLL_VOTE, amount=reward, as_of=at
+                )
             except DailyLimitReached:
                 harvest_skipped = "daily_limit_reached"
             else:
@@ -185,6 +194,9 @@ def poll_vote(
                     granted_by_id=None,
                     issuance_id=issuance_id,
                     at=at,
+                    used_today=used,
+                    daily_limit=limit,
+                    balance_before=balance,
                 )
                 harvest_entry_id, harvested, balance = harvest.pk, reward, balance + reward
         vote = vote_record(

@@ -4,7 +4,8 @@ totals the same over every wallet. The rule itself lives in ``saka.grains.rules`
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import DataError, IntegrityError, connection
@@ -44,6 +45,7 @@ from saka.grains.sql.compost import (
     COMPOST_ELIGIBLE_COUNT,
     COMPOST_SELECT,
 )
+from saka.grains.statements import compost_calculation
 from saka.ledger.constraints import balance_check_error, is_balance_check
 from saka.ledger.errors import BalanceLimitExceeded
 
@@ -88,22 +90,39 @@ def _compost_chunk_apply(run: Run, lo: int, hi: int, worker: str) -> dict[str, i
         "now": db_time(now()),
         "worker": worker,
     }
+    calculation = compost_calculation(
+        run_id=run.pk, period=run.period, as_of=run.as_of, parameters=run.parameters
+    )
     if connection.vendor == "postgresql":
+        params["calculation"] = json.dumps(calculation)
         return chunk_counts(*fetch(COMPOST_CHUNK_PG, params)[0])
     rule = CompostRule.of_run(run.parameters)
+    # (wallet, amount, basis, idle days)
     rows = [
-        (acc_id, rule.amount(int(balance))) for acc_id, balance in fetch(COMPOST_SELECT, params)
+        (acc_id, rule.amount(int(balance)), int(balance), _idle_days(run.as_of, last))
+        for acc_id, balance, last in fetch(COMPOST_SELECT, params)
     ]
-    rows = [(acc_id, amount) for acc_id, amount in rows if rule.amount_kept(amount)]
-    total = sum(amount for _, amount in rows)
+    rows = [row for row in rows if rule.amount_kept(row[1])]
+    total = sum(row[1] for row in rows)
     if rows:
         entry = SakaEntry.objects.create(
-            kind=EntryKind.COMPOST, amount=total, run_id=run.pk, created_at=run.as_of
+            kind=EntryKind.COMPOST,
+            amount=total,
+            run_id=run.pk,
+            created_at=run.as_of,
+            calculation=calculation,
         )
         SakaPosting.objects.bulk_create(
             [
-                SakaPosting(entry_id=entry.pk, account_id=a, amount=-x, run_id=run.pk)
-                for a, x in rows
+                SakaPosting(
+                    entry_id=entry.pk,
+                    account_id=a,
+                    amount=-x,
+                    run_id=run.pk,
+                    basis=basis,
+                    idle_days=idle,
+                )
+                for a, x, basis, idle in rows
             ]
             + [SakaPosting(entry_id=entry.pk, account_id=silo_id, amount=total)]
         )
@@ -112,10 +131,22 @@ def _compost_chunk_apply(run: Run, lo: int, hi: int, worker: str) -> dict[str, i
                 "UPDATE grains_account SET balance = balance - %s, last_compost_amount = %s, "
                 "lifetime_composted = lifetime_composted + %s, last_composted_at = %s "
                 "WHERE id = %s",
-                [(x, x, x, params["as_of"], a) for a, x in rows],
+                [(x, x, x, params["as_of"], a) for a, x, _, _ in rows],
             )
         SakaAccount.objects.filter(pk=silo_id).update(balance=F("balance") + total)
     return record_chunk(COMPOST, run, RunChunkStep.APPLY, lo, hi, worker, len(rows), total)
+
+
+def _idle_days(as_of: datetime, last_activity: Any) -> int | None:
+    """Whole days from the last activity to the run's instant, as the PostgreSQL statement
+    computes them (``floor(seconds / 86400)``); None when the wallet was never active."""
+    if last_activity is None:
+        return None
+    if isinstance(last_activity, str):  # SQLite returns the stored text
+        last_activity = datetime.fromisoformat(last_activity)
+    if last_activity.tzinfo is None:
+        last_activity = last_activity.replace(tzinfo=UTC)
+    return int((as_of - last_activity).total_seconds() // 86400)
 
 
 def _compost_finished(run: Run) -> None:
@@ -158,7 +189,7 @@ def _compost_dry(run: Run) -> tuple[str, dict[str, Any]]:
         count, total = (int(x) for x in fetch(COMPOST_DRY_PG, params)[0])
     else:
         rule = CompostRule.of_run(run.parameters)
-        amounts = [rule.amount(int(b)) for _, b in fetch(COMPOST_SELECT, params)]
+        amounts = [rule.amount(int(b)) for _, b, _ in fetch(COMPOST_SELECT, params)]
         kept = [a for a in amounts if rule.amount_kept(a)]
         count, total = len(kept), sum(kept)
     outcome = "completed" if count else "nothing_to_compost"

@@ -4,6 +4,7 @@ chunk), settle what was not credited; a dry run computes the same plan without w
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -50,6 +51,7 @@ from saka.grains.sql.redistribution import (
     redistribution_freeze,
     redistribution_freeze_portable,
 )
+from saka.grains.statements import redistribution_calculation
 from saka.ledger.posting import entry_post
 
 logger = logging.getLogger("saka.runs")
@@ -204,13 +206,28 @@ def _redistribution_chunk(run: Run, lo: int, hi: int, worker: str) -> dict[str, 
         "pool": pool_id,
         "now": db_time(now()),
     }
+    calculation = redistribution_calculation(
+        run_id=run.pk,
+        period=run.period,
+        as_of=run.as_of,
+        parameters=run.parameters,
+        silo_before=int(run.silo_before or 0),
+        pot=int(run.pot or 0),
+        members=int(run.eligible_wallets or 0),
+        share=per,
+    )
     if connection.vendor == "postgresql":
+        params["calculation"] = json.dumps(calculation)
         return chunk_counts(*fetch(REDISTRIBUTION_CHUNK_PG, params)[0])
     ids = [row[0] for row in fetch(REDISTRIBUTION_TARGETS, params)]
     total = per * len(ids)
     if ids:
         entry = SakaEntry.objects.create(
-            kind=EntryKind.REDISTRIBUTION, amount=total, run_id=run.pk, created_at=run.as_of
+            kind=EntryKind.REDISTRIBUTION,
+            amount=total,
+            run_id=run.pk,
+            created_at=run.as_of,
+            calculation=calculation,
         )
         SakaPosting.objects.bulk_create(
             [SakaPosting(entry_id=entry.pk, account_id=a, amount=per, run_id=run.pk) for a in ids]

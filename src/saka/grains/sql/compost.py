@@ -23,7 +23,9 @@ COMPOST_ELIGIBLE = """
 # PostgreSQL: one statement per chunk. The UPDATE takes the row locks and, for rows changed
 # since the snapshot, re-checks the WHERE on the new version (READ COMMITTED), so eligibility
 # and amount always come from the locked, current balance. The amount is captured in the SET
-# list (``last_compost_amount``) because RETURNING sees new values only before PostgreSQL 18.
+# list (``last_compost_amount``) because RETURNING sees new values only before PostgreSQL 18;
+# the statement's figures (docs/statements.md) follow from it: the balance it was taken from
+# (new balance + amount) and the whole days since the last activity (not changed by compost).
 COMPOST_CHUNK_PG = (
     """
 WITH upd AS (
@@ -36,16 +38,20 @@ WITH upd AS (
     + COMPOST_ELIGIBLE
     + """
       AND {amount} >= %(min_amount)s
-    RETURNING id, last_compost_amount AS amount
+    RETURNING id, last_compost_amount AS amount,
+        balance + last_compost_amount AS basis,
+        floor(extract(epoch FROM (%(as_of)s - last_activity_at)) / 86400)::int AS idle_days
 ), tot AS (
     SELECT count(*) AS n, COALESCE(sum(amount), 0)::bigint AS s FROM upd
 ), ent AS (
-    INSERT INTO grains_entry (kind, reason, amount, memo, created_at, run_id)
-    SELECT 'compost', '', tot.s, '', %(as_of)s, %(run)s FROM tot WHERE tot.n > 0
+    INSERT INTO grains_entry (kind, reason, amount, memo, created_at, run_id, calculation)
+    SELECT 'compost', '', tot.s, '', %(as_of)s, %(run)s, %(calculation)s::jsonb
+    FROM tot WHERE tot.n > 0
     RETURNING id
 ), wallet_postings AS (
-    INSERT INTO grains_posting (entry_id, account_id, amount, run_id)
-    SELECT ent.id, upd.id, -upd.amount, %(run)s FROM upd CROSS JOIN ent
+    INSERT INTO grains_posting (entry_id, account_id, amount, run_id, basis, idle_days)
+    SELECT ent.id, upd.id, -upd.amount, %(run)s, upd.basis, upd.idle_days
+    FROM upd CROSS JOIN ent
 ), silo_posting AS (
     INSERT INTO grains_posting (entry_id, account_id, amount, run_id)
     SELECT ent.id, %(silo)s, tot.s, NULL FROM ent CROSS JOIN tot
@@ -66,8 +72,13 @@ SELECT n, s FROM tot
 """
 ).replace("{amount}", COMPOST_AMOUNT)
 
-# Portable: the chunk's eligible wallets with their balance (the amount is computed in Python).
-COMPOST_SELECT = "SELECT id, balance FROM grains_account WHERE " + COMPOST_ELIGIBLE + " ORDER BY id"
+# Portable: the chunk's eligible wallets with their balance and last activity (the amount and
+# the idle days are computed in Python).
+COMPOST_SELECT = (
+    "SELECT id, balance, last_activity_at FROM grains_account WHERE "
+    + COMPOST_ELIGIBLE
+    + " ORDER BY id"
+)
 
 # Dry run / preview totals over the whole scope (no lock, no write).
 COMPOST_DRY_PG = (

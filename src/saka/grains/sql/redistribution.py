@@ -106,8 +106,9 @@ WITH upd AS (
 ), tot AS (
     SELECT count(*) AS n FROM upd
 ), ent AS (
-    INSERT INTO grains_entry (kind, reason, amount, memo, created_at, run_id)
-    SELECT 'redistribution', '', tot.n * %(per)s, '', %(as_of)s, %(run)s FROM tot WHERE tot.n > 0
+    INSERT INTO grains_entry (kind, reason, amount, memo, created_at, run_id, calculation)
+    SELECT 'redistribution', '', tot.n * %(per)s, '', %(as_of)s, %(run)s, %(calculation)s::jsonb
+    FROM tot WHERE tot.n > 0
     RETURNING id
 ), wallet_postings AS (
     INSERT INTO grains_posting (entry_id, account_id, amount, run_id)
