@@ -360,9 +360,7 @@ def run_wallet_rows(*, run_id: int, chunk: int = EXPORT_CHUNK) -> Any:
         rows = list(
             SakaPosting.objects.filter(run_id=run_id, account_id__gt=after)
             .order_by("account_id")
-            .values_list("account_id", "account__member_id", "amount", "basis", "idle_days")[
-                :chunk
-            ]
+            .values_list("account_id", "account__member_id", "amount", "basis", "idle_days")[:chunk]
         )
         yield from rows
         if len(rows) < chunk:
