@@ -25,8 +25,9 @@ from saka.euro.models import (
     SettlementRun,
     WebhookEvent,
 )
-from saka.grains.models import Run, RunKind, SakaAccount, SakaEntry
+from saka.grains.models import Run, RunKind, SakaAccount, SakaEntry, SakaPosting
 from saka.grains.runs.periods import period_of
+from saka.grains.statements import postings_explained
 from saka.ledger.reconcile import reconcile
 from saka.polls.models import Poll, PollMethod, Vote
 from saka.polls.selectors import poll_results
@@ -106,6 +107,11 @@ def test_the_demo_books_both_currencies_and_a_second_run_changes_nothing(setting
     periods = set(Run.objects.values_list("period", flat=True))
     assert period_of(RunKind.COMPOST, today) not in periods
     assert period_of(RunKind.REDISTRIBUTION, today) not in periods
+    # and every line of the members' SAKA history is explained from figures stored at booking
+    lines = list(SakaPosting.objects.filter(account__kind="wallet").select_related("entry"))
+    explained = postings_explained(postings=lines)
+    assert lines
+    assert [p.pk for p, e in zip(lines, explained, strict=True) if e.calculation is None] == []
     # and the books reconcile
     report = reconcile()
     assert report.ok, [d.message for d in report.discrepancies]

@@ -109,6 +109,8 @@ def plant_statement(
             f"Planted {_grains(grains)} on your vote in «{calc['poll_title']}» "
             f"(intensity {calc.get('intensity')} x {calc.get('cost_per_intensity')} grains)"
         )
+    elif reason == "plant":  # the default reason says nothing more than "planted"
+        sentence = f"Planted {_grains(grains)}"
     else:
         sentence = f"Planted {_grains(grains)} for {_reason(reason)}"
     return f"{sentence}; balance {balance_after:,}.", calc

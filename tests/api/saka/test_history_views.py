@@ -178,3 +178,26 @@ def test_history_query_count_does_not_grow_with_the_page(
     with django_assert_max_num_queries(3):
         response = client.get(reverse("saka_api:saka-history"), {"page_size": page_size})
     assert len(response.json()["results"]) == min(page_size, 15)
+
+
+def test_history_items_carry_their_stored_sentence_and_figures(
+    api: Any, member: Any, seven_postings: list[int], django_assert_max_num_queries: Any
+) -> None:
+    # given 5 poll-vote harvests then 2 plants of 2 grains
+    # when the member reads their history (explaining the page adds no query)
+    with django_assert_max_num_queries(3):
+        results = _page(api, member, reverse("saka_api:saka-history"))["results"]
+    # then the newest plant and the last harvest say what happened, with their figures
+    assert results[0]["explanation"] == "Planted 2 grains; balance 21."
+    assert results[0]["calculation"] == {
+        "reason": "plant",
+        "amount": 2,
+        "balance_after": 21,
+        "project_id": None,
+        "project_name": None,
+    }
+    assert results[2]["explanation"] == (
+        "Harvested 5 grains for voting in a poll (5th of 10 today); balance 25."
+    )
+    assert results[2]["calculation"]["used"] == 5
+    assert all(r["calculation"] is not None for r in results)

@@ -8,15 +8,16 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connection, transaction
 from django.test import override_settings
 from django.urls import reverse
 
 from saka.grains.models import EntryKind, SakaEntry, SakaPosting
-from saka.grains.runs.compost import compost_run_start
+from saka.grains.runs.compost import _compost_params, compost_run_start
 from saka.grains.runs.redistribution import redistribution_run_start
 from saka.grains.selectors import wallet_history
 from saka.grains.services import project_boost
+from saka.grains.sql.compost import COMPOST_CHUNK_PG
 from saka.grains.statements import postings_explained
 from saka.grains.votes import poll_vote
 from saka.ledger.reconcile import reconcile
@@ -236,3 +237,28 @@ def test_the_history_api_returns_explanation_and_calculation(make_wallet, api):
     assert first["kind"] == "compost"
     assert first["explanation"].startswith("Composted 100 grains: 10% of your balance of 1,000")
     assert first["calculation"]["basis"] == 1000
+
+
+@pytest.mark.postgres
+def test_the_compost_chunk_statement_still_walks_the_primary_key_range(make_wallet):
+    # given a run (its parameters give the statement's; EXPLAIN runs nothing)
+    wallet = make_wallet(1000, A - 100 * DAY)
+    run = compost_run_start(as_of=A)
+    params = {
+        **_compost_params(run),
+        "lo": 0,
+        "hi": wallet,
+        "silo": 1,
+        "now": A,
+        "worker": "explain",
+        "calculation": "{}",
+    }
+    # when PostgreSQL plans the chunk statement with the figures it now writes (seq scans
+    # priced out, so only a usable index can be chosen)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + COMPOST_CHUNK_PG, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    # then the wallets are found by the primary key's range, never by a scan of the table
+    assert "grains_account_pkey" in plan, plan
+    assert "Seq Scan on grains_account" not in plan, plan
