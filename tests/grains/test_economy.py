@@ -94,12 +94,13 @@ def test_a_compost_shows_in_the_silo_series_the_flows_the_share_and_the_export(p
     assert share == [{"month": "2026-03", "grains": 660, "supply": 7267, "share_bp": 908}]
     # the export (one row per query here) is exactly the run's wallet postings
     postings = sorted(
-        (p.account_id, p.account.member_id, p.amount)
+        (p.account_id, p.account.member_id, p.amount, p.basis, p.idle_days)
         for p in SakaPosting.objects.filter(run_id=run.pk).select_related("account")
     )
     assert rows == postings
     assert {r[0] for r in rows} == {population["idle600"], population["idle6000"]}
     assert sorted(r[2] for r in rows) == [-600, -60]
+    assert sorted(r[3] for r in rows) == [600, 6000]  # the balances the amounts came from
 
 
 def test_chunks_done_are_counted_per_worker(population):
