@@ -20,6 +20,7 @@ from saka.grains.services import project_boost
 from saka.grains.sql.compost import COMPOST_CHUNK_PG
 from saka.grains.statements import postings_explained
 from saka.grains.votes import poll_vote
+from saka.ledger import append_only
 from saka.ledger.reconcile import reconcile
 from tests.support.clock import T0, A
 from tests.support.polls import option_ids
@@ -33,7 +34,8 @@ pytestmark = pytest.mark.django_db
 @contextmanager
 def _append_only_lifted():
     """Edit ledger rows behind the ledger's back, as a tamperer or an old release would: on
-    PostgreSQL the append-only triggers are skipped for this transaction (superuser only)."""
+    PostgreSQL the append-only triggers are skipped for this transaction (superuser only); on
+    SQLite the entries' trigger is dropped for the edit."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL session_replication_role = replica")
@@ -42,8 +44,14 @@ def _append_only_lifted():
         finally:
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL session_replication_role = origin")
-    else:
-        yield
+    else:  # SQLite: the trigger is dropped and made again (DDL is transactional there)
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER grains_entry_append_only")
+        try:
+            yield
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute(append_only._sqlite("grains_entry").strip())
 
 
 def _lines(member_id: int) -> list[tuple[str, str, dict | None]]:

@@ -2,6 +2,8 @@
 
 from django.db import migrations, models
 
+from saka.ledger.append_only import append_only_operation
+
 
 class Migration(migrations.Migration):
 
@@ -30,4 +32,7 @@ class Migration(migrations.Migration):
             name='idle_days',
             field=models.IntegerField(blank=True, null=True),
         ),
+        # SQLite rebuilds a table to add a column with a database default, and the rebuilt
+        # table has lost its triggers: the append-only guard is installed again (idempotent)
+        append_only_operation("grains_entry", "grains_posting"),
     ]
