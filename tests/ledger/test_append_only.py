@@ -111,6 +111,24 @@ def test_raw_update_is_refused_by_the_database(booked, sql):
     assert snapshot() == before
 
 
+@pytest.mark.parametrize("table", ["grains_entry", "grains_posting", "euro_entry", "euro_posting"])
+def test_every_ledger_table_keeps_its_guard_after_the_migrations(db, table):
+    # a migration that makes SQLite rebuild a table (a column with a database default) drops
+    # its triggers: the guard must have been installed again
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT tgname FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal",
+                [table],
+            )
+        else:
+            cursor.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s", [table]
+            )
+        names = [row[0] for row in cursor.fetchall()]
+    assert f"{table}_append_only" in names
+
+
 def test_inserting_stays_possible(booked):
     # the guard is on UPDATE/DELETE only: new rows are how the ledger grows
     count = SakaPosting.objects.count()

@@ -2,6 +2,8 @@
 
 from django.db import migrations, models
 
+from saka.ledger.append_only import append_only_operation
+
 
 class Migration(migrations.Migration):
 
@@ -20,4 +22,7 @@ class Migration(migrations.Migration):
             name='explanation',
             field=models.TextField(blank=True, db_default='', default=''),
         ),
+        # SQLite rebuilds a table to add a column with a database default, and the rebuilt
+        # table has lost its triggers: the append-only guard is installed again (idempotent)
+        append_only_operation("euro_entry", "euro_posting"),
     ]
