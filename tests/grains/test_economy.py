@@ -167,3 +167,23 @@ def test_the_command_takes_a_snapshot(population):
     assert snap is not None
     assert (snap.wallets, snap.supply) == (5, 7267)
     assert "5 wallets, 7267 grains" in out.getvalue()
+
+
+@pytest.mark.postgres
+def test_the_snapshot_pass_summarizes_the_entries_new_brin_ranges(member):
+    # given entries appended since the BRIN indexes were built (an unsummarized range matches
+    # every query: at 10M postings a day's range read the whole table, docs/dashboard.md)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from saka.grains.economy import ENTRY_BRIN_INDEXES, economy_snapshot_refresh
+    from tests.support.saka import harvest
+
+    harvest(member.pk)
+    # when the snapshot pass runs
+    with CaptureQueriesContext(connection) as ctx:
+        economy_snapshot_refresh()
+    # then it asked PostgreSQL to summarize both entry tables' new ranges
+    summarized = [q["sql"] for q in ctx.captured_queries if "brin_summarize_new_values" in q["sql"]]
+    assert len(summarized) == len(ENTRY_BRIN_INDEXES) == 2
+    assert all(any(name in sql for sql in summarized) for name in ENTRY_BRIN_INDEXES)
