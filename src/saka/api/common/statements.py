@@ -3,7 +3,7 @@ computed for the whole page at once by the book's ``postings_explained`` (consta
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
@@ -61,10 +61,3 @@ def _explained_of(serializer: Any, posting: Any) -> Explained:
         explained = serializer.explain(postings=[posting])[0]
         setattr(posting, EXPLAINED_ATTR, explained)
     return explained
-
-
-def explained_rows(
-    explain: Callable[..., list[Explained]], postings: Sequence[Any]
-) -> list[tuple[Any, Explained]]:
-    """The postings paired with their explanation (pages, CSV exports)."""
-    return list(zip(postings, explain(postings=postings), strict=True))
