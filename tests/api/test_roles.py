@@ -26,15 +26,16 @@ from tests.support.euro import SECRET, close, deposit, open_campaign, snapshot
 
 pytestmark = pytest.mark.django_db
 
-NONE, OPERATOR, SETTLER, ADJUSTER, AUDITOR, POLL_MANAGER = (
+NONE, OPERATOR, SETTLER, ADJUSTER, AUDITOR, POLL_MANAGER, POLICY_MAKER = (
     "none",
     "run_operator",
     "campaign_settler",
     "saka_adjuster",
     "auditor",
     "poll_manager",
+    "policy_maker",
 )
-READERS = {OPERATOR, SETTLER, AUDITOR, POLL_MANAGER}
+READERS = {OPERATOR, SETTLER, AUDITOR, POLL_MANAGER, POLICY_MAKER}
 # route name, method -> (roles allowed, the permission named on refusal); written out here,
 # not read from saka.audit.roles, so that a change of the role table shows up as a failure.
 EXPECTED: dict[tuple[str, str], tuple[set[str], str]] = {
@@ -54,7 +55,7 @@ EXPECTED: dict[tuple[str, str], tuple[set[str], str]] = {
     ("staff-euro-pledge-refund", "post"): ({SETTLER}, "refund_pledges"),
     ("staff-polls", "post"): ({POLL_MANAGER}, "manage_polls"),
 }
-ROLES = [NONE, OPERATOR, SETTLER, ADJUSTER, AUDITOR, POLL_MANAGER, "superuser"]
+ROLES = [NONE, OPERATOR, SETTLER, ADJUSTER, AUDITOR, POLL_MANAGER, POLICY_MAKER, "superuser"]
 
 
 @pytest.fixture

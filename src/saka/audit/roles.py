@@ -20,6 +20,7 @@ SETTLE_CAMPAIGNS = "settle_campaigns"
 REFUND_PLEDGES = "refund_pledges"
 ADJUST_SAKA = "adjust_saka"
 MANAGE_POLLS = "manage_polls"
+MANAGE_POLICY = "manage_policy"
 
 # codename -> description (Meta.permissions of AuditRecord)
 PERMISSIONS: dict[str, str] = {
@@ -30,6 +31,7 @@ PERMISSIONS: dict[str, str] = {
     REFUND_PLEDGES: "Can refund a held pledge to its member",
     ADJUST_SAKA: "Can grant manual SAKA adjustments",
     MANAGE_POLLS: "Can create polls",
+    MANAGE_POLICY: "Can change the compost and redistribution parameters and the seasons",
 }
 
 # group name -> its permissions (the names are fixed: tests and the fuzzer use them)
@@ -39,6 +41,7 @@ ROLES: dict[str, frozenset[str]] = {
     "saka_adjuster": frozenset({ADJUST_SAKA}),
     "auditor": frozenset({VIEW}),
     "poll_manager": frozenset({MANAGE_POLLS, VIEW}),
+    "policy_maker": frozenset({MANAGE_POLICY, VIEW}),
 }
 
 # staff action (the audit record's ``action``) -> the permission it needs

@@ -1,10 +1,15 @@
-"""The compost rule in Python: the one reference that the run's SQL (``sql/compost.py``, pinned
-to it by a test), the run's portable path and the member's preview all follow.
+"""The compost and redistribution rules in Python: the one reference that the runs' SQL
+(``sql/``, pinned to it by tests), the runs' portable paths, the member's preview, the what-if
+and the season simulator all follow.
 
 A wallet composts at ``as_of`` when its balance is at least ``min_balance``, it has had neither
 activity nor a compost since ``cutoff = as_of - inactivity_days`` (an instant exactly at the
 cutoff counts as idle; NULL means never), and ``floor(balance x rate) >= min_amount``; it then
 gives that amount to the silo.
+
+A redistribution at ``as_of`` takes ``pot = floor(silo x rate)`` and gives ``pot // count`` to
+each of the ``count`` wallets with a lifetime harvest of at least ``min_harvested`` and (when
+``active_days > 0``) real activity in ``(as_of - active_days, as_of]``.
 """
 
 from __future__ import annotations
@@ -119,3 +124,82 @@ class CompostRule:
             as_of=as_of,
         )
         return 0 if refused else self.amount(balance)
+
+
+@dataclass(frozen=True)
+class RedistributionPlan:
+    """What a redistribution does with ``silo_before`` for ``eligible`` wallets."""
+
+    silo_before: int
+    pot: int
+    eligible: int
+    per_wallet: int
+    reason: str  # "" when there is something to redistribute
+
+    @property
+    def total(self) -> int:
+        return self.per_wallet * self.eligible
+
+
+def redistribution_refusal(*, pot: int, eligible: int, per_wallet: int) -> str:
+    """Why a redistribution does nothing ("" when it does something)."""
+    if pot <= 0:
+        return "nothing_to_redistribute"
+    if eligible == 0:
+        return "no_eligible_wallets"
+    if per_wallet == 0:
+        return "share_rounds_to_zero"
+    return ""
+
+
+@dataclass(frozen=True)
+class RedistributionRule:
+    """The redistribution rule's parameters: a run's (as it recorded them) or the settings'."""
+
+    rate: Decimal
+    min_harvested: int
+    active_days: int
+
+    @classmethod
+    def of_run(cls, parameters: Mapping[str, Any]) -> RedistributionRule:
+        """The rule a redistribution run recorded in its ``parameters``."""
+        return cls(
+            rate=Decimal(parameters["rate"]),
+            min_harvested=int(parameters["min_harvested"]),
+            active_days=int(parameters["active_days"]),
+        )
+
+    @classmethod
+    def of_settings(cls, cfg: SakaSettings) -> RedistributionRule:
+        """The rule the next redistribution run will apply."""
+        return cls(
+            rate=cfg.redistribution_rate,
+            min_harvested=cfg.redistribution_min_harvested,
+            active_days=cfg.redistribution_active_days,
+        )
+
+    def active_cutoff(self, as_of: datetime) -> datetime:
+        """Activity after this instant (and not after ``as_of``) counts as recent."""
+        return as_of - timedelta(days=self.active_days)
+
+    def eligible(
+        self, *, lifetime_harvested: int, last_activity_at: datetime | None, as_of: datetime
+    ) -> bool:
+        """A wallet whose row was last touched at or before ``as_of`` receives a share."""
+        if lifetime_harvested < self.min_harvested:
+            return False
+        if self.active_days == 0:
+            return True
+        return last_activity_at is not None and self.active_cutoff(as_of) < last_activity_at
+
+    def plan(self, *, silo: int, eligible: int) -> RedistributionPlan:
+        """pot = floor(silo x rate) and the share of each of ``eligible`` wallets."""
+        pot = floor_share(silo, self.rate)
+        per = pot // eligible if eligible else 0
+        return RedistributionPlan(
+            silo_before=silo,
+            pot=pot,
+            eligible=eligible,
+            per_wallet=per,
+            reason=redistribution_refusal(pot=pot, eligible=eligible, per_wallet=per),
+        )

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
 
 from django.db import connection
@@ -16,7 +14,7 @@ from django.db.models import F, Sum
 
 from saka.core.clock import now
 from saka.core.db import lock_rows, require_atomic
-from saka.core.money import MAX_BALANCE, floor_share
+from saka.core.money import MAX_BALANCE
 from saka.engine.chunks import step_state
 from saka.engine.spec import Chunked, RunSpec, Single
 from saka.grains.accounts import SAKA_BOOK, system_account_id
@@ -32,6 +30,7 @@ from saka.grains.models import (
     SakaEntry,
     SakaPosting,
 )
+from saka.grains.rules import RedistributionPlan, RedistributionRule, redistribution_refusal
 from saka.grains.runs.chunks import (
     DEFAULT_CHUNK_SIZE,
     chunk_counts,
@@ -58,59 +57,25 @@ logger = logging.getLogger("saka.runs")
 
 
 def _redistribution_params(run: Run) -> dict[str, Any]:
-    p = run.parameters
-    cutoff = run.as_of - timedelta(days=int(p["active_days"]))
+    rule = RedistributionRule.of_run(run.parameters)
     return {
-        "min_harvested": int(p["min_harvested"]),
-        "active_cutoff": db_time(cutoff),
+        "min_harvested": rule.min_harvested,
+        "active_cutoff": db_time(rule.active_cutoff(run.as_of)),
         "as_of": db_time(run.as_of),
         "run": run.pk,
     }
 
 
 def _activity_condition(run: Run) -> bool:
-    return int(run.parameters["active_days"]) > 0
+    return RedistributionRule.of_run(run.parameters).active_days > 0
 
 
 # --- the plan ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RedistributionPlan:
-    silo_before: int
-    pot: int
-    eligible: int
-    per_wallet: int
-    reason: str  # "" when there is something to redistribute
-
-    @property
-    def total(self) -> int:
-        return self.per_wallet * self.eligible
-
-
-def _reason(*, pot: int, eligible: int, per_wallet: int) -> str:
-    """Why a redistribution does nothing ("" when it does something)."""
-    if pot <= 0:
-        return "nothing_to_redistribute"
-    if eligible == 0:
-        return "no_eligible_wallets"
-    if per_wallet == 0:
-        return "share_rounds_to_zero"
-    return ""
-
-
 def _plan(run: Run, silo_balance: int, count: int) -> RedistributionPlan:
-    """pot and share at ``run.as_of`` for ``count`` eligible wallets."""
-    rate = Decimal(run.parameters["rate"])
-    pot = floor_share(silo_balance, rate)
-    per = pot // count if count else 0
-    return RedistributionPlan(
-        silo_before=silo_balance,
-        pot=pot,
-        eligible=count,
-        per_wallet=per,
-        reason=_reason(pot=pot, eligible=count, per_wallet=per),
-    )
+    """pot and share at ``run.as_of`` for ``count`` eligible wallets (``grains.rules``)."""
+    return RedistributionRule.of_run(run.parameters).plan(silo=silo_balance, eligible=count)
 
 
 def _stored_plan(run: Run) -> RedistributionPlan:
@@ -121,7 +86,7 @@ def _stored_plan(run: Run) -> RedistributionPlan:
         pot=pot,
         eligible=eligible,
         per_wallet=per,
-        reason=_reason(pot=pot, eligible=eligible, per_wallet=per),
+        reason=redistribution_refusal(pot=pot, eligible=eligible, per_wallet=per),
     )
 
 
