@@ -26,7 +26,7 @@ from saka.grains.models import (
     SakaEntry,
     SakaPosting,
 )
-from saka.grains.rules import CompostRule
+from saka.grains.policy import policy_current
 from saka.projects.selectors import projects_with_totals
 
 
@@ -138,7 +138,7 @@ def compost_preview(*, member_id: int, as_of: datetime | None = None) -> Compost
 
 
 def _compost_preview_of(wallet: WalletSummary, at: datetime) -> CompostPreview:
-    rule = CompostRule.of_settings(get_settings())
+    rule = policy_current(at=at).compost
     reason = rule.refusal(
         balance=wallet.balance,
         last_activity_at=wallet.last_activity_at,
