@@ -145,7 +145,10 @@ def policy_bounds() -> dict[str, tuple[Any, Any]]:
 def _parse(name: str, value: Any, bounds: tuple[Any, Any]) -> Any:
     low, high = bounds
     if name in RATES:
-        rate = parse_rate(value, name=name)  # (0, 1], exact
+        try:
+            rate = parse_rate(value, name=name)  # (0, 1], exact
+        except ValidationError as exc:
+            raise ValidationError(exc.message, field=name) from exc
         if not low <= rate <= high:
             raise ValidationError(
                 f"{name} must be in {low}..{high}.", field=name, low=str(low), high=str(high)
@@ -197,12 +200,12 @@ def policy_change(
         )
     payload = {"whatif_id": whatif_id, "reason": text}
     staff_require(actor_id=actor_id, action=CHANGE_ACTION, target_type="policy", payload=payload)
-    current_time = now()
-    at = current_time if effective_at is None else ensure_aware(effective_at)
-    if at < current_time - timedelta(seconds=1):
+    if effective_at is not None and ensure_aware(effective_at) < now() - timedelta(seconds=1):
         raise ValidationError("A change cannot take effect in the past.", field="effective_at")
     with transaction.atomic(durable=True):
         policy_lock()  # changes one at a time: each compares with the version before it
+        current_time = now()
+        at = current_time if effective_at is None else ensure_aware(effective_at)
         whatif = PolicyWhatIf.objects.filter(pk=whatif_id).first()
         if whatif is None:
             raise WhatIfNotFound(whatif_id=whatif_id)
