@@ -250,6 +250,50 @@ def policy_change(
     return version
 
 
-def policy_versions() -> Any:
-    """Every version, newest effective first."""
-    return PolicyVersion.objects.select_related("changed_by").order_by("-effective_at", "-id")
+def policy_version_data(version: PolicyVersion) -> dict[str, Any]:
+    """A version as plain data (the API's)."""
+    return {
+        "version_id": version.pk,
+        "effective_at": version.effective_at,
+        "parameters": version.parameters,
+        "reason": version.reason,
+        "changed_by": version.changed_by_id,
+        "whatif_id": version.whatif_id,
+        "created_at": version.created_at,
+    }
+
+
+def policy_overview(*, at: datetime | None = None, limit: int = 50) -> dict[str, Any]:
+    """The parameters in force at ``at`` (now), their bounds, and the latest versions
+    (those to come included): two queries."""
+    instant = ensure_aware(at or now())
+    versions = list(PolicyVersion.objects.order_by("-effective_at", "-id")[:limit])
+    in_force = next((v for v in versions if v.effective_at <= instant), None)
+    if in_force is None and len(versions) == limit:  # older than the page: ask
+        in_force = (
+            PolicyVersion.objects.filter(effective_at__lte=instant)
+            .order_by("-effective_at", "-id")
+            .first()
+        )
+    current = (
+        policy_version_data(in_force)
+        if in_force is not None
+        else {
+            "version_id": None,
+            "effective_at": None,
+            "parameters": policy_defaults().parameters(),
+            "reason": "the settings' defaults",
+            "changed_by": None,
+            "whatif_id": None,
+            "created_at": None,
+        }
+    )
+    bounds = {
+        name: [str(low), str(high)] if name in RATES else [low, high]
+        for name, (low, high) in policy_bounds().items()
+    }
+    return {
+        "in_force": current,
+        "bounds": bounds,
+        "versions": [policy_version_data(v) for v in versions],
+    }

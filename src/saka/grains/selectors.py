@@ -425,6 +425,7 @@ def run_summary(run: Run, *, progress: bool = False) -> dict[str, Any]:
         "trigger": run.trigger,
         "triggered_by": run.triggered_by_id,
         "parameters": run.parameters,
+        "policy_version": run.policy_version_id,
         "cursor": run.cursor,
         "max_id": run.max_id,
         "chunks": run.chunks_done,
