@@ -35,3 +35,13 @@ class RunNotFound(DomainError):
     code = ErrorCode.RUN_NOT_FOUND
     http_status = 404
     default_message = "No such run."
+
+
+class SimulationTooLarge(DomainError):
+    """A season simulation asked of the API beyond its bounds (``saka_simulate`` has none)."""
+
+    code = ErrorCode.SIMULATION_TOO_LARGE
+    http_status = 422
+    default_message = (
+        "This simulation is too large for a request; run manage.py saka_simulate instead."
+    )
