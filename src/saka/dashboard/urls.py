@@ -10,4 +10,5 @@ urlpatterns = [
     path("", views.dashboard, name="index"),
     path("runs/live.json", views.runs_live, name="runs-live"),
     path("runs/<int:run_id>/wallets.csv", views.run_wallets_csv, name="run-wallets-csv"),
+    path("simulation.json", views.simulation, name="simulation"),
 ]

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from saka.api.saka import run_views, views
+from saka.api.saka import run_views, simulation_views, views
 
 urlpatterns = [
     path("me/saka/wallet/", views.SakaWalletView.as_view(), name="saka-wallet"),
@@ -28,4 +28,9 @@ urlpatterns = [
     ),
     path("staff/saka/silo/", run_views.StaffSiloView.as_view(), name="staff-silo"),
     path("staff/saka/stats/", run_views.StaffStatsView.as_view(), name="staff-stats"),
+    path(
+        "staff/saka/simulations/",
+        simulation_views.StaffSimulationView.as_view(),
+        name="staff-simulations",
+    ),
 ]
