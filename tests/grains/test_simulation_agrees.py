@@ -14,14 +14,15 @@ from django.test import override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from saka.demo.seed import seed_population
 from saka.grains import services
 from saka.grains.conf import HARVEST_RULES
 from saka.grains.models import AccountKind, SakaAccount
 from saka.grains.policy import policy_current
 from saka.grains.runs.compost import compost_run_start
 from saka.grains.runs.redistribution import redistribution_run_start
-from saka.grains.simulation.activity import WEEK, ActivityModel, Cohort
-from saka.grains.simulation.population import SimWallets, wallets_snapshot
+from saka.grains.simulation.activity import WEEK, ActivityModel, Cohort, default_model
+from saka.grains.simulation.population import SimWallets, synthetic, wallets_snapshot
 from saka.grains.simulation.simulate import SimulationWeek, first_compost_at, simulate
 from tests.support.runs_reference import DAY, bulk_wallets, migrate_wallet, new_member
 
@@ -174,3 +175,23 @@ def test_the_simulator_counts_the_eligible_wallets_the_sql_counts(
         )
     # then the counts are equal (every wallet of the database, earlier examples' too)
     assert dry.eligible_wallets == counted
+
+
+def test_the_seeded_database_and_the_synthetic_population_simulate_alike() -> None:
+    # given the synthetic population of 300 wallets booked in the database (saka_seed)
+    seed_population(wallets=300, as_of=START)
+
+    def run(snap: Any) -> list[dict[str, Any]]:
+        return simulate(
+            wallets=snap.wallets,
+            silo=snap.silo,
+            pool=snap.pool,
+            policy=policy_current(),
+            start=START,
+            weeks=12,
+            activity=default_model(),
+            seed=5,
+        ).as_dict()["weeks"]
+
+    # when both are simulated, then every week is the same
+    assert run(wallets_snapshot()) == run(synthetic(300, START))

@@ -104,3 +104,12 @@ def test_the_command_refuses_parameters_out_of_range() -> None:
     # when a rate out of range is asked, then the command fails naming it
     with pytest.raises(CommandError, match="validation_error"):
         call_command("saka_simulate", "--synthetic=10", "--compost-rate=2", stdout=StringIO())
+
+
+def test_the_database_cannot_be_simulated_from_before_its_last_activity() -> None:
+    # given a wallet active at A
+    bulk_wallets([(500, A)], prefix="late", as_of=A)
+    # when a simulation of the database starts a day before, then it is refused naming start
+    with pytest.raises(ValidationError) as caught:
+        simulation_run(weeks=2, start=A - DAY)
+    assert caught.value.data["field"] == "start"

@@ -116,6 +116,15 @@ def simulation_run(
                 wallets=count, maximum_wallets=REQUEST_MAX_WALLETS, command="saka_simulate"
             )
         snapshot = wallets_snapshot()
+        w = snapshot.wallets
+        latest = max((t for t in (*w.last_activity, *w.last_composted) if t), default=None)
+        if latest is not None and latest > at:
+            # the rules judge a wallet on its row only up to its last change
+            raise ValidationError(
+                "start must not be before the wallets' last activity or compost.",
+                field="start",
+                latest=latest.isoformat(),
+            )
     report = simulate(
         wallets=snapshot.wallets,
         silo=snapshot.silo,
