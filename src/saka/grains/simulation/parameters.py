@@ -68,7 +68,12 @@ def policy_with(policy: Policy, overrides: Mapping[str, Any]) -> Policy:
             continue
         rule, field, setting = OVERRIDES[name]
         rules[rule] = replace(rules[rule], **{field: _checked(name, value, setting)})
-    return Policy(compost=rules["compost"], redistribution=rules["redistribution"], version_id=None)
+    changed = (rules["compost"], rules["redistribution"]) != (policy.compost, policy.redistribution)
+    return Policy(
+        compost=rules["compost"],
+        redistribution=rules["redistribution"],
+        version_id=None if changed else policy.version_id,  # None: candidate parameters
+    )
 
 
 def _int_in(name: str, value: Any, low: int, high: int) -> int:

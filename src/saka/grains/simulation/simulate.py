@@ -246,6 +246,7 @@ def simulate(
     return SimulationReport(
         parameters={
             **policy_parameters(policy),
+            "policy_version_id": policy.version_id,
             "start": c0.isoformat(),
             "weeks": weeks,
             "seed": seed,
