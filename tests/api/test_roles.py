@@ -17,8 +17,9 @@ from saka.engine.models import RunStatus
 from saka.euro.models import Campaign, CampaignStatus, SettlementRun
 from saka.euro.services.pledges import pledge_create
 from saka.euro.settlement import settlement_open
-from saka.grains.models import Run
+from saka.grains.models import PolicyVersion, PolicyWhatIf, Run
 from saka.grains.runs.compost import compost_run_start
+from saka.grains.whatif import policy_whatif
 from saka.polls.models import Poll
 from saka.projects.services import project_create
 from tests.support.api import promote
@@ -55,6 +56,10 @@ EXPECTED: dict[tuple[str, str], tuple[set[str], str]] = {
     ("staff-euro-settlement", "post"): ({SETTLER}, "settle_campaigns"),
     ("staff-euro-pledge-refund", "post"): ({SETTLER}, "refund_pledges"),
     ("staff-polls", "post"): ({POLL_MANAGER}, "manage_polls"),
+    ("staff-policy", "get"): (READERS, "view_staff_data"),
+    ("staff-policy", "post"): ({POLICY_MAKER}, "manage_policy"),
+    ("staff-policy-whatifs", "post"): (READERS, "view_staff_data"),
+    ("staff-policy-whatif-detail", "get"): (READERS, "view_staff_data"),
 }
 ROLES = [NONE, OPERATOR, SETTLER, ADJUSTER, AUDITOR, POLL_MANAGER, POLICY_MAKER, "superuser"]
 
@@ -73,7 +78,9 @@ def world(settings: Any, make_user: Any, member: Any, project: Any) -> dict[str,
     settlement_open(campaign_id=closed.pk)
     spare = project_create(owner_id=rich.pk, title="Bees")
     run = compost_run_start(dry_run=True)
+    whatif = policy_whatif(changes={"compost_rate": "0.20"}, actor_id=None)
     return {
+        "whatif": whatif,
         "open": open_one,
         "closed": closed,
         "pledge": pledge,
@@ -86,6 +93,7 @@ def world(settings: Any, make_user: Any, member: Any, project: Any) -> dict[str,
 def _request(name: str, method: str, world: dict[str, Any]) -> tuple[str, Any]:
     kwargs = {
         "staff-run-detail": {"run_id": world["run"].pk},
+        "staff-policy-whatif-detail": {"whatif_id": world["whatif"].pk},
         "staff-run-resume": {"run_id": world["run"].pk},
         "staff-euro-campaign-status": {"campaign_id": world["open"].pk},
         "staff-euro-settlement": {"campaign_id": world["closed"].pk},
@@ -102,6 +110,8 @@ def _request(name: str, method: str, world: dict[str, Any]) -> tuple[str, Any]:
         },
         ("staff-euro-campaign-status", "post"): {"status": "failed"},
         ("staff-euro-settlement", "post"): {},
+        ("staff-policy", "post"): {"whatif_id": world["whatif"].pk, "reason": "a trial"},
+        ("staff-policy-whatifs", "post"): {"compost_rate": "0.30"},
         ("staff-polls", "post"): {
             "title": "Next garden",
             "method": "quadratic",
@@ -121,6 +131,8 @@ def _state() -> tuple[Any, ...]:
         sorted(Campaign.objects.values_list("pk", "status")),
         AuditRecord.objects.filter(outcome=Outcome.SUCCEEDED).count(),
         Poll.objects.count(),
+        PolicyVersion.objects.count(),
+        PolicyWhatIf.objects.count(),
     )
 
 

@@ -60,11 +60,14 @@ def test_a_request_is_bounded_and_the_command_is_not() -> None:
     assert len(simulation_run(weeks=105, synthetic_wallets=10, start=A).weeks) == 105
 
 
-def test_the_database_snapshot_is_read_in_one_query(django_assert_num_queries) -> None:
+def test_the_database_snapshot_is_read_in_one_query_after_the_rules(
+    django_assert_num_queries,
+) -> None:
     # given 30 wallets in the database
     bulk_wallets([(100 + i, A - i * DAY) for i in range(30)], prefix="snap", as_of=A)
-    # when a simulation starts from them, then one query reads them (and the silo and pool)
-    with django_assert_num_queries(1):
+    # when a simulation starts from them, then one query reads the rules in force and one the
+    # wallets (and the silo and pool)
+    with django_assert_num_queries(2):
         report = simulation_run(weeks=3, start=A)
     assert report.parameters["wallets"] == 30
     assert report.parameters["source"] == "database"

@@ -56,6 +56,8 @@ ACTIONS: dict[str, str] = {
     "euro.settlement.resume": SETTLE_CAMPAIGNS,
     "euro.pledge.refund": REFUND_PLEDGES,
     "polls.poll.create": MANAGE_POLLS,
+    "saka.policy.whatif": VIEW,
+    "saka.policy.change": MANAGE_POLICY,
 }
 # A staff endpoint refused by the API's permission class (before any service ran).
 ENDPOINT_ACTION = "staff.endpoint"

@@ -1,7 +1,14 @@
 from django.contrib import admin
 
 from saka.core.members import user_search_fields
-from saka.grains.models import ProjectSupporter, SakaAccount, SakaEntry, SakaPosting
+from saka.grains.models import (
+    PolicyVersion,
+    PolicyWhatIf,
+    ProjectSupporter,
+    SakaAccount,
+    SakaEntry,
+    SakaPosting,
+)
 from saka.ledger.admin import ReadOnlyAdmin
 
 
@@ -53,3 +60,19 @@ class SakaPostingAdmin(ReadOnlyAdmin):
 @admin.register(ProjectSupporter)
 class ProjectSupporterAdmin(ReadOnlyAdmin):
     list_display = ("id", "project", "member", "first_planted_at")
+
+
+@admin.register(PolicyVersion)
+class PolicyVersionAdmin(ReadOnlyAdmin):
+    """The parameters' versions (a change goes through the staff API or the dashboard, which
+    ask for the policy maker's role and a what-if)."""
+
+    list_display = ("id", "effective_at", "changed_by", "reason", "whatif", "created_at")
+    list_select_related = ("changed_by",)
+    readonly_fields = ("parameters",)
+
+
+@admin.register(PolicyWhatIf)
+class PolicyWhatIfAdmin(ReadOnlyAdmin):
+    list_display = ("id", "as_of", "created_by", "baseline_version", "duration_ms", "created_at")
+    list_select_related = ("created_by",)

@@ -54,17 +54,6 @@ class SakaSettings:
     run_workers: int
 
 
-# The rules' integer settings: (default, lowest, highest). Candidate parameters (the season
-# simulator's overrides) are held to the same bounds as the settings.
-RULE_INT_BOUNDS: dict[str, tuple[int, int, int]] = {
-    "SAKA_COMPOST_INACTIVITY_DAYS": (90, 1, 365),
-    "SAKA_COMPOST_MIN_BALANCE": (50, 0, 10**12),
-    "SAKA_COMPOST_MIN_AMOUNT": (10, 1, 10**12),
-    "SAKA_REDISTRIBUTION_MIN_HARVESTED": (1, 0, 10**12),
-    "SAKA_REDISTRIBUTION_ACTIVE_DAYS": (90, 0, 3650),
-}
-
-
 def _int(name: str, default: int, low: int, high: int) -> int:
     value: Any = getattr(settings, name, default)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
@@ -91,24 +80,13 @@ def load_settings() -> SakaSettings:
         raise ImproperlyConfigured(f"SAKA_TIME_ZONE {tz_name!r} is not a known time zone.") from exc
     return SakaSettings(
         enabled=enabled,
-        compost_inactivity_days=_int(
-            "SAKA_COMPOST_INACTIVITY_DAYS", *RULE_INT_BOUNDS["SAKA_COMPOST_INACTIVITY_DAYS"]
-        ),
+        compost_inactivity_days=_int("SAKA_COMPOST_INACTIVITY_DAYS", 90, 1, 365),
         compost_rate=_rate("SAKA_COMPOST_RATE", "0.10"),
-        compost_min_balance=_int(
-            "SAKA_COMPOST_MIN_BALANCE", *RULE_INT_BOUNDS["SAKA_COMPOST_MIN_BALANCE"]
-        ),
-        compost_min_amount=_int(
-            "SAKA_COMPOST_MIN_AMOUNT", *RULE_INT_BOUNDS["SAKA_COMPOST_MIN_AMOUNT"]
-        ),
+        compost_min_balance=_int("SAKA_COMPOST_MIN_BALANCE", 50, 0, 10**12),
+        compost_min_amount=_int("SAKA_COMPOST_MIN_AMOUNT", 10, 1, 10**12),
         redistribution_rate=_rate("SAKA_REDISTRIBUTION_RATE", "0.05"),
-        redistribution_min_harvested=_int(
-            "SAKA_REDISTRIBUTION_MIN_HARVESTED",
-            *RULE_INT_BOUNDS["SAKA_REDISTRIBUTION_MIN_HARVESTED"],
-        ),
-        redistribution_active_days=_int(
-            "SAKA_REDISTRIBUTION_ACTIVE_DAYS", *RULE_INT_BOUNDS["SAKA_REDISTRIBUTION_ACTIVE_DAYS"]
-        ),
+        redistribution_min_harvested=_int("SAKA_REDISTRIBUTION_MIN_HARVESTED", 1, 0, 10**12),
+        redistribution_active_days=_int("SAKA_REDISTRIBUTION_ACTIVE_DAYS", 90, 0, 3650),
         time_zone=tz,
         boost_cost=_int("SAKA_BOOST_COST", 10, 1, 10**9),
         # threads (one database connection each) doing a run's chunks on PostgreSQL

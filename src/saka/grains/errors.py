@@ -37,6 +37,22 @@ class RunNotFound(DomainError):
     default_message = "No such run."
 
 
+class WhatIfNotFound(DomainError):
+    code = ErrorCode.WHATIF_NOT_FOUND
+    http_status = 404
+    default_message = "No such what-if."
+
+
+class WhatIfStale(DomainError):
+    """A parameter change must carry a what-if computed against the parameters it replaces."""
+
+    code = ErrorCode.WHATIF_STALE
+    http_status = 409
+    default_message = (
+        "The what-if was computed against other parameters, or too long ago: run it again."
+    )
+
+
 class SimulationTooLarge(DomainError):
     """A season simulation asked of the API beyond its bounds (``saka_simulate`` has none)."""
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from saka.core.db import lock_rows, require_atomic
-from saka.grains.models import AccountKind, SakaAccount
+from django.db import connection
+
+from saka.core.db import lock_errors_typed, lock_rows, require_atomic
+from saka.grains.models import AccountKind, PolicyVersion, SakaAccount
 
 
 def wallet_lock(*, member_id: int) -> SakaAccount | None:
@@ -23,3 +25,14 @@ def wallet_lock_or_create(*, member_id: int) -> SakaAccount:
         wallet = wallet_lock(member_id=member_id)
     assert wallet is not None  # noqa: S101 - created just above or by a concurrent request
     return wallet
+
+
+def policy_lock() -> None:
+    """Serialise parameter changes: a table lock on the versions that blocks other changes (and
+    nothing else: runs and readers take ACCESS SHARE), held to the end of the transaction and
+    bounded by ``lock_timeout``. SQLite serialises writers already."""
+    require_atomic()
+    if connection.vendor != "postgresql":
+        return
+    with lock_errors_typed(), connection.cursor() as cursor:
+        cursor.execute(f"LOCK TABLE {PolicyVersion._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from saka.api.saka import run_views, simulation_views, views
+from saka.api.saka import policy_views, run_views, simulation_views, views
 
 urlpatterns = [
     path("me/saka/wallet/", views.SakaWalletView.as_view(), name="saka-wallet"),
@@ -28,6 +28,17 @@ urlpatterns = [
     ),
     path("staff/saka/silo/", run_views.StaffSiloView.as_view(), name="staff-silo"),
     path("staff/saka/stats/", run_views.StaffStatsView.as_view(), name="staff-stats"),
+    path("staff/saka/policy/", policy_views.StaffPolicyView.as_view(), name="staff-policy"),
+    path(
+        "staff/saka/policy/whatifs/",
+        policy_views.StaffWhatIfView.as_view(),
+        name="staff-policy-whatifs",
+    ),
+    path(
+        "staff/saka/policy/whatifs/<int:whatif_id>/",
+        policy_views.StaffWhatIfDetailView.as_view(),
+        name="staff-policy-whatif-detail",
+    ),
     path(
         "staff/saka/simulations/",
         simulation_views.StaffSimulationView.as_view(),

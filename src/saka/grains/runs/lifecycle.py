@@ -29,6 +29,7 @@ from saka.grains.accounts import system_account_id
 from saka.grains.conf import get_settings
 from saka.grains.errors import SakaDisabled
 from saka.grains.models import AccountKind, Run, RunStatus, SakaAccount
+from saka.grains.policy import policy_current
 from saka.grains.runs.chunks import MAX_WORKERS
 from saka.grains.runs.periods import period_of, run_parameters
 
@@ -93,11 +94,13 @@ def open_live(
         # chunk retried after a rollback would book to the id of an account rolled back).
         system_account_id(AccountKind.SILO)
         system_account_id(AccountKind.POOL)
+        policy = policy_current(at=at)
         run = Run.objects.create(
             kind=kind,
             period=period,
             as_of=at,
-            parameters=run_parameters(kind, get_settings()),
+            parameters=run_parameters(kind, policy),
+            policy_version_id=policy.version_id,
             trigger=trigger,
             triggered_by_id=engine.known_user_id(triggered_by_id),
             chunk_size=chunk_size,
@@ -172,13 +175,15 @@ def run_dry(
     staff_require(actor_id=triggered_by_id, action=DRY_ACTION, target_type="run", payload=payload)
     started = time.monotonic()
     max_id = _max_wallet_id()
+    policy = policy_current(at=at)
     with transaction.atomic():
         run = Run.objects.create(
             kind=kind,
             period=period_of(kind, at),
             dry_run=True,
             as_of=at,
-            parameters=run_parameters(kind, get_settings()),
+            parameters=run_parameters(kind, policy),
+            policy_version_id=policy.version_id,
             trigger=trigger,
             triggered_by_id=engine.known_user_id(triggered_by_id),
             chunk_size=chunk_size,

@@ -1,79 +1,34 @@
 """What a simulation is asked: candidate rule parameters over the rules in force (held to the
-settings' bounds, ``grains.conf``), and the simulation itself from those parameters, with
+policy lab's bounds, ``grains.policy``), and the simulation itself from those parameters, with
 the bounds of a request (the API and the dashboard) or none (``saka_simulate``)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from saka.core.clock import as_of_or_now
 from saka.core.errors import ValidationError
-from saka.core.money import parse_rate
-from saka.grains.conf import RULE_INT_BOUNDS
 from saka.grains.errors import SimulationTooLarge
-from saka.grains.policy import Policy, policy_current
+from saka.grains.policy import PARAMETERS, Policy, policy_candidate, policy_current
 from saka.grains.simulation.activity import ActivityModel, default_model
 from saka.grains.simulation.population import synthetic, wallet_count, wallets_snapshot
 from saka.grains.simulation.simulate import SimulationReport, simulate
 
-# parameter -> (rule, field, setting)
-OVERRIDES: dict[str, tuple[str, str, str]] = {
-    "compost_rate": ("compost", "rate", "SAKA_COMPOST_RATE"),
-    "compost_min_balance": ("compost", "min_balance", "SAKA_COMPOST_MIN_BALANCE"),
-    "compost_min_amount": ("compost", "min_amount", "SAKA_COMPOST_MIN_AMOUNT"),
-    "compost_inactivity_days": ("compost", "inactivity_days", "SAKA_COMPOST_INACTIVITY_DAYS"),
-    "redistribution_rate": ("redistribution", "rate", "SAKA_REDISTRIBUTION_RATE"),
-    "redistribution_min_harvested": (
-        "redistribution",
-        "min_harvested",
-        "SAKA_REDISTRIBUTION_MIN_HARVESTED",
-    ),
-    "redistribution_active_days": (
-        "redistribution",
-        "active_days",
-        "SAKA_REDISTRIBUTION_ACTIVE_DAYS",
-    ),
-}
+OVERRIDES = PARAMETERS  # the parameters a simulation may override
 MAX_WEEKS = 520  # ten years: the command's bound
 REQUEST_MAX_WEEKS = 104
 REQUEST_MAX_WALLETS = 100_000
 MAX_SYNTHETIC = 10_000_000
 
 
-def _checked(name: str, value: Any, setting: str) -> Any:
-    if setting not in RULE_INT_BOUNDS:
-        try:
-            return parse_rate(value, name=name)
-        except ValidationError as exc:  # it names the setting; a request names its field
-            raise ValidationError(exc.message, field=name) from exc
-    _, low, high = RULE_INT_BOUNDS[setting]
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValidationError(
-            f"{name} must be an integer in {low}..{high}.", field=name, minimum=low, maximum=high
-        )
-    return value
-
-
 def policy_with(policy: Policy, overrides: Mapping[str, Any]) -> Policy:
-    """``policy`` with some parameters replaced (``OVERRIDES`` names them; ``None``: kept),
-    each checked against its setting's bounds (``ValidationError`` naming it)."""
-    rules: dict[str, Any] = {"compost": policy.compost, "redistribution": policy.redistribution}
-    for name, value in overrides.items():
-        if name not in OVERRIDES:
-            raise ValidationError(f"Unknown parameter {name!r}.", field=name, known=[*OVERRIDES])
-        if value is None:
-            continue
-        rule, field, setting = OVERRIDES[name]
-        rules[rule] = replace(rules[rule], **{field: _checked(name, value, setting)})
-    changed = (rules["compost"], rules["redistribution"]) != (policy.compost, policy.redistribution)
-    return Policy(
-        compost=rules["compost"],
-        redistribution=rules["redistribution"],
-        version_id=None if changed else policy.version_id,  # None: candidate parameters
-    )
+    """``policy`` with some parameters replaced (``None``: kept), each checked against its
+    bounds by the policy lab's own validation (``policy_candidate``: ``ValidationError``
+    naming the field). Without a change, the policy (and its version) as it is."""
+    changes = {name: value for name, value in overrides.items() if value is not None}
+    return policy_candidate(changes, base=policy) if changes else policy
 
 
 def _int_in(name: str, value: Any, low: int, high: int) -> int:

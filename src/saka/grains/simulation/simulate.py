@@ -117,19 +117,6 @@ class SimulationReport:
 WeekObserver = Callable[[SimulationWeek, SimWallets], None]
 
 
-def policy_parameters(policy: Policy) -> dict[str, Any]:
-    c, r = policy.compost, policy.redistribution
-    return {
-        "compost_rate": str(c.rate),
-        "compost_min_balance": c.min_balance,
-        "compost_min_amount": c.min_amount,
-        "compost_inactivity_days": c.inactivity_days,
-        "redistribution_rate": str(r.rate),
-        "redistribution_min_harvested": r.min_harvested,
-        "redistribution_active_days": r.active_days,
-    }
-
-
 def simulate(
     *,
     wallets: SimWallets,
@@ -245,7 +232,7 @@ def simulate(
             on_week(row, w)
     return SimulationReport(
         parameters={
-            **policy_parameters(policy),
+            **policy.parameters(),
             "policy_version_id": policy.version_id,
             "start": c0.isoformat(),
             "weeks": weeks,
