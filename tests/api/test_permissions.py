@@ -36,6 +36,7 @@ COVERED_ELSEWHERE = {
     ),
     "staff-audit": "tests/api/test_roles.py",
     "staff-alerts": "tests/api/test_roles.py",
+    "staff-simulations": "tests/api/test_roles.py",
     **dict.fromkeys(
         (
             "euro-wallet",

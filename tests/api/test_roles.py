@@ -48,6 +48,7 @@ EXPECTED: dict[tuple[str, str], tuple[set[str], str]] = {
     ("staff-run-resume", "post"): ({OPERATOR}, "operate_runs"),
     ("staff-silo", "get"): (READERS, "view_staff_data"),
     ("staff-stats", "get"): (READERS, "view_staff_data"),
+    ("staff-simulations", "post"): (READERS, "view_staff_data"),
     ("staff-adjustment", "post"): ({ADJUSTER}, "adjust_saka"),
     ("staff-euro-campaigns", "post"): ({SETTLER}, "manage_campaigns"),
     ("staff-euro-campaign-status", "post"): ({SETTLER}, "manage_campaigns"),
@@ -100,6 +101,7 @@ def _request(name: str, method: str, world: dict[str, Any]) -> tuple[str, Any]:
     }.get(name, {})
     body = {
         ("staff-run-list", "post"): {"kind": "compost", "dry_run": True},
+        ("staff-simulations", "post"): {"weeks": 2, "synthetic": 50},
         ("staff-adjustment", "post"): {"member_id": world["member"].pk, "amount": 20},
         ("staff-euro-campaigns", "post"): {
             "project_id": world["spare"].pk,

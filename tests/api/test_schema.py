@@ -108,6 +108,7 @@ def test_schema_documents_the_right_method_per_path(schema: dict[str, Any]) -> N
         ("/api/v1/staff/saka/runs/{run_id}/resume/", "post"),
         ("/api/v1/staff/saka/silo/", "get"),
         ("/api/v1/staff/saka/stats/", "get"),
+        ("/api/v1/staff/saka/simulations/", "post"),
         ("/api/v1/staff/audit/", "get"),
         ("/api/v1/me/assets/", "get"),
         ("/api/v1/config/", "get"),

@@ -24,14 +24,15 @@ ADMIN_PAGES: list[tuple[str, str]] = [
     ("admin: runs, settlements, campaigns, audit records, alerts (lists)", "view_staff_data"),
     # the staff dashboard (saka.dashboard, session log-in): its views check the same permission
     (
-        "dashboard: `/dashboard/`, `runs/live.json`, `runs/{id}/wallets.csv` (session)",
+        "dashboard: `/dashboard/`, `runs/live.json`, `runs/{id}/wallets.csv`, "
+        "`simulation.json` (POST, CSRF) (session)",
         "view_staff_data",
     ),
 ]
 # Commands and scheduled tasks act as the system (actor ``None``): no role is checked.
 SYSTEM: list[str] = [
     "`saka_compost`, `saka_redistribute`, `saka_settle`, `saka_alerts_check`, "
-    "`saka_economy_snapshot` commands",
+    "`saka_economy_snapshot`, `saka_simulate` commands",
     "beat schedule (compost, redistribution, `runs_resume`, alerts' checks, nightly reconcile, "
     "the dashboard's snapshot)",
 ]

@@ -58,6 +58,7 @@ class ErrorCode(StrEnum):
     RUN_NOT_FOUND = "run_not_found"
     WHATIF_NOT_FOUND = "whatif_not_found"
     WHATIF_STALE = "whatif_stale"
+    SIMULATION_TOO_LARGE = "simulation_too_large"
     # polls
     POLL_NOT_FOUND = "poll_not_found"
     POLL_CLOSED = "poll_closed"

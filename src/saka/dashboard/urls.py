@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from saka.dashboard import policy, views
+from saka.dashboard import policy, simulation, views
 
 app_name = "saka_dashboard"
 
@@ -12,4 +12,5 @@ urlpatterns = [
     path("runs/<int:run_id>/wallets.csv", views.run_wallets_csv, name="run-wallets-csv"),
     path("policy/whatif.json", policy.whatif, name="policy-whatif"),
     path("policy/change.json", policy.change, name="policy-change"),
+    path("simulation.json", simulation.simulation, name="simulation"),
 ]

@@ -22,17 +22,12 @@ from saka.core.money import floor_share
 from saka.grains.accounts import system_account_id
 from saka.grains.conf import get_settings
 from saka.grains.models import AccountKind, EntryKind, SakaAccount, SakaEntry, SakaPosting
+from saka.grains.simulation.population import seed_balance, seed_idle_days
+
+__all__ = ["expected_compost", "seed_balance", "seed_idle_days", "seed_population"]
 
 SEED_REASON = "seed"
 UNUSABLE = "!"  # Django's marker of an unusable password
-
-
-def seed_balance(i: int) -> int:
-    return 50 + (i * 7919) % 5000
-
-
-def seed_idle_days(i: int) -> int:
-    return i % 200
 
 
 @dataclass(frozen=True)

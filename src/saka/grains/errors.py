@@ -51,3 +51,13 @@ class WhatIfStale(DomainError):
     default_message = (
         "The what-if was computed against other parameters, or too long ago: run it again."
     )
+
+
+class SimulationTooLarge(DomainError):
+    """A season simulation asked of the API beyond its bounds (``saka_simulate`` has none)."""
+
+    code = ErrorCode.SIMULATION_TOO_LARGE
+    http_status = 422
+    default_message = (
+        "This simulation is too large for a request; run manage.py saka_simulate instead."
+    )

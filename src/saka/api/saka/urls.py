@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from saka.api.saka import policy_views, run_views, views
+from saka.api.saka import policy_views, run_views, simulation_views, views
 
 urlpatterns = [
     path("me/saka/wallet/", views.SakaWalletView.as_view(), name="saka-wallet"),
@@ -38,5 +38,10 @@ urlpatterns = [
         "staff/saka/policy/whatifs/<int:whatif_id>/",
         policy_views.StaffWhatIfDetailView.as_view(),
         name="staff-policy-whatif-detail",
+    ),
+    path(
+        "staff/saka/simulations/",
+        simulation_views.StaffSimulationView.as_view(),
+        name="staff-simulations",
     ),
 ]
