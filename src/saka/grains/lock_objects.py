@@ -1,8 +1,11 @@
-"""Row locks of the SAKA book. Every lock goes through ``saka.core.db.lock_rows``."""
+"""Row locks of the SAKA book. Every row lock goes through ``saka.core.db.lock_rows``; the
+season writers take one table lock (:func:`season_table_lock`)."""
 
 from __future__ import annotations
 
-from saka.core.db import lock_rows, require_atomic
+from django.db import connection
+
+from saka.core.db import lock_errors_typed, lock_rows, require_atomic
 from saka.grains.models import AccountKind, SakaAccount
 
 
@@ -23,3 +26,15 @@ def wallet_lock_or_create(*, member_id: int) -> SakaAccount:
         wallet = wallet_lock(member_id=member_id)
     assert wallet is not None  # noqa: S101 - created just above or by a concurrent request
     return wallet
+
+
+def season_table_lock() -> None:
+    """Serialise the writers of seasons (create, activate, deactivate) for the transaction:
+    an overlap or "one active" check then sees every committed season. On PostgreSQL a
+    ``SHARE ROW EXCLUSIVE`` lock of ``grains_season`` (readers and runs linking to a season
+    are not blocked; bounded by ``lock_timeout``); SQLite serialises writers already."""
+    require_atomic()
+    if connection.vendor != "postgresql":
+        return
+    with lock_errors_typed(), connection.cursor() as cursor:
+        cursor.execute("LOCK TABLE grains_season IN SHARE ROW EXCLUSIVE MODE")
