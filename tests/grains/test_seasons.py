@@ -260,7 +260,7 @@ def test_concurrent_overlapping_creations_leave_one():
     start = threading.Barrier(2)
     workers = run_all(
         [
-            Worker(lambda n=n: _season(n, A + DAY * i), barrier=start)
+            Worker(lambda n=n, i=i: _season(n, A + DAY * i), barrier=start)
             for i, n in enumerate(["Left", "Right"])
         ]
     )
