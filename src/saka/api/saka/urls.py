@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from saka.api.saka import run_views, views
+from saka.api.saka import run_views, season_views, views
 
 urlpatterns = [
     path("me/saka/wallet/", views.SakaWalletView.as_view(), name="saka-wallet"),
@@ -28,4 +28,15 @@ urlpatterns = [
     ),
     path("staff/saka/silo/", run_views.StaffSiloView.as_view(), name="staff-silo"),
     path("staff/saka/stats/", run_views.StaffStatsView.as_view(), name="staff-stats"),
+    path("saka/seasons/", season_views.SeasonListView.as_view(), name="saka-seasons"),
+    path(
+        "staff/saka/seasons/",
+        season_views.StaffSeasonListView.as_view(),
+        name="staff-seasons",
+    ),
+    path(
+        "staff/saka/seasons/<int:season_id>/activate/",
+        season_views.StaffSeasonActivateView.as_view(),
+        name="staff-season-activate",
+    ),
 ]
