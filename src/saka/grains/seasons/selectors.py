@@ -40,6 +40,11 @@ def season_list() -> QuerySet[Season]:
     )
 
 
+def season_recent(*, limit: int) -> list[Season]:
+    """The ``limit`` latest seasons (by start), newest first, without figures: one query."""
+    return list(Season.objects.order_by("-starts_at")[:limit])
+
+
 def season_get(*, season_id: Any) -> Season:
     """One season (annotated as in :func:`season_list`); ``SeasonNotFound`` otherwise."""
     if isinstance(season_id, bool) or not isinstance(season_id, int) or season_id <= 0:
