@@ -11,7 +11,7 @@ NODE_STAMP := node_modules/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install demo serve run test test-sqlite test-postgres lint format clean bench bench-quick bench-dashboard fuzz embed-test screenshots
+.PHONY: install demo serve run test test-sqlite test-postgres lint format clean bench bench-quick bench-dashboard bench-policy fuzz embed-test screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -109,6 +109,14 @@ DASH_BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/saka_dash_bench
 bench-dashboard: $(STAMP)
 	DATABASE_URL='$(DASH_BENCH_DATABASE_URL)' $(BIN)/python manage.py migrate --noinput -v0
 	DATABASE_URL='$(DASH_BENCH_DATABASE_URL)' $(BIN)/python manage.py saka_bench_dashboard --reset $(BENCH_ARGS)
+
+## The policy lab's what-if timed on the synthetic population and checked against the dry runs
+## (docs/policy-lab.md), on PostgreSQL: make bench-policy BENCH_ARGS="--wallets 1000000".
+POLICY_BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/saka_policy_bench
+bench-policy: $(STAMP)
+	psql -h 127.0.0.1 -U postgres -tc "SELECT 1 FROM pg_database WHERE datname = 'saka_policy_bench'" | grep -q 1 || psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE saka_policy_bench"
+	DATABASE_URL='$(POLICY_BENCH_DATABASE_URL)' $(BIN)/python manage.py migrate --noinput -v0
+	DATABASE_URL='$(POLICY_BENCH_DATABASE_URL)' $(BIN)/python manage.py saka_bench_policy --reset $(BENCH_ARGS)
 
 ## The OpenAPI schema fuzzed (schemathesis) against a running server on PostgreSQL, every
 ## operation once per role (docs/testing.md): exit 1 on any server error, schema break, or

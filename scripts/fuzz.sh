@@ -6,7 +6,7 @@
 # DEBUG off, throttles raised) on FUZZ_HOST:FUZZ_PORT; schemathesis (scripts/schemathesis.toml:
 # the checks, the phases, the one justified exclusion) once per role over every operation of
 # /api/schema/: anonymous, member, platform, and one staff user per group (run_operator,
-# campaign_settler, saka_adjuster, auditor, poll_manager). Then saka_reconcile on that database.
+# campaign_settler, saka_adjuster, auditor, poll_manager, policy_maker). Then saka_reconcile on that database.
 #
 # Prints a summary (per role: operations, test cases, failures, errors), stops the server and
 # exits non-zero on any failure, error, server crash or reconcile discrepancy.
@@ -31,7 +31,7 @@ FUZZ_MAX_EXAMPLES="${FUZZ_MAX_EXAMPLES:-5}"
 # the stateful phase (sequences linked by ids and Location headers) for these roles only: it
 # is the slowest phase, and what it adds (create, read, delete) is the member's own objects
 FUZZ_STATEFUL_ROLES="${FUZZ_STATEFUL_ROLES:-member}"
-FUZZ_ROLES="${FUZZ_ROLES:-anonymous member platform run_operator campaign_settler saka_adjuster auditor poll_manager}"
+FUZZ_ROLES="${FUZZ_ROLES:-anonymous member platform run_operator campaign_settler saka_adjuster auditor poll_manager policy_maker}"
 FUZZ_OUT="${FUZZ_OUT:-$(mktemp -d -t saka-fuzz.XXXXXX)}"
 mkdir -p "$FUZZ_OUT"
 

@@ -6,7 +6,7 @@ anonymous role has no token and is not listed).
 
 Roles: ``member`` (a member with SAKA and EUR, a pocket and a held pledge), ``platform``
 (the service account with ``grains.harvest_on_behalf``) and one staff user per staff group
-(``run_operator``, ``campaign_settler``, ``saka_adjuster``, ``auditor``, ``poll_manager``).
+(``run_operator``, ``campaign_settler``, ``saka_adjuster``, ``auditor``, ``poll_manager``, ``policy_maker``).
 The groups are
 created by the project's migration when it has them; this script only creates a missing
 group (empty), so it keeps working unchanged once the groups carry their permissions. Each
@@ -34,7 +34,14 @@ django.setup()
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.contrib.auth.models import Group, Permission  # noqa: E402
 
-STAFF_GROUPS = ("run_operator", "campaign_settler", "saka_adjuster", "auditor", "poll_manager")
+STAFF_GROUPS = (
+    "run_operator",
+    "campaign_settler",
+    "saka_adjuster",
+    "auditor",
+    "poll_manager",
+    "policy_maker",
+)
 PASSWORD = "fuzz-password"  # noqa: S105 - a throw-away database
 
 

@@ -17,9 +17,10 @@ from saka.engine.models import RunStatus
 from saka.euro.models import Campaign, CampaignStatus, SettlementRun
 from saka.euro.services.pledges import pledge_create
 from saka.euro.settlement import settlement_open
-from saka.grains.models import Run, Season
+from saka.grains.models import PolicyVersion, PolicyWhatIf, Run, Season
 from saka.grains.runs.compost import compost_run_start
 from saka.grains.seasons.services import season_create
+from saka.grains.whatif import policy_whatif
 from saka.polls.models import Poll
 from saka.projects.services import project_create
 from tests.support.api import promote
@@ -58,6 +59,10 @@ EXPECTED: dict[tuple[str, str], tuple[set[str], str]] = {
     ("staff-seasons", "get"): (READERS, "view_staff_data"),
     ("staff-seasons", "post"): ({POLICY_MAKER}, "manage_policy"),
     ("staff-season-activate", "post"): ({POLICY_MAKER}, "manage_policy"),
+    ("staff-policy", "get"): (READERS, "view_staff_data"),
+    ("staff-policy", "post"): ({POLICY_MAKER}, "manage_policy"),
+    ("staff-policy-whatifs", "post"): (READERS, "view_staff_data"),
+    ("staff-policy-whatif-detail", "get"): (READERS, "view_staff_data"),
 }
 ROLES = [NONE, OPERATOR, SETTLER, ADJUSTER, AUDITOR, POLL_MANAGER, POLICY_MAKER, "superuser"]
 
@@ -79,8 +84,10 @@ def world(settings: Any, make_user: Any, member: Any, project: Any) -> dict[str,
     season = season_create(
         name="Spring", starts_at=now(), ends_at=now() + timedelta(days=90), created_by_id=None
     )
+    whatif = policy_whatif(changes={"compost_rate": "0.20"}, actor_id=None)
     return {
         "season": season,
+        "whatif": whatif,
         "open": open_one,
         "closed": closed,
         "pledge": pledge,
@@ -93,6 +100,7 @@ def world(settings: Any, make_user: Any, member: Any, project: Any) -> dict[str,
 def _request(name: str, method: str, world: dict[str, Any]) -> tuple[str, Any]:
     kwargs = {
         "staff-run-detail": {"run_id": world["run"].pk},
+        "staff-policy-whatif-detail": {"whatif_id": world["whatif"].pk},
         "staff-run-resume": {"run_id": world["run"].pk},
         "staff-euro-campaign-status": {"campaign_id": world["open"].pk},
         "staff-euro-settlement": {"campaign_id": world["closed"].pk},
@@ -109,6 +117,8 @@ def _request(name: str, method: str, world: dict[str, Any]) -> tuple[str, Any]:
         },
         ("staff-euro-campaign-status", "post"): {"status": "failed"},
         ("staff-euro-settlement", "post"): {},
+        ("staff-policy", "post"): {"whatif_id": world["whatif"].pk, "reason": "a trial"},
+        ("staff-policy-whatifs", "post"): {"compost_rate": "0.30"},
         ("staff-polls", "post"): {
             "title": "Next garden",
             "method": "quadratic",
@@ -134,6 +144,8 @@ def _state() -> tuple[Any, ...]:
         AuditRecord.objects.filter(outcome=Outcome.SUCCEEDED).count(),
         Poll.objects.count(),
         list(Season.objects.values_list("pk", "is_active")),
+        PolicyVersion.objects.count(),
+        PolicyWhatIf.objects.count(),
     )
 
 

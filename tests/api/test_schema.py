@@ -116,6 +116,10 @@ def test_schema_documents_the_right_method_per_path(schema: dict[str, Any]) -> N
         ("/api/v1/me/assets/", "get"),
         ("/api/v1/config/", "get"),
         ("/api/v1/staff/alerts/", "get"),
+        ("/api/v1/staff/saka/policy/", "get"),
+        ("/api/v1/staff/saka/policy/", "post"),
+        ("/api/v1/staff/saka/policy/whatifs/", "post"),
+        ("/api/v1/staff/saka/policy/whatifs/{whatif_id}/", "get"),
         *WRITE_OPERATIONS,
     }
 

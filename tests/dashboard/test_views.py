@@ -38,6 +38,8 @@ PANELS = (
     "campaigns",
     "settlements",
     "books",
+    "whatif",
+    "policy_versions",
 )
 
 
@@ -89,8 +91,8 @@ def test_an_auditor_sees_every_panel_with_its_data(
     reconcile_result_record(report=reconcile(), source="command")
     client = client_of(auditor)
     client.get(PAGE)  # the session and the content types are warm
-    # when the page is fetched
-    with django_assert_max_num_queries(25):
+    # when the page is fetched (the panels' reads, the policy lab's versions among them)
+    with django_assert_max_num_queries(26):
         response = client.get(PAGE)
     # then every panel is there, the data in the page, Chart.js and the script referenced
     assert response.status_code == 200

@@ -27,8 +27,9 @@ def test_the_counters_and_the_next_compost_after_harvest_plant_and_compost(
     # given 150 harvested, 10 planted, 14 composted at A
     saka_scenario(member, project)
     at = A + timedelta(days=30)
-    # when the member's SAKA assets are read 30 days after the compost
-    with django_assert_max_num_queries(1):
+    # when the member's SAKA assets are read 30 days after the compost (the wallet, and the
+    # parameters in force for the next compost)
+    with django_assert_max_num_queries(2):
         assets = member_assets_saka(member_id=member.pk, as_of=at)
     # then the counters are the wallet's, and the next compost is the preview's
     assert assets == MemberSakaAssets(

@@ -111,7 +111,17 @@ def test_raw_update_is_refused_by_the_database(booked, sql):
     assert snapshot() == before
 
 
-@pytest.mark.parametrize("table", ["grains_entry", "grains_posting", "euro_entry", "euro_posting"])
+@pytest.mark.parametrize(
+    "table",
+    [
+        "grains_entry",
+        "grains_posting",
+        "grains_policy_version",
+        "grains_policy_whatif",
+        "euro_entry",
+        "euro_posting",
+    ],
+)
 def test_every_ledger_table_keeps_its_guard_after_the_migrations(db, table):
     # a migration that makes SQLite rebuild a table (a column with a database default) drops
     # its triggers: the guard must have been installed again

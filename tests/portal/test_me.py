@@ -148,9 +148,9 @@ def test_a_staff_user_without_a_wallet_sees_zeros(
     assert _testid(response, "eur-available") == "0.00"
 
 
-# the session and the user, the SAKA wallet, the forecast's wallet read, the EUR wallet
-# (balance, held pledges, pockets), the latest seasons
-ME_QUERIES = 8
+# the session and the user, the SAKA wallet, the forecast's wallet read and the parameters in
+# force, the EUR wallet (balance, held pledges, pockets), the latest seasons
+ME_QUERIES = 9
 
 
 def test_the_page_costs_the_same_queries_however_many_pockets(

@@ -59,6 +59,8 @@ ACTIONS: dict[str, str] = {
     "saka.season.create": MANAGE_POLICY,
     "saka.season.activate": MANAGE_POLICY,
     "saka.season.deactivate": MANAGE_POLICY,
+    "saka.policy.whatif": VIEW,
+    "saka.policy.change": MANAGE_POLICY,
 }
 # A staff endpoint refused by the API's permission class (before any service ran).
 ENDPOINT_ACTION = "staff.endpoint"

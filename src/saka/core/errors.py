@@ -58,6 +58,8 @@ class ErrorCode(StrEnum):
     RUN_NOT_FOUND = "run_not_found"
     SEASON_NOT_FOUND = "season_not_found"
     SEASON_OVERLAPS = "season_overlaps"
+    WHATIF_NOT_FOUND = "whatif_not_found"
+    WHATIF_STALE = "whatif_stale"
     # polls
     POLL_NOT_FOUND = "poll_not_found"
     POLL_CLOSED = "poll_closed"

@@ -8,50 +8,27 @@ user holding it: ``saka.audit.roles.actor_allowed``) gets the 403 page. Reads on
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterator
-from functools import wraps
-from typing import Any
+from collections.abc import Iterator
 
-from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from saka.audit.roles import VIEW, actor_allowed, perm_name
+from saka.dashboard.access import staff_view
 from saka.dashboard.panels import panels
 from saka.dashboard.panels import runs_live as runs_live_data
+from saka.dashboard.policy import policy_panel
 from saka.grains.economy import EXPORT_COLUMNS, run_wallet_rows
 from saka.grains.errors import RunNotFound
 from saka.grains.selectors import run_get
-
-View = Callable[..., HttpResponseBase]
-
-
-def staff_view(view: View) -> View:
-    """Session log-in required (else the log-in page), then the staff ``VIEW`` permission
-    (else the 403 page)."""
-
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not actor_allowed(request.user, VIEW):
-            return render(
-                request,
-                "saka_dashboard/403.html",
-                {"permission": perm_name(VIEW)},
-                status=403,
-            )
-        return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 @require_GET
 @staff_view
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "saka_dashboard/index.html", {"panels": panels()})
+    data = {**panels(), "policy": policy_panel(request.user)}
+    return render(request, "saka_dashboard/index.html", {"panels": data})
 
 
 @require_GET

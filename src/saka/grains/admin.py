@@ -7,7 +7,15 @@ from django.http import HttpRequest
 from saka.audit import roles
 from saka.core.errors import DomainError
 from saka.core.members import user_search_fields
-from saka.grains.models import ProjectSupporter, SakaAccount, SakaEntry, SakaPosting, Season
+from saka.grains.models import (
+    PolicyVersion,
+    PolicyWhatIf,
+    ProjectSupporter,
+    SakaAccount,
+    SakaEntry,
+    SakaPosting,
+    Season,
+)
 from saka.grains.seasons.services import season_activate, season_create, season_deactivate
 from saka.ledger.admin import ReadOnlyAdmin, ServiceSavesAdmin
 
@@ -120,3 +128,19 @@ class SeasonAdmin(ServiceSavesAdmin):
         )
         obj.pk = created.pk
         obj.refresh_from_db()
+
+
+@admin.register(PolicyVersion)
+class PolicyVersionAdmin(ReadOnlyAdmin):
+    """The parameters' versions (a change goes through the staff API or the dashboard, which
+    ask for the policy maker's role and a what-if)."""
+
+    list_display = ("id", "effective_at", "changed_by", "reason", "whatif", "created_at")
+    list_select_related = ("changed_by",)
+    readonly_fields = ("parameters",)
+
+
+@admin.register(PolicyWhatIf)
+class PolicyWhatIfAdmin(ReadOnlyAdmin):
+    list_display = ("id", "as_of", "created_by", "baseline_version", "duration_ms", "created_at")
+    list_select_related = ("created_by",)

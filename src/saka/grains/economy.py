@@ -79,6 +79,7 @@ def next_compost(*, as_of: datetime | None = None) -> NextCompost:
     own code (``runs.compost._compost_dry``: ``COMPOST_DRY_PG`` on PostgreSQL, the rule in
     Python elsewhere) on a run that is never saved: no copy of the rule, no run row written.
     A pass over every wallet: the snapshot keeps it."""
+    from saka.grains.policy import policy_current
     from saka.grains.runs.compost import _compost_dry
     from saka.grains.runs.periods import run_parameters
 
@@ -88,7 +89,7 @@ def next_compost(*, as_of: datetime | None = None) -> NextCompost:
         kind=RunKind.COMPOST,
         dry_run=True,
         as_of=at,
-        parameters=run_parameters(RunKind.COMPOST, get_settings()),
+        parameters=run_parameters(RunKind.COMPOST, policy_current(at=at)),
         max_id=int(max_id or 0),
     )
     _, fields = _compost_dry(run)

@@ -47,3 +47,19 @@ class SeasonOverlaps(DomainError):
     code = ErrorCode.SEASON_OVERLAPS
     http_status = 409
     default_message = "Seasons may not overlap: this range meets another season's."
+
+
+class WhatIfNotFound(DomainError):
+    code = ErrorCode.WHATIF_NOT_FOUND
+    http_status = 404
+    default_message = "No such what-if."
+
+
+class WhatIfStale(DomainError):
+    """A parameter change must carry a what-if computed against the parameters it replaces."""
+
+    code = ErrorCode.WHATIF_STALE
+    http_status = 409
+    default_message = (
+        "The what-if was computed against other parameters, or too long ago: run it again."
+    )

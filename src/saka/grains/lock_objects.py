@@ -1,12 +1,13 @@
 """Row locks of the SAKA book. Every row lock goes through ``saka.core.db.lock_rows``; the
-season writers take one table lock (:func:`season_table_lock`)."""
+season and policy writers take a table lock each (:func:`season_table_lock`,
+:func:`policy_lock`)."""
 
 from __future__ import annotations
 
 from django.db import connection
 
 from saka.core.db import lock_errors_typed, lock_rows, require_atomic
-from saka.grains.models import AccountKind, SakaAccount
+from saka.grains.models import AccountKind, PolicyVersion, SakaAccount
 
 
 def wallet_lock(*, member_id: int) -> SakaAccount | None:
@@ -38,3 +39,14 @@ def season_table_lock() -> None:
         return
     with lock_errors_typed(), connection.cursor() as cursor:
         cursor.execute("LOCK TABLE grains_season IN SHARE ROW EXCLUSIVE MODE")
+
+
+def policy_lock() -> None:
+    """Serialise parameter changes: a table lock on the versions that blocks other changes (and
+    nothing else: runs and readers take ACCESS SHARE), held to the end of the transaction and
+    bounded by ``lock_timeout``. SQLite serialises writers already."""
+    require_atomic()
+    if connection.vendor != "postgresql":
+        return
+    with lock_errors_typed(), connection.cursor() as cursor:
+        cursor.execute(f"LOCK TABLE {PolicyVersion._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")

@@ -297,6 +297,14 @@ class Run(BatchRun):
     season = models.ForeignKey(
         Season, null=True, blank=True, on_delete=models.PROTECT, related_name="runs"
     )
+    policy_version = models.ForeignKey(
+        "grains.PolicyVersion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The parameters' version the run applied (empty: the settings' defaults).",
+    )
 
     class Meta:
         db_table = "grains_run"
@@ -388,3 +396,62 @@ class EconomySnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"SAKA economy as of {self.at:%Y-%m-%d %H:%M}"
+
+
+class PolicyWhatIf(models.Model):
+    """Candidate parameters applied to every wallet without writing (``saka.grains.whatif``):
+    what the next compost and redistribution would do under them and under the rules in
+    force (``baseline``). A parameter change carries one. Append-only."""
+
+    id = models.BigAutoField(primary_key=True)
+    as_of = models.DateTimeField()
+    parameters = models.JSONField(help_text="The candidate parameters (all seven).")
+    baseline_version = models.ForeignKey(
+        "grains.PolicyVersion",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The version in force it was compared with (empty: the settings' defaults).",
+    )
+    baseline = models.JSONField(help_text="The parameters in force it was compared with.")
+    result = models.JSONField(default=dict)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    duration_ms = models.IntegerField(default=0)
+
+    class Meta:
+        db_table = "grains_policy_whatif"
+        ordering = ["-id"]
+        verbose_name = "what-if"
+
+    def __str__(self) -> str:
+        return f"what-if {self.pk} at {self.as_of:%Y-%m-%d %H:%M}"
+
+
+class PolicyVersion(models.Model):
+    """The compost and redistribution parameters from ``effective_at`` on, who set them, why,
+    and the what-if they were decided with. A run applies the latest version effective at its
+    ``as_of`` (the settings' defaults before the first). Append-only: a change is a new row."""
+
+    id = models.BigAutoField(primary_key=True)
+    effective_at = models.DateTimeField()
+    parameters = models.JSONField(help_text="All seven parameters (rates as decimal strings).")
+    reason = models.TextField()
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    whatif = models.ForeignKey(PolicyWhatIf, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "grains_policy_version"
+        ordering = ["-effective_at", "-id"]
+        indexes = [
+            models.Index(fields=["-effective_at", "-id"], name="grains_policy_effective"),
+        ]
+
+    def __str__(self) -> str:
+        return f"parameters v{self.pk} from {self.effective_at:%Y-%m-%d %H:%M}"

@@ -26,7 +26,7 @@ from saka.grains.models import (
     SakaEntry,
     SakaPosting,
 )
-from saka.grains.rules import CompostRule
+from saka.grains.policy import policy_current
 from saka.projects.selectors import projects_with_totals
 
 
@@ -138,7 +138,7 @@ def compost_preview(*, member_id: int, as_of: datetime | None = None) -> Compost
 
 
 def _compost_preview_of(wallet: WalletSummary, at: datetime) -> CompostPreview:
-    rule = CompostRule.of_settings(get_settings())
+    rule = policy_current(at=at).compost
     reason = rule.refusal(
         balance=wallet.balance,
         last_activity_at=wallet.last_activity_at,
@@ -425,6 +425,7 @@ def run_summary(run: Run, *, progress: bool = False) -> dict[str, Any]:
         "trigger": run.trigger,
         "triggered_by": run.triggered_by_id,
         "parameters": run.parameters,
+        "policy_version": run.policy_version_id,
         "cursor": run.cursor,
         "max_id": run.max_id,
         "chunks": run.chunks_done,

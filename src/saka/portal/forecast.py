@@ -13,7 +13,8 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from saka.grains.conf import get_settings
+from saka.grains.policy import policy_current
+from saka.grains.rules import CompostRule
 from saka.grains.selectors import compost_preview, saka_public_settings
 from saka.jobs.schedule import BEAT_SCHEDULE
 
@@ -84,21 +85,23 @@ def compost_forecast(*, member_id: int, as_of: datetime) -> CompostForecast:
             run_at=run_at,
         )
     return CompostForecast(
-        ForecastCase.NOTHING, _nothing_sentence(preview.reason, preview.balance), 0, None
+        ForecastCase.NOTHING,
+        _nothing_sentence(preview.reason, preview.balance, policy_current(at=as_of).compost),
+        0,
+        None,
     )
 
 
-def _nothing_sentence(reason: str, balance: int) -> str:
-    cfg = get_settings()
+def _nothing_sentence(reason: str, balance: int, rule: CompostRule) -> str:
     if reason == "balance_below_minimum":
         return (
             f"Nothing will compost: your balance of {grains(balance)} is under the "
-            f"{grains(cfg.compost_min_balance)} from which idle grains compost."
+            f"{grains(rule.min_balance)} from which idle grains compost."
         )
     if reason == "amount_below_minimum":
         return (
-            f"Nothing will compost: {percent(cfg.compost_rate)} % of your balance is under "
-            f"the smallest compost, {grains(cfg.compost_min_amount)}."
+            f"Nothing will compost: {percent(rule.rate)} % of your balance is under "
+            f"the smallest compost, {grains(rule.min_amount)}."
         )
     return "Nothing will compost from your wallet for now."
 

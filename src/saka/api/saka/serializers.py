@@ -183,6 +183,9 @@ class RunSummarySerializer(serializers.Serializer):
     trigger = serializers.CharField()
     triggered_by = serializers.IntegerField(allow_null=True)
     parameters = serializers.DictField()
+    policy_version = serializers.IntegerField(
+        allow_null=True, help_text="the parameters' version applied (null: the settings')"
+    )
     cursor = serializers.IntegerField()
     max_id = serializers.IntegerField()
     chunks = serializers.IntegerField(help_text="chunks of the apply step done")

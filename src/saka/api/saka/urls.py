@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from saka.api.saka import run_views, season_views, views
+from saka.api.saka import policy_views, run_views, season_views, views
 
 urlpatterns = [
     path("me/saka/wallet/", views.SakaWalletView.as_view(), name="saka-wallet"),
@@ -38,5 +38,16 @@ urlpatterns = [
         "staff/saka/seasons/<int:season_id>/activate/",
         season_views.StaffSeasonActivateView.as_view(),
         name="staff-season-activate",
+    ),
+    path("staff/saka/policy/", policy_views.StaffPolicyView.as_view(), name="staff-policy"),
+    path(
+        "staff/saka/policy/whatifs/",
+        policy_views.StaffWhatIfView.as_view(),
+        name="staff-policy-whatifs",
+    ),
+    path(
+        "staff/saka/policy/whatifs/<int:whatif_id>/",
+        policy_views.StaffWhatIfDetailView.as_view(),
+        name="staff-policy-whatif-detail",
     ),
 ]

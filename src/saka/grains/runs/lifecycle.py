@@ -33,6 +33,7 @@ from saka.grains.accounts import system_account_id
 from saka.grains.conf import get_settings
 from saka.grains.errors import SakaDisabled
 from saka.grains.models import AccountKind, Run, RunStatus, SakaAccount
+from saka.grains.policy import policy_current
 from saka.grains.runs.chunks import MAX_WORKERS
 from saka.grains.runs.periods import period_of, run_parameters
 from saka.grains.seasons.selectors import season_id_at
@@ -98,11 +99,13 @@ def open_live(
         # chunk retried after a rollback would book to the id of an account rolled back).
         system_account_id(AccountKind.SILO)
         system_account_id(AccountKind.POOL)
+        policy = policy_current(at=at)
         run = Run.objects.create(
             kind=kind,
             period=period,
             as_of=at,
-            parameters=run_parameters(kind, get_settings()),
+            parameters=run_parameters(kind, policy),
+            policy_version_id=policy.version_id,
             trigger=trigger,
             triggered_by_id=engine.known_user_id(triggered_by_id),
             chunk_size=chunk_size,
@@ -179,13 +182,15 @@ def run_dry(
     started = time.monotonic()
     max_id = _max_wallet_id()
     season = season_id_at(at)
+    policy = policy_current(at=at)
     with transaction.atomic():
         run = Run.objects.create(
             kind=kind,
             period=period_of(kind, at),
             dry_run=True,
             as_of=at,
-            parameters=run_parameters(kind, get_settings()),
+            parameters=run_parameters(kind, policy),
+            policy_version_id=policy.version_id,
             trigger=trigger,
             triggered_by_id=engine.known_user_id(triggered_by_id),
             chunk_size=chunk_size,

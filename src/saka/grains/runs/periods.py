@@ -1,5 +1,5 @@
 """Periods and parameters of the runs: the period an instant falls in, the instant a live run
-may be started at on request, and the parameters a run records from the settings."""
+may be started at on request, and the parameters a run records from the policy in force."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from typing import Any
 
 from saka.core.clock import ensure_aware, now
 from saka.core.errors import ValidationError
-from saka.grains.conf import SakaSettings, get_settings
+from saka.grains.conf import get_settings
 from saka.grains.errors import SakaDisabled
 from saka.grains.models import RunKind
+from saka.grains.policy import Policy
 
 
 def period_of(kind: str, as_of: datetime) -> str:
@@ -40,17 +41,19 @@ def live_run_as_of(*, kind: str, as_of: datetime | None) -> datetime:
     return as_of
 
 
-def run_parameters(kind: str, cfg: SakaSettings) -> dict[str, Any]:
-    """The parameters a run of ``kind`` records (and applies, even if the settings change)."""
+def run_parameters(kind: str, policy: Policy) -> dict[str, Any]:
+    """The parameters a run of ``kind`` records (and applies, even if the policy changes)."""
     if kind == RunKind.COMPOST:
+        c = policy.compost
         return {
-            "inactivity_days": cfg.compost_inactivity_days,
-            "rate": str(cfg.compost_rate),
-            "min_balance": cfg.compost_min_balance,
-            "min_amount": cfg.compost_min_amount,
+            "inactivity_days": c.inactivity_days,
+            "rate": str(c.rate),
+            "min_balance": c.min_balance,
+            "min_amount": c.min_amount,
         }
+    r = policy.redistribution
     return {
-        "rate": str(cfg.redistribution_rate),
-        "min_harvested": cfg.redistribution_min_harvested,
-        "active_days": cfg.redistribution_active_days,
+        "rate": str(r.rate),
+        "min_harvested": r.min_harvested,
+        "active_days": r.active_days,
     }

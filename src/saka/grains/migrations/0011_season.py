@@ -25,7 +25,7 @@ def _on_postgres(sql):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('grains', '0009_statement'),
+        ('grains', '0010_policy'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
