@@ -17,8 +17,9 @@ from saka.engine.models import RunStatus
 from saka.euro.models import Campaign, CampaignStatus, SettlementRun
 from saka.euro.services.pledges import pledge_create
 from saka.euro.settlement import settlement_open
-from saka.grains.models import PolicyVersion, PolicyWhatIf, Run
+from saka.grains.models import PolicyVersion, PolicyWhatIf, Run, Season
 from saka.grains.runs.compost import compost_run_start
+from saka.grains.seasons.services import season_create
 from saka.grains.whatif import policy_whatif
 from saka.polls.models import Poll
 from saka.projects.services import project_create
@@ -56,6 +57,9 @@ EXPECTED: dict[tuple[str, str], tuple[set[str], str]] = {
     ("staff-euro-settlement", "post"): ({SETTLER}, "settle_campaigns"),
     ("staff-euro-pledge-refund", "post"): ({SETTLER}, "refund_pledges"),
     ("staff-polls", "post"): ({POLL_MANAGER}, "manage_polls"),
+    ("staff-seasons", "get"): (READERS, "view_staff_data"),
+    ("staff-seasons", "post"): ({POLICY_MAKER}, "manage_policy"),
+    ("staff-season-activate", "post"): ({POLICY_MAKER}, "manage_policy"),
     ("staff-policy", "get"): (READERS, "view_staff_data"),
     ("staff-policy", "post"): ({POLICY_MAKER}, "manage_policy"),
     ("staff-policy-whatifs", "post"): (READERS, "view_staff_data"),
@@ -78,8 +82,12 @@ def world(settings: Any, make_user: Any, member: Any, project: Any) -> dict[str,
     settlement_open(campaign_id=closed.pk)
     spare = project_create(owner_id=rich.pk, title="Bees")
     run = compost_run_start(dry_run=True)
+    season = season_create(
+        name="Spring", starts_at=now(), ends_at=now() + timedelta(days=90), created_by_id=None
+    )
     whatif = policy_whatif(changes={"compost_rate": "0.20"}, actor_id=None)
     return {
+        "season": season,
         "whatif": whatif,
         "open": open_one,
         "closed": closed,
@@ -98,6 +106,7 @@ def _request(name: str, method: str, world: dict[str, Any]) -> tuple[str, Any]:
         "staff-euro-campaign-status": {"campaign_id": world["open"].pk},
         "staff-euro-settlement": {"campaign_id": world["closed"].pk},
         "staff-euro-pledge-refund": {"pledge_id": world["pledge"].pledge_id},
+        "staff-season-activate": {"season_id": world["season"].pk},
     }.get(name, {})
     body = {
         ("staff-run-list", "post"): {"kind": "compost", "dry_run": True},
@@ -119,6 +128,11 @@ def _request(name: str, method: str, world: dict[str, Any]) -> tuple[str, Any]:
             "opens_at": now().isoformat(),
             "closes_at": (now() + timedelta(days=10)).isoformat(),
         },
+        ("staff-seasons", "post"): {
+            "name": "Summer",
+            "starts_at": (now() + timedelta(days=400)).isoformat(),
+            "ends_at": (now() + timedelta(days=500)).isoformat(),
+        },
     }.get((name, method))
     return reverse(f"saka_api:{name}", kwargs=kwargs), body
 
@@ -131,6 +145,7 @@ def _state() -> tuple[Any, ...]:
         sorted(Campaign.objects.values_list("pk", "status")),
         AuditRecord.objects.filter(outcome=Outcome.SUCCEEDED).count(),
         Poll.objects.count(),
+        list(Season.objects.values_list("pk", "is_active")),
         PolicyVersion.objects.count(),
         PolicyWhatIf.objects.count(),
     )

@@ -25,8 +25,9 @@ from saka.euro.models import (
     SettlementRun,
     WebhookEvent,
 )
-from saka.grains.models import Run, RunKind, SakaAccount, SakaEntry, SakaPosting
+from saka.grains.models import Run, RunKind, SakaAccount, SakaEntry, SakaPosting, Season
 from saka.grains.runs.periods import period_of
+from saka.grains.seasons.selectors import season_stats
 from saka.grains.statements import postings_explained
 from saka.ledger.reconcile import reconcile
 from saka.polls.models import Poll, PollMethod, Vote
@@ -96,6 +97,13 @@ def test_the_demo_books_both_currencies_and_a_second_run_changes_nothing(setting
     assert paid.amount_done == paid.per_wallet * paid.wallets_done
     credited = SakaAccount.objects.aggregate(s=Sum("lifetime_redistributed"))["s"]
     assert credited == paid.amount_done
+    # and one active season covers them all, its figures counting the runs' grains
+    (season,) = Season.objects.filter(is_active=True)
+    assert not Run.objects.exclude(season=season).exists()
+    figures = season_stats(season)
+    assert figures.redistributed == paid.amount_done
+    assert figures.composted == sum(composts.values_list("amount_done", flat=True))
+    assert figures.harvested > 0
     # and a quadratic poll boosted by SAKA and a single-choice poll have votes and results
     quadratic = Poll.objects.get(method=PollMethod.QUADRATIC)
     assert Poll.objects.filter(method=PollMethod.SINGLE).count() == 1

@@ -11,6 +11,7 @@ import pytest
 from django.test import Client
 
 from saka.euro.services.pockets import pocket_create
+from saka.grains.seasons.services import season_create
 from saka.grains.services import wallet_harvest
 from saka.portal.forecast import compost_run_at_or_after, day_words
 from tests.support.clock import T0, A
@@ -148,8 +149,8 @@ def test_a_staff_user_without_a_wallet_sees_zeros(
 
 
 # the session and the user, the SAKA wallet, the forecast's wallet read and the parameters in
-# force, the EUR wallet (balance, held pledges, pockets)
-ME_QUERIES = 8
+# force, the EUR wallet (balance, held pledges, pockets), the latest seasons
+ME_QUERIES = 9
 
 
 def test_the_page_costs_the_same_queries_however_many_pockets(
@@ -194,3 +195,31 @@ def test_a_date_in_another_year_names_it() -> None:
     today = datetime(2026, 12, 2, tzinfo=UTC)
     assert day_words(datetime(2026, 12, 7, 3, tzinfo=UTC), today) == "7 December"
     assert day_words(datetime(2027, 1, 14, 3, tzinfo=UTC), today) == "14 January 2027"
+
+
+def test_the_member_sees_the_seasons_the_current_one_highlighted(
+    browser: Callable[[Any], Client], member: Any, clock: Any
+) -> None:
+    # given three seasons, the middle one containing the page's now, the first one active
+    for i, name in enumerate(["Winter", "Spring", "Summer"]):
+        season_create(
+            name=name,
+            starts_at=T0 + (i - 1) * timedelta(days=30),
+            ends_at=T0 + i * timedelta(days=30),
+            created_by_id=None,
+            active=i == 0,
+        )
+    clock(T0 + timedelta(days=1))
+    # when the member opens their page
+    html = browser(member).get("/me/").content.decode()
+    # then the seasons are listed newest first, the one containing now highlighted
+    section = html[html.index('data-testid="seasons"') :]
+    assert section.index("Summer") < section.index("Spring") < section.index("Winter")
+    assert html.count('data-testid="season"') == 3
+    assert html.count('data-testid="season-current"') == 1
+    current = section[section.index('class="current"') :]
+    assert current.index("Spring") < current.index("season-current") < current.index("Winter")
+
+
+def test_no_seasons_no_section(browser: Callable[[Any], Client], member: Any) -> None:
+    assert 'data-testid="seasons"' not in browser(member).get("/me/").content.decode()

@@ -21,7 +21,11 @@ END = "<!-- permission-matrix:end -->"
 ADMIN_PAGES: list[tuple[str, str]] = [
     ("admin: runs, buttons *Dry run* and *Start live* (compost, redistribution)", "operate_runs"),
     ("admin: campaigns, add form", "manage_campaigns"),
-    ("admin: runs, settlements, campaigns, audit records, alerts (lists)", "view_staff_data"),
+    ("admin: seasons, add form", "manage_policy"),
+    (
+        "admin: runs, settlements, campaigns, seasons, audit records, alerts (lists)",
+        "view_staff_data",
+    ),
     # the staff dashboard (saka.dashboard, session log-in): its views check the same permission
     (
         "dashboard: `/dashboard/`, `runs/live.json`, `runs/{id}/wallets.csv`, "

@@ -56,6 +56,9 @@ ACTIONS: dict[str, str] = {
     "euro.settlement.resume": SETTLE_CAMPAIGNS,
     "euro.pledge.refund": REFUND_PLEDGES,
     "polls.poll.create": MANAGE_POLLS,
+    "saka.season.create": MANAGE_POLICY,
+    "saka.season.activate": MANAGE_POLICY,
+    "saka.season.deactivate": MANAGE_POLICY,
     "saka.policy.whatif": VIEW,
     "saka.policy.change": MANAGE_POLICY,
 }

@@ -56,6 +56,8 @@ class ErrorCode(StrEnum):
     NOT_A_MEMBER = "not_a_member"
     PROJECT_NOT_FOUND = "project_not_found"
     RUN_NOT_FOUND = "run_not_found"
+    SEASON_NOT_FOUND = "season_not_found"
+    SEASON_OVERLAPS = "season_overlaps"
     WHATIF_NOT_FOUND = "whatif_not_found"
     WHATIF_STALE = "whatif_stale"
     SIMULATION_TOO_LARGE = "simulation_too_large"

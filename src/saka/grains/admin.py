@@ -1,5 +1,11 @@
-from django.contrib import admin
+from typing import Any
 
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from saka.audit import roles
+from saka.core.errors import DomainError
 from saka.core.members import user_search_fields
 from saka.grains.models import (
     PolicyVersion,
@@ -8,8 +14,10 @@ from saka.grains.models import (
     SakaAccount,
     SakaEntry,
     SakaPosting,
+    Season,
 )
-from saka.ledger.admin import ReadOnlyAdmin
+from saka.grains.seasons.services import season_activate, season_create, season_deactivate
+from saka.ledger.admin import ReadOnlyAdmin, ServiceSavesAdmin
 
 
 @admin.register(SakaAccount)
@@ -60,6 +68,66 @@ class SakaPostingAdmin(ReadOnlyAdmin):
 @admin.register(ProjectSupporter)
 class ProjectSupporterAdmin(ReadOnlyAdmin):
     list_display = ("id", "project", "member", "first_planted_at")
+
+
+def _season_action(service: Any, verb: str) -> Any:
+    def action(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Season]) -> None:
+        for season in queryset.order_by("starts_at"):
+            try:
+                service(season_id=season.pk, actor_id=request.user.pk)
+            except DomainError as exc:
+                modeladmin.message_user(request, f"{season}: {exc.message}", messages.ERROR)
+            else:
+                modeladmin.message_user(request, f"{season}: {verb}")
+
+    action.__name__ = verb
+    return admin.action(
+        description=f"{verb.capitalize()} the selected season", permissions=[roles.MANAGE_POLICY]
+    )(action)
+
+
+@admin.register(Season)
+class SeasonAdmin(ServiceSavesAdmin):
+    """Seasons are created by the add form (``season_create``: overlap and range checked, the
+    refusal shown on the form) and (de)activated by the actions; a season's range is fixed."""
+
+    list_display = ("name", "starts_at", "ends_at", "is_active", "created_by", "created_at")
+    list_filter = ("is_active",)
+    list_select_related = ("created_by",)
+    fields = ("name", "starts_at", "ends_at", "is_active", "created_by", "created_at")
+    actions = [
+        _season_action(season_activate, "activate"),
+        _season_action(season_deactivate, "deactivate"),
+    ]
+
+    def has_manage_policy_permission(self, request: HttpRequest) -> bool:
+        return roles.actor_allowed(request.user, roles.MANAGE_POLICY)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self.has_manage_policy_permission(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return roles.actor_allowed(request.user, roles.VIEW) or super().has_view_permission(
+            request, obj
+        )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.fields if obj is not None else ("is_active", "created_by", "created_at")
+
+    def save_model(self, request: HttpRequest, obj: Season, form: Any, change: bool) -> None:
+        if change:
+            return
+        created = season_create(
+            name=obj.name,
+            starts_at=obj.starts_at,
+            ends_at=obj.ends_at,
+            created_by_id=request.user.pk,
+        )
+        obj.pk = created.pk
+        obj.refresh_from_db()
 
 
 @admin.register(PolicyVersion)

@@ -37,6 +37,18 @@ class RunNotFound(DomainError):
     default_message = "No such run."
 
 
+class SeasonNotFound(DomainError):
+    code = ErrorCode.SEASON_NOT_FOUND
+    http_status = 404
+    default_message = "No such season."
+
+
+class SeasonOverlaps(DomainError):
+    code = ErrorCode.SEASON_OVERLAPS
+    http_status = 409
+    default_message = "Seasons may not overlap: this range meets another season's."
+
+
 class WhatIfNotFound(DomainError):
     code = ErrorCode.WHATIF_NOT_FOUND
     http_status = 404

@@ -1,4 +1,6 @@
-"""Row locks of the SAKA book. Every lock goes through ``saka.core.db.lock_rows``."""
+"""Row locks of the SAKA book. Every row lock goes through ``saka.core.db.lock_rows``; the
+season and policy writers take a table lock each (:func:`season_table_lock`,
+:func:`policy_lock`)."""
 
 from __future__ import annotations
 
@@ -25,6 +27,18 @@ def wallet_lock_or_create(*, member_id: int) -> SakaAccount:
         wallet = wallet_lock(member_id=member_id)
     assert wallet is not None  # noqa: S101 - created just above or by a concurrent request
     return wallet
+
+
+def season_table_lock() -> None:
+    """Serialise the writers of seasons (create, activate, deactivate) for the transaction:
+    an overlap or "one active" check then sees every committed season. On PostgreSQL a
+    ``SHARE ROW EXCLUSIVE`` lock of ``grains_season`` (readers and runs linking to a season
+    are not blocked; bounded by ``lock_timeout``); SQLite serialises writers already."""
+    require_atomic()
+    if connection.vendor != "postgresql":
+        return
+    with lock_errors_typed(), connection.cursor() as cursor:
+        cursor.execute("LOCK TABLE grains_season IN SHARE ROW EXCLUSIVE MODE")
 
 
 def policy_lock() -> None:

@@ -227,6 +227,46 @@ class RunKind(models.TextChoices):
     REDISTRIBUTION = "redistribution", "Redistribution"
 
 
+class Season(models.Model):
+    """A named cycle of the economy (``saka.grains.seasons``): a date range ``[starts_at,
+    ends_at)``; seasons never overlap (checked by the service under the table's lock, and on
+    PostgreSQL by an exclusion constraint), at most one is active (a partial unique index).
+    A run belongs to the season whose range contains its ``as_of``."""
+
+    id = models.BigAutoField(primary_key=True)
+    name = models.CharField(max_length=80, unique=True)
+    slug = models.SlugField(max_length=80, unique=True)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    is_active = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        db_table = "grains_season"
+        ordering = ["-starts_at"]
+        indexes = [models.Index(fields=["starts_at", "ends_at"], name="grains_season_range")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="grains_season_ends_after"
+            ),
+            models.UniqueConstraint(
+                fields=["is_active"],
+                condition=Q(is_active=True),
+                name="grains_season_one_active",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Run(BatchRun):
     """A compost or redistribution run: its parameters, progress (chunks done) and outcome.
 
@@ -253,6 +293,10 @@ class Run(BatchRun):
     pot = models.BigIntegerField(null=True, blank=True)
     silo_before = models.BigIntegerField(null=True, blank=True)
     silo_after = models.BigIntegerField(null=True, blank=True)
+    # the season whose [starts_at, ends_at) contains the run's as_of, set when it is opened
+    season = models.ForeignKey(
+        Season, null=True, blank=True, on_delete=models.PROTECT, related_name="runs"
+    )
     policy_version = models.ForeignKey(
         "grains.PolicyVersion",
         null=True,

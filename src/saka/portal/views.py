@@ -22,6 +22,7 @@ from saka.core.clock import now
 from saka.core.money import format_cents
 from saka.euro import selectors as euro_selectors
 from saka.grains import selectors as grains_selectors
+from saka.grains.seasons.selectors import season_recent
 from saka.portal.forecast import compost_forecast
 from saka.portal.statements import (
     BOOKS,
@@ -34,6 +35,7 @@ from saka.portal.statements import (
 )
 
 DASHBOARD_URL = "/dashboard/"  # the staff pages (saka.dashboard)
+SEASONS_SHOWN = 6
 
 
 def _member_id(request: HttpRequest) -> int:
@@ -57,13 +59,19 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def me(request: HttpRequest) -> HttpResponse:
-    """The member's two wallets and the compost forecast, in words."""
+    """The member's two wallets, the compost forecast in words, the latest seasons (the one
+    containing now highlighted)."""
     member_id = _member_id(request)
+    at = now()
     saka = grains_selectors.wallet_summary(member_id=member_id)
     eur = euro_selectors.wallet_summary(member_id=member_id)
     context = {
         "saka": saka,
-        "forecast": compost_forecast(member_id=member_id, as_of=now()),
+        "forecast": compost_forecast(member_id=member_id, as_of=at),
+        "seasons": [
+            {"season": season, "current": season.starts_at <= at < season.ends_at}
+            for season in season_recent(limit=SEASONS_SHOWN)
+        ],
         "eur": {
             "available": format_cents(eur.available),
             "held": format_cents(eur.held),

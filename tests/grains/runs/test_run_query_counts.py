@@ -39,8 +39,9 @@ ids_from_one = pytest.mark.django_db(transaction=True, reset_sequences=True)
 # system account, chunk done, run totals): 10 + 4 = 14.
 PER_CHUNK = {"postgresql": 3 + 4, "sqlite": 2 + 1 + 7 + 4}
 
-# A run's fixed cost, the same on both backends: opening it 8 (the earlier-run check, the find
-# and the earlier-run check of ``open_run``, BEGIN, the highest wallet id, the run's insert,
+# A run's fixed cost, the same on both backends: opening it 9 (the earlier-run check, the find
+# and the earlier-run check of ``open_run``, BEGIN, the highest wallet id, the season of its
+# as_of, the run's insert,
 # its first step's chunks, COMMIT), joining it 5 (two status updates, the dead leases freed in
 # their transaction), the end of each chunked step 10 (the loop's run read, the claim that
 # finds nothing, the step's state, then under the run's lock in its transaction the state
@@ -50,7 +51,7 @@ PER_CHUNK = {"postgresql": 3 + 4, "sqlite": 2 + 1 + 7 + 4}
 # with nothing left over), finishing it 7 (the loop's read, the finish under the run's lock
 # in its transaction, the read that sees it done, the run returned) plus the redistribution's
 # outcome (1: is there a pot return?).
-OPEN, JOIN, STEP_END, SYSTEM, SINGLE, FINISH = 8, 5, 10, 1, 5, 7
+OPEN, JOIN, STEP_END, SYSTEM, SINGLE, FINISH = 9, 5, 10, 1, 5, 7
 FIXED = {
     "compost": OPEN + JOIN + (STEP_END + SYSTEM) + FINISH,
     "redistribution": OPEN

@@ -293,3 +293,30 @@ class CompostPreviewSerializer(serializers.Serializer):
         help_text="why nothing would be composted now: balance_below_minimum, "
         "amount_below_minimum, recently_active; empty when eligible"
     )
+
+
+class SeasonStatsSerializer(serializers.Serializer):
+    harvested = serializers.IntegerField(help_text="grains harvested in the season")
+    planted = serializers.IntegerField(help_text="grains planted in the season")
+    composted = serializers.IntegerField(help_text="grains composted by the season's runs")
+    redistributed = serializers.IntegerField(
+        help_text="grains credited to wallets by the season's redistributions"
+    )
+    runs = serializers.IntegerField(help_text="live runs whose as_of is in the season")
+    harvesters = serializers.IntegerField(help_text="members who harvested in the season")
+
+
+class SeasonSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    slug = serializers.CharField()
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField(help_text="exclusive: the range is [starts_at, ends_at)")
+    is_active = serializers.BooleanField()
+    stats = SeasonStatsSerializer()
+
+
+class SeasonCreateInSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=80)
+    starts_at = InstantField()
+    ends_at = InstantField(help_text="exclusive")

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from saka.api.saka import policy_views, run_views, simulation_views, views
+from saka.api.saka import policy_views, run_views, season_views, simulation_views, views
 
 urlpatterns = [
     path("me/saka/wallet/", views.SakaWalletView.as_view(), name="saka-wallet"),
@@ -28,6 +28,17 @@ urlpatterns = [
     ),
     path("staff/saka/silo/", run_views.StaffSiloView.as_view(), name="staff-silo"),
     path("staff/saka/stats/", run_views.StaffStatsView.as_view(), name="staff-stats"),
+    path("saka/seasons/", season_views.SeasonListView.as_view(), name="saka-seasons"),
+    path(
+        "staff/saka/seasons/",
+        season_views.StaffSeasonListView.as_view(),
+        name="staff-seasons",
+    ),
+    path(
+        "staff/saka/seasons/<int:season_id>/activate/",
+        season_views.StaffSeasonActivateView.as_view(),
+        name="staff-season-activate",
+    ),
     path("staff/saka/policy/", policy_views.StaffPolicyView.as_view(), name="staff-policy"),
     path(
         "staff/saka/policy/whatifs/",

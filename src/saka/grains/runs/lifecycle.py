@@ -6,6 +6,10 @@ A run is a row (:class:`~saka.grains.models.Run`). Live runs are unique per kind
 run: a new period's run waits until the earlier one is finished -- resumed, never skipped, or
 its members would never be paid. A finished run is returned as it is. A dry run computes what
 a live run at the same ``as_of`` would do and writes only its own record.
+
+A run (live or dry) is linked to the season whose ``[starts_at, ends_at)`` contains its
+``as_of`` -- the season it is about, not the one active when it is started: a run resumed or
+replayed later, or started for a past instant, still counts in its own season.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from saka.grains.models import AccountKind, Run, RunStatus, SakaAccount
 from saka.grains.policy import policy_current
 from saka.grains.runs.chunks import MAX_WORKERS
 from saka.grains.runs.periods import period_of, run_parameters
+from saka.grains.seasons.selectors import season_id_at
 
 logger = logging.getLogger("saka.runs")
 DRY_ACTION = "saka.run.dry"
@@ -106,6 +111,7 @@ def open_live(
             chunk_size=chunk_size,
             max_id=_max_wallet_id(),
             status=RunStatus.QUEUED,
+            season_id=season_id_at(at),
         )
         if audit_action is not None:
             audit_record(
@@ -175,6 +181,7 @@ def run_dry(
     staff_require(actor_id=triggered_by_id, action=DRY_ACTION, target_type="run", payload=payload)
     started = time.monotonic()
     max_id = _max_wallet_id()
+    season = season_id_at(at)
     policy = policy_current(at=at)
     with transaction.atomic():
         run = Run.objects.create(
@@ -190,6 +197,7 @@ def run_dry(
             max_id=max_id,
             cursor=max_id,
             status=RunStatus.RUNNING,
+            season_id=season,
         )
         audit_record(
             actor_id=run.triggered_by_id,

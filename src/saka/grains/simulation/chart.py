@@ -25,7 +25,9 @@ def chart_write(reports: Sequence[SimulationReport], path: Path) -> Path:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError as exc:  # pragma: no cover - matplotlib is a dev dependency
-        raise ValidationError("The chart needs matplotlib (pip install 'saka-wallets[charts]').") from exc
+        raise ValidationError(
+            "The chart needs matplotlib (pip install 'saka-wallets[charts]')."
+        ) from exc
     fig, axes = plt.subplots(2, 2, figsize=(12, 8), sharex=True)
     (silo_ax, supply_ax), (share_ax, gini_ax) = axes
     for report in reports:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import random
 from contextlib import nullcontext
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -32,7 +33,9 @@ from saka.demo.history import history_book
 from saka.demo.polls import polls_book
 from saka.euro.conf import get_settings
 from saka.euro.models import Campaign
-from saka.grains.models import AccountKind, Run, RunKind, SakaAccount
+from saka.grains.errors import SeasonOverlaps
+from saka.grains.models import AccountKind, Run, RunKind, SakaAccount, Season
+from saka.grains.seasons.services import season_activate, season_create
 from saka.projects.models import Project
 from saka.projects.services import project_create
 
@@ -52,6 +55,7 @@ PROJECT_TITLES = [
 ]
 # signs the demo's deposits when SAKA_PAYMENT_WEBHOOK_SECRET is not set (``make demo`` sets it
 # to this value, so that ``saka_webhook_send`` against its server is accepted)
+DEMO_SEASON, DEMO_SEASON_SLUG = "Demo season", "demo-season"
 DEMO_WEBHOOK_SECRET = "whsec_demo_not_a_secret"  # noqa: S105 - a public demo value
 
 
@@ -120,6 +124,7 @@ class Command(BaseCommand):
         )
         todo = [m.pk for m in members if m.pk not in with_history]
         today = now().replace(second=0, microsecond=0)
+        season = self._season(today, days, admin.pk)
         history = history_book(
             member_ids=todo,
             projects=[p.pk for p in projects],
@@ -147,10 +152,30 @@ class Command(BaseCommand):
                 f"saka_demo: {len(members)} members ({len(todo)} new), {len(projects)} projects, "
                 f"{history.operations} SAKA operations, {len(history.runs)} runs "
                 f"({self._runs(history.runs)}), {polls.votes} poll votes ({polls.spent} grains "
-                f"spent), {eur.deposits} deposits booked, campaigns "
+                f"spent), {eur.deposits} deposits booked, season "
+                f"{season.name if season else '-'}, campaigns "
                 + ", ".join(f"{c.pk} {c.status}" for c in _fresh(eur.campaigns))
             )
         )
+
+    def _season(self, today: datetime, days: int, staff_id: int) -> Season | None:
+        """One active season covering the demo's history and the next weeks, made before
+        the runs (they link to it); kept as it is when the demo runs again."""
+        found = Season.objects.filter(slug=DEMO_SEASON_SLUG).first()
+        if found is not None:
+            return found
+        start = (today - timedelta(days=days + 1)).replace(hour=0, minute=0)
+        try:
+            season = season_create(
+                name=DEMO_SEASON,
+                starts_at=start,
+                ends_at=today + timedelta(days=90),
+                created_by_id=staff_id,
+            )
+        except SeasonOverlaps as exc:
+            self.stderr.write(f"  season not created: {exc.message}")
+            return None
+        return season_activate(season_id=season.pk, actor_id=staff_id)
 
     def _webhook_secret(self) -> Any:
         """The demo's deposits are signed webhooks: without SAKA_PAYMENT_WEBHOOK_SECRET (``make
