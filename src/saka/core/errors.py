@@ -56,6 +56,7 @@ class ErrorCode(StrEnum):
     NOT_A_MEMBER = "not_a_member"
     PROJECT_NOT_FOUND = "project_not_found"
     RUN_NOT_FOUND = "run_not_found"
+    STATEMENT_NOT_FOUND = "statement_not_found"
     # polls
     POLL_NOT_FOUND = "poll_not_found"
     POLL_CLOSED = "poll_closed"

@@ -35,3 +35,9 @@ class RunNotFound(DomainError):
     code = ErrorCode.RUN_NOT_FOUND
     http_status = 404
     default_message = "No such run."
+
+
+class StatementNotFound(DomainError):
+    code = ErrorCode.STATEMENT_NOT_FOUND
+    http_status = 404
+    default_message = "No statement is published for this run (yet)."

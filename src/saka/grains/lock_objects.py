@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from saka.core.db import lock_rows, require_atomic
+from django.db import connection
+
+from saka.core.db import lock_errors_typed, lock_rows, require_atomic
 from saka.grains.models import AccountKind, SakaAccount
 
 
@@ -23,3 +25,18 @@ def wallet_lock_or_create(*, member_id: int) -> SakaAccount:
         wallet = wallet_lock(member_id=member_id)
     assert wallet is not None  # noqa: S101 - created just above or by a concurrent request
     return wallet
+
+
+# pg_advisory_xact_lock key of the run statements' chain ("SAKA" "STMT" in ASCII)
+STATEMENT_CHAIN_KEY = 0x53414B4153544D54
+
+
+def statement_chain_lock() -> None:
+    """Serialise appending to the run statements' chain until this transaction ends (a
+    transaction-scoped advisory lock on PostgreSQL, under ``lock_timeout``; SQLite serialises
+    writers itself)."""
+    require_atomic()
+    if connection.vendor != "postgresql":
+        return
+    with lock_errors_typed(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [STATEMENT_CHAIN_KEY])

@@ -344,3 +344,29 @@ class EconomySnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"SAKA economy as of {self.at:%Y-%m-%d %H:%M}"
+
+
+class RunStatement(models.Model):
+    """The published statement of a finished live run (``saka.grains.run_statements``): its
+    figures and the Merkle root over the wallets it moved, hash-chained to the previous
+    statement (one chain over both kinds, ``seq`` 1..n without gaps). Append-only."""
+
+    id = models.BigAutoField(primary_key=True)
+    seq = models.BigIntegerField(unique=True)
+    run = models.OneToOneField(Run, on_delete=models.PROTECT, related_name="statement")
+    kind = models.CharField(max_length=16, choices=RunKind.choices)
+    body = models.JSONField(help_text="The figures, hashed in canonical JSON (sorted keys).")
+    merkle_root = models.CharField(max_length=64)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+    chunks = models.JSONField(
+        default=list, blank=True, help_text="[lo, hi, count, total, root] of each chunk leaf."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "grains_run_statement"
+        ordering = ["-seq"]
+
+    def __str__(self) -> str:
+        return f"statement {self.seq}: {self.kind} run {self.run_id}"

@@ -49,17 +49,20 @@ PER_CHUNK = {"postgresql": 3 + 4, "sqlite": 2 + 1 + 7 + 4}
 # redistribution's prepare: 11, the pot's booking and the credit chunks' plan; its settle: 0
 # with nothing left over), finishing it 7 (the loop's read, the finish under the run's lock
 # in its transaction, the read that sees it done, the run returned) plus the redistribution's
-# outcome (1: is there a pot return?).
-OPEN, JOIN, STEP_END, SYSTEM, SINGLE, FINISH = 8, 5, 10, 1, 5, 7
+# outcome (1: is there a pot return?); publishing its statement in the finishing transaction
+# 5 (is it published, the postings' keyset batch -- one per 10,000 postings --, the chain's
+# lock on PostgreSQL, its tail, the insert) plus the redistribution's pot return (1).
+OPEN, JOIN, STEP_END, SYSTEM, SINGLE, FINISH, PUBLISH = 8, 5, 10, 1, 5, 7, 5
 FIXED = {
-    "compost": OPEN + JOIN + (STEP_END + SYSTEM) + FINISH,
+    "compost": OPEN + JOIN + (STEP_END + SYSTEM) + FINISH + PUBLISH,
     "redistribution": OPEN
     + JOIN
     + STEP_END  # freeze
     + (SINGLE + 11)  # prepare
     + (STEP_END + SYSTEM)  # credit
     + SINGLE  # settle
-    + (FINISH + 1),
+    + (FINISH + 1)
+    + (PUBLISH + 1),
 }
 
 

@@ -28,6 +28,7 @@ from saka.grains.models import (
     SakaPosting,
 )
 from saka.grains.rules import CompostRule
+from saka.grains.run_statements import run_statement_publish
 from saka.grains.runs.chunks import (
     DEFAULT_CHUNK_SIZE,
     chunk_counts,
@@ -163,6 +164,12 @@ def _compost_finished(run: Run) -> None:
     run.eligible_wallets = int(count)
 
 
+def _compost_finish(run: Run) -> None:
+    """In the finishing transaction: the empty run's eligible count, then the statement."""
+    _compost_finished(run)
+    run_statement_publish(run)
+
+
 COMPOST = RunSpec(
     name="compost",
     run_model=Run,
@@ -176,7 +183,7 @@ COMPOST = RunSpec(
         )
     ],
     outcome=lambda run: "completed" if run.wallets_done else "nothing_to_compost",
-    on_finish=_compost_finished,
+    on_finish=_compost_finish,
     live={"kind": RunKind.COMPOST, "dry_run": False},
     counts=run_counts,
 )

@@ -31,6 +31,7 @@ from saka.grains.models import (
     SakaPosting,
 )
 from saka.grains.rules import RedistributionPlan, RedistributionRule, redistribution_refusal
+from saka.grains.run_statements import run_statement_publish
 from saka.grains.runs.chunks import (
     DEFAULT_CHUNK_SIZE,
     chunk_counts,
@@ -255,6 +256,11 @@ def _redistribution_outcome(run: Run) -> str:
     return "completed"
 
 
+def _redistribution_finish(run: Run) -> None:
+    """In the finishing transaction: the run's statement (never done without it)."""
+    run_statement_publish(run)
+
+
 REDISTRIBUTION = RunSpec(
     name="redistribution",
     run_model=Run,
@@ -271,6 +277,7 @@ REDISTRIBUTION = RunSpec(
         Single("settle", _redistribution_settle),
     ],
     outcome=_redistribution_outcome,
+    on_finish=_redistribution_finish,
     live={"kind": RunKind.REDISTRIBUTION, "dry_run": False},
     counts=run_counts,
 )
