@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import hashlib
 from contextlib import contextmanager
+from io import StringIO
+from pathlib import Path
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.test import override_settings
 
@@ -268,3 +271,32 @@ def test_reconcile_names_a_deleted_statement(redistributed, make_wallet):
     chain = [d for d in found if d.check == CHECKS[0]]
     assert chain[0].data["gap"] == {"expected": 2, "found": 3}
     assert [d.data["run_id"] for d in found if d.check == CHECKS[1]] == [run.pk]
+
+
+@pytest.mark.corrupts_books
+def test_the_verify_command_passes_then_names_a_tampered_statement(redistributed):
+    # given the books as the runs left them
+    run, active = redistributed
+    out = StringIO()
+    call_command("saka_statement_verify", stdout=out)
+    assert "2 statement(s) verified" in out.getvalue()
+    # when a credit is tampered with, then the command fails naming the run's statement
+    with _append_only_lifted("grains_posting"):
+        SakaPosting.objects.filter(run_id=run.pk, account_id=active[0]).update(amount=1)
+    out = StringIO()
+    with pytest.raises(CommandError):
+        call_command("saka_statement_verify", "--run", str(run.pk), stdout=out)
+    assert f"statement 2 (run {run.pk})" in out.getvalue()
+
+
+def test_the_documented_snippet_verifies_a_proof(redistributed):
+    # given the 10-line verifier of docs/statements.md and a member's proof
+    run, active = redistributed
+    text = (Path(__file__).parents[3] / "docs" / "statements.md").read_text()
+    snippet = text.split("Verify a proof by hand")[1].split("```python\n")[1].split("```")[0]
+    namespace: dict = {}
+    exec(snippet, namespace)  # noqa: S102 - our own documentation
+    proof = statement_proof(run_id=run.pk, member_id=member_of(active[0])).proof
+    # then it accepts the proof and refuses a wrong amount
+    assert namespace["verify"](proof)
+    assert not namespace["verify"]({**proof, "amount": proof["amount"] + 1})
