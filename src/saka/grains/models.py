@@ -284,6 +284,7 @@ class Run(BatchRun):
 class RunChunkStep(models.IntegerChoices):
     APPLY = 0, "apply"  # compost or credit the chunk's wallets
     FREEZE = 1, "freeze"  # redistribution: write the chunk's eligible wallets as targets
+    HASH = 2, "hash"  # the statement: hash the chunk's postings into its subtree root
 
 
 class RunChunk(BatchChunk):
@@ -344,6 +345,27 @@ class EconomySnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"SAKA economy as of {self.at:%Y-%m-%d %H:%M}"
+
+
+class RunStatementChunk(models.Model):
+    """One chunk leaf of a run's statement tree: the subtree root over the run's wallet
+    postings in ``(lo, hi]``, their count and grains, written by the run's hash step (in the
+    transaction that marks its chunk done; chunks without postings have none). The statement
+    folds these into its root; reconcile recomputes them from the postings."""
+
+    pk = models.CompositePrimaryKey("run_id", "lo")
+    run_id = models.BigIntegerField()
+    lo = models.BigIntegerField()
+    hi = models.BigIntegerField()
+    count = models.BigIntegerField()
+    total = models.BigIntegerField()
+    root = models.CharField(max_length=64)
+
+    class Meta:
+        db_table = "grains_run_statement_chunk"
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} ({self.lo}, {self.hi}]: {self.count} leaves"
 
 
 class RunStatement(models.Model):

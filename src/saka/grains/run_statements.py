@@ -4,8 +4,9 @@ over the wallets it moved (``saka.grains.merkle``), hash-chained to the previous
 Published once, in the run's finishing transaction (the engine's ``on_finish``, under the
 run's row lock): a run is never done without its statement, and a run resumed after a crash
 mid-publish publishes once. The chain's tail is serialised by ``statement_chain_lock``. The
-tree is hashed chunk by chunk (at most ``chunk_size`` postings in memory at a time); the same
-functions recompute it for ``saka_reconcile`` and for a member's proof.
+chunks' subtrees are hashed before, by the run's hash step (``saka.grains.runs.statements``),
+so the finishing transaction only folds the chunk leaves; ``saka_reconcile`` recomputes the
+whole tree from the postings, streamed (one batch of postings in memory at a time).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from saka.grains.merkle import (
     merkle_root,
     statement_hash,
 )
-from saka.grains.models import Run, RunKind, RunStatement, SakaEntry
+from saka.grains.models import Run, RunKind, RunStatement, RunStatementChunk, SakaEntry
 from saka.grains.rules import CompostRule, RedistributionRule
 
 logger = logging.getLogger("saka.runs")
@@ -93,6 +94,23 @@ def chunk_postings(run: Run, lo: int, hi: int) -> list[tuple[int, int]]:
     with connection.cursor() as cursor:
         cursor.execute(_POSTINGS, [run.pk, lo, hi])
         return [(int(a), sign * int(x)) for a, x in cursor.fetchall()]
+
+
+def chunk_leaf(run: Run, lo: int, hi: int) -> ChunkLeaf | None:
+    """The chunk leaf of ``(lo, hi]`` from its postings (``None``: it has none)."""
+    tree, total = StreamingRoot(), 0
+    for account_id, amount in chunk_postings(run, lo, hi):
+        tree.add(leaf_hash(account_id, amount))
+        total += amount
+    if tree.count == 0:
+        return None
+    return ChunkLeaf(lo, hi, tree.count, total, tree.root().hex())
+
+
+def stored_chunk_leaves(run: Run) -> list[ChunkLeaf]:
+    """The chunk leaves the run's hash step stored, by key."""
+    rows = RunStatementChunk.objects.filter(run_id=run.pk).order_by("lo")
+    return [ChunkLeaf(r.lo, r.hi, r.count, r.total, r.root) for r in rows]
 
 
 def _run_leaves(run: Run, sql_leaves: bool) -> Iterator[tuple[int, int, bytes]]:
@@ -215,7 +233,7 @@ def run_statement_publish(run: Run) -> RunStatement | None:
     if existing is not None:
         return existing
     started = time.monotonic()
-    chunks = list(run_chunk_leaves(run))
+    chunks = stored_chunk_leaves(run)  # hashed by the run's hash step (saka.grains.runs.statements)
     hashed = time.monotonic()
     lock_objects.statement_chain_lock()
     tail = RunStatement.objects.order_by("-seq").values_list("seq", "hash").first()

@@ -300,3 +300,44 @@ def test_the_documented_snippet_verifies_a_proof(redistributed):
     # then it accepts the proof and refuses a wrong amount
     assert namespace["verify"](proof)
     assert not namespace["verify"]({**proof, "amount": proof["amount"] + 1})
+
+
+def test_the_hash_step_stores_the_chunk_leaves_the_postings_give(redistributed):
+    # given the redistribution (chunks of 2) and its statement
+    run, _ = redistributed
+    statement = RunStatement.objects.get(run_id=run.pk)
+    # then the hash step's leaves are the ones recomputed from the postings, and the statement's
+    stored = run_statements.stored_chunk_leaves(run)
+    assert stored == list(run_statements.run_chunk_leaves(run))
+    assert stored == list(run_statements.run_chunk_leaves(run, sql_leaves=True))
+    assert [c.as_list() for c in stored] == statement.chunks
+    assert run_statements.top_root(stored) == statement.merkle_root
+
+
+def test_a_run_crashed_in_its_hash_step_resumes_and_publishes_once(make_wallet, monkeypatch):
+    # given a crash in the second hash chunk
+    for _ in range(4):
+        make_wallet(1000, A - 100 * DAY)
+    real = run_statements.chunk_leaf
+    calls = {"n": 0}
+
+    def crash_second(run, lo, hi):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise Crash
+        return real(run, lo, hi)
+
+    monkeypatch.setattr("saka.grains.runs.statements.chunk_leaf", crash_second)
+    with pytest.raises(Crash):
+        compost_run_start(as_of=A, chunk_size=1)
+    assert not RunStatement.objects.exists()
+    # when it is resumed
+    monkeypatch.undo()
+    run = compost_run_start(as_of=A, chunk_size=1)
+    # then one statement, whose tree is the postings'
+    statement = RunStatement.objects.get()
+    assert (statement.run_id, statement.body["leaves"]) == (run.pk, 4)
+    assert statement.merkle_root == run_statements.top_root(
+        list(run_statements.run_chunk_leaves(run))
+    )
+    assert reconcile().ok
