@@ -224,8 +224,8 @@ def statement_body(run: Run, *, seq: int, chunks: list[ChunkLeaf]) -> dict[str, 
 
 def run_statement_publish(run: Run) -> RunStatement | None:
     """Publish the statement of the finished live ``run`` (``None`` for a dry run), once:
-    inside the run's finishing transaction, the chain's tail locked after the tree is hashed.
-    A run with a statement already returns it."""
+    inside the run's finishing transaction, the chain's tail locked after the chunk leaves
+    are read. A run with a statement already returns it."""
     require_atomic()
     if run.dry_run:
         return None
@@ -234,7 +234,7 @@ def run_statement_publish(run: Run) -> RunStatement | None:
         return existing
     started = time.monotonic()
     chunks = stored_chunk_leaves(run)  # hashed by the run's hash step (saka.grains.runs.statements)
-    hashed = time.monotonic()
+    read = time.monotonic()
     lock_objects.statement_chain_lock()
     tail = RunStatement.objects.order_by("-seq").values_list("seq", "hash").first()
     seq, prev = (int(tail[0]) + 1, str(tail[1])) if tail else (1, GENESIS)
@@ -249,11 +249,11 @@ def run_statement_publish(run: Run) -> RunStatement | None:
         hash=statement_hash(prev, body),
         chunks=[c.as_list() for c in chunks],
     )
-    _published(statement, hashed - started, time.monotonic() - started)
+    _published(statement, read - started, time.monotonic() - started)
     return statement
 
 
-def _published(statement: RunStatement, hashing_s: float, total_s: float) -> None:
+def _published(statement: RunStatement, reading_s: float, total_s: float) -> None:
     logger.info(
         "run %s statement %s published: %s leaves, %s chunks, root %s (%.0f ms hashing, %.0f ms)",
         statement.run_id,
@@ -261,7 +261,7 @@ def _published(statement: RunStatement, hashing_s: float, total_s: float) -> Non
         statement.body["leaves"],
         statement.body["chunks"],
         statement.merkle_root[:12],
-        hashing_s * 1000,
+        reading_s * 1000,
         total_s * 1000,
         extra={
             "event": "run.statement",
