@@ -132,6 +132,7 @@ def test_each_live_run_publishes_one_statement_chained_to_the_previous(redistrib
 def test_a_dry_run_publishes_nothing_and_a_finished_run_is_not_published_again(make_wallet):
     make_wallet(1000, A - 100 * DAY)
     compost_run_start(as_of=A, dry_run=True)
+    redistribution_run_start(as_of=A, dry_run=True)
     assert not RunStatement.objects.exists()
     run = compost_run_start(as_of=A)
     again = compost_run_start(as_of=A)  # the finished run, returned as it is
