@@ -50,6 +50,7 @@ EXPECTED: dict[tuple[str, str], tuple[set[str], str]] = {
     ("staff-silo", "get"): (READERS, "view_staff_data"),
     ("staff-stats", "get"): (READERS, "view_staff_data"),
     ("staff-simulations", "post"): (READERS, "view_staff_data"),
+    ("staff-statement-detail", "get"): (READERS, "view_staff_data"),
     ("staff-adjustment", "post"): ({ADJUSTER}, "adjust_saka"),
     ("staff-euro-campaigns", "post"): ({SETTLER}, "manage_campaigns"),
     ("staff-euro-campaign-status", "post"): ({SETTLER}, "manage_campaigns"),
@@ -71,7 +72,8 @@ ROLES = [NONE, OPERATOR, SETTLER, ADJUSTER, AUDITOR, POLL_MANAGER, POLICY_MAKER,
 @pytest.fixture
 def world(settings: Any, make_user: Any, member: Any, project: Any) -> dict[str, Any]:
     """An open campaign with a held pledge, a closed campaign with its settlement opened by
-    the system, a dry run recorded by the system, a project without a campaign."""
+    the system, a dry run recorded by the system, a live compost and its statement, a project
+    without a campaign."""
     settings.SAKA_PAYMENT_WEBHOOK_SECRET = SECRET
     rich = make_user()
     deposit(rich, 100_000)
@@ -86,6 +88,7 @@ def world(settings: Any, make_user: Any, member: Any, project: Any) -> dict[str,
         name="Spring", starts_at=now(), ends_at=now() + timedelta(days=90), created_by_id=None
     )
     whatif = policy_whatif(changes={"compost_rate": "0.20"}, actor_id=None)
+    live = compost_run_start()  # publishes statement 1
     return {
         "season": season,
         "whatif": whatif,
@@ -94,6 +97,7 @@ def world(settings: Any, make_user: Any, member: Any, project: Any) -> dict[str,
         "pledge": pledge,
         "spare": spare,
         "run": run,
+        "statement": live.statement,
         "member": member,
     }
 
@@ -103,6 +107,7 @@ def _request(name: str, method: str, world: dict[str, Any]) -> tuple[str, Any]:
         "staff-run-detail": {"run_id": world["run"].pk},
         "staff-policy-whatif-detail": {"whatif_id": world["whatif"].pk},
         "staff-run-resume": {"run_id": world["run"].pk},
+        "staff-statement-detail": {"seq": world["statement"].seq},
         "staff-euro-campaign-status": {"campaign_id": world["open"].pk},
         "staff-euro-settlement": {"campaign_id": world["closed"].pk},
         "staff-euro-pledge-refund": {"pledge_id": world["pledge"].pledge_id},

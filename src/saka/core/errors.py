@@ -61,6 +61,7 @@ class ErrorCode(StrEnum):
     WHATIF_NOT_FOUND = "whatif_not_found"
     WHATIF_STALE = "whatif_stale"
     SIMULATION_TOO_LARGE = "simulation_too_large"
+    STATEMENT_NOT_FOUND = "statement_not_found"
     # polls
     POLL_NOT_FOUND = "poll_not_found"
     POLL_CLOSED = "poll_closed"

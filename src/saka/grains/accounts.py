@@ -8,6 +8,8 @@ from saka.grains.invariants import (
     global_identity,
     poll_votes_match_entries,
     project_scores_match_plants,
+    run_statements_chain,
+    run_statements_match_books,
     silo_matches_flows,
     wallet_counters_match_postings,
 )
@@ -27,6 +29,8 @@ SAKA_BOOK = Book(
         project_scores_match_plants,
         poll_votes_match_entries,
         compost_statements_match_postings,
+        run_statements_chain,
+        run_statements_match_books,
     ),
 )
 

@@ -73,3 +73,9 @@ class SimulationTooLarge(DomainError):
     default_message = (
         "This simulation is too large for a request; run manage.py saka_simulate instead."
     )
+
+
+class StatementNotFound(DomainError):
+    code = ErrorCode.STATEMENT_NOT_FOUND
+    http_status = 404
+    default_message = "No statement is published for this run (yet)."

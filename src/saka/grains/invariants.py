@@ -6,12 +6,23 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection
 
 from saka.core.money import floor_share
 from saka.grains.conf import POLL_VOTE
-from saka.grains.models import AccountKind, SakaAccount, SakaEntry, SakaPosting
+from saka.grains.merkle import GENESIS, statement_hash
+from saka.grains.models import (
+    AccountKind,
+    Run,
+    RunStatement,
+    RunStatus,
+    SakaAccount,
+    SakaEntry,
+    SakaPosting,
+)
+from saka.grains.run_statements import ChunkLeaf, run_chunk_leaves, statement_body
 from saka.ledger.reconcile import Discrepancy, fetch, fetch_first, table
 from saka.polls.models import Vote
 from saka.projects.models import Project, ProjectScoreDelta
@@ -219,3 +230,93 @@ def compost_statements_match_postings(limit: int) -> Iterable[Discrepancy]:
             f"compost posting {r[0]}: {r[1]} grains, but its statement says floor({r[2]} x {r[3]})",
             {"posting_id": r[0], "amount": int(r[1]), "basis": int(r[2]), "rate": r[3]},
         )
+
+
+def run_statements_chain(limit: int) -> Iterable[Discrepancy]:
+    """The run statements form one chain: ``seq`` 1..n without gaps, each ``prev_hash`` the
+    previous statement's hash, each hash recomputed from ``prev_hash`` and the body, the body's
+    ``seq``, run, kind and root those of its row. Streams the statements in ``seq`` order."""
+    expected, prev, found = 1, GENESIS, 0
+    rows = RunStatement.objects.order_by("seq").values_list(
+        "seq", "run_id", "kind", "body", "merkle_root", "prev_hash", "hash"
+    )
+    for seq, run_id, kind, body, root, prev_hash, digest in rows.iterator(chunk_size=500):
+        off: dict[str, Any] = {}
+        if seq != expected:
+            off["gap"] = {"expected": expected, "found": seq}
+        if prev_hash != prev:
+            off["prev_hash"] = {"expected": prev, "found": prev_hash}
+        if statement_hash(prev_hash, body) != digest:
+            off["hash"] = {"stored": digest, "recomputed": statement_hash(prev_hash, body)}
+        column = {"seq": seq, "run_id": run_id, "kind": kind, "merkle_root": root}
+        for name, value in column.items():
+            if body.get(name) != value:
+                off[f"body.{name}"] = {"column": value, "body": body.get(name)}
+        if off and found < limit:
+            found += 1
+            yield Discrepancy(
+                "saka",
+                "run_statements_chain",
+                f"statement {seq} (run {run_id}): {', '.join(off)} do not check out",
+                {"seq": seq, "run_id": run_id, **off},
+            )
+        expected, prev = seq + 1, digest
+
+
+def _differences(stored: dict[str, Any], recomputed: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: {"statement": stored.get(k), "books": recomputed.get(k)}
+        for k in sorted(set(stored) | set(recomputed))
+        if stored.get(k) != recomputed.get(k)
+    }
+
+
+def run_statements_match_books(limit: int) -> Iterable[Discrepancy]:
+    """Each statement's figures equal its run's row, each chunk's count, total and root are
+    recomputed from all the run's postings, and so is the top root; every live run finished
+    since the first statement has one. Streams: one statement and one batch of postings at a
+    time."""
+    found = 0
+    statements = RunStatement.objects.select_related("run").order_by("seq")
+    for st in statements.iterator(chunk_size=100):
+        run = st.run
+        chunks = list(run_chunk_leaves(run))
+        off = _differences(st.body, statement_body(run, seq=st.seq, chunks=chunks))
+        books = {c.lo: c for c in chunks}
+        stated = {c.lo: c for c in map(ChunkLeaf.of_list, st.chunks)}
+        bad = sorted(lo for lo in set(books) | set(stated) if books.get(lo) != stated.get(lo))
+        if bad:
+            off["chunks"] = [
+                {"lo": lo, "statement": _chunk(stated.get(lo)), "books": _chunk(books.get(lo))}
+                for lo in bad[:10]
+            ]
+        if off and found < limit:
+            found += 1
+            yield Discrepancy(
+                "saka",
+                "run_statements_match_books",
+                f"statement {st.seq} (run {run.pk}): {', '.join(off)} differ from the books",
+                {"seq": st.seq, "run_id": run.pk, **off},
+            )
+    first = statements.order_by("seq").select_related("run").first()
+    if first is None:
+        return
+    missing = (
+        Run.objects.filter(
+            dry_run=False, status=RunStatus.DONE, finished_at__gte=first.run.finished_at
+        )
+        .filter(statement__isnull=True)
+        .order_by("pk")
+        .values_list("pk", "kind", "period")[: max(limit - found, 0)]
+    )
+    for run_id, kind, period in missing:
+        yield Discrepancy(
+            "saka",
+            "run_statements_match_books",
+            f"run {run_id} ({kind} {period}) finished without a statement (deleted?)",
+            {"run_id": run_id, "kind": kind, "period": period},
+        )
+
+
+def _chunk(chunk: ChunkLeaf | None) -> list[Any] | None:
+    return None if chunk is None else chunk.as_list()

@@ -1,6 +1,7 @@
 """Row locks of the SAKA book. Every row lock goes through ``saka.core.db.lock_rows``; the
 season and policy writers take a table lock each (:func:`season_table_lock`,
-:func:`policy_lock`)."""
+:func:`policy_lock`), the run statements' chain a transaction-scoped advisory lock
+(:func:`statement_chain_lock`)."""
 
 from __future__ import annotations
 
@@ -50,3 +51,18 @@ def policy_lock() -> None:
         return
     with lock_errors_typed(), connection.cursor() as cursor:
         cursor.execute(f"LOCK TABLE {PolicyVersion._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
+
+
+# pg_advisory_xact_lock key of the run statements' chain ("SAKA" "STMT" in ASCII)
+STATEMENT_CHAIN_KEY = 0x53414B4153544D54
+
+
+def statement_chain_lock() -> None:
+    """Serialise appending to the run statements' chain until this transaction ends (a
+    transaction-scoped advisory lock on PostgreSQL, under ``lock_timeout``; SQLite serialises
+    writers itself)."""
+    require_atomic()
+    if connection.vendor != "postgresql":
+        return
+    with lock_errors_typed(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [STATEMENT_CHAIN_KEY])

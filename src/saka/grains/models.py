@@ -336,6 +336,7 @@ class Run(BatchRun):
 class RunChunkStep(models.IntegerChoices):
     APPLY = 0, "apply"  # compost or credit the chunk's wallets
     FREEZE = 1, "freeze"  # redistribution: write the chunk's eligible wallets as targets
+    HASH = 2, "hash"  # the statement: hash the chunk's postings into its subtree root
 
 
 class RunChunk(BatchChunk):
@@ -455,3 +456,50 @@ class PolicyVersion(models.Model):
 
     def __str__(self) -> str:
         return f"parameters v{self.pk} from {self.effective_at:%Y-%m-%d %H:%M}"
+
+
+class RunStatementChunk(models.Model):
+    """One chunk leaf of a run's statement tree: the subtree root over the run's wallet
+    postings in ``(lo, hi]``, their count and grains, written by the run's hash step (in the
+    transaction that marks its chunk done; chunks without postings have none). The statement
+    folds these into its root; reconcile recomputes them from the postings."""
+
+    pk = models.CompositePrimaryKey("run_id", "lo")
+    run_id = models.BigIntegerField()
+    lo = models.BigIntegerField()
+    hi = models.BigIntegerField()
+    count = models.BigIntegerField()
+    total = models.BigIntegerField()
+    root = models.CharField(max_length=64)
+
+    class Meta:
+        db_table = "grains_run_statement_chunk"
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} ({self.lo}, {self.hi}]: {self.count} leaves"
+
+
+class RunStatement(models.Model):
+    """The published statement of a finished live run (``saka.grains.run_statements``): its
+    figures and the Merkle root over the wallets it moved, hash-chained to the previous
+    statement (one chain over both kinds, ``seq`` 1..n without gaps). Append-only."""
+
+    id = models.BigAutoField(primary_key=True)
+    seq = models.BigIntegerField(unique=True)
+    run = models.OneToOneField(Run, on_delete=models.PROTECT, related_name="statement")
+    kind = models.CharField(max_length=16, choices=RunKind.choices)
+    body = models.JSONField(help_text="The figures, hashed in canonical JSON (sorted keys).")
+    merkle_root = models.CharField(max_length=64)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+    chunks = models.JSONField(
+        default=list, blank=True, help_text="[lo, hi, count, total, root] of each chunk leaf."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "grains_run_statement"
+        ordering = ["-seq"]
+
+    def __str__(self) -> str:
+        return f"statement {self.seq}: {self.kind} run {self.run_id}"

@@ -42,8 +42,10 @@ def test_a_compost_logs_each_chunk_once_and_its_end_once(make_wallet: Any, caplo
     # when the week's compost runs
     run = compost_run_start(as_of=A, chunk_size=2, workers=1)
     # then each chunk logged exactly one line, with the run's key and what the chunk did
-    chunks = lines(caplog, "run.chunk", run.pk)
-    planned = set(RunChunk.objects.filter(run_id=run.pk).values_list("lo", "hi"))
+    chunks = [r for r in lines(caplog, "run.chunk", run.pk) if r.step == "compost"]
+    planned = set(
+        RunChunk.objects.filter(run_id=run.pk, step=RunChunkStep.APPLY).values_list("lo", "hi")
+    )
     assert len(planned) > 1
     assert sorted((r.lo, r.hi) for r in chunks) == sorted(planned)
     assert {(r.run, r.kind, r.period, r.step) for r in chunks} == {
@@ -52,6 +54,10 @@ def test_a_compost_logs_each_chunk_once_and_its_end_once(make_wallet: Any, caplo
     assert sum(r.counts["wallets"] for r in chunks) == run.wallets_done == 7
     assert sum(r.counts["amount"] for r in chunks) == run.amount_done > 0
     assert all(r.duration_ms >= 0 and r.worker for r in chunks)
+    # and the statement's hash step one line per key range too, with the leaves it hashed
+    hashed = [r for r in lines(caplog, "run.chunk", run.pk) if r.step == "hash"]
+    assert sorted((r.lo, r.hi) for r in hashed) == sorted(planned)
+    assert sum(r.counts["wallets"] for r in hashed) == 7
     # and the run one line at its end, with its totals and time
     (done,) = lines(caplog, "run.done", run.pk)
     assert (done.run, done.kind, done.period, done.outcome) == (

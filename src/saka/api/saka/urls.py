@@ -2,7 +2,14 @@
 
 from django.urls import path
 
-from saka.api.saka import policy_views, run_views, season_views, simulation_views, views
+from saka.api.saka import (
+    policy_views,
+    run_views,
+    season_views,
+    simulation_views,
+    statement_views,
+    views,
+)
 
 urlpatterns = [
     path("me/saka/wallet/", views.SakaWalletView.as_view(), name="saka-wallet"),
@@ -12,6 +19,16 @@ urlpatterns = [
         "me/saka/compost-preview/",
         views.SakaCompostPreviewView.as_view(),
         name="saka-compost-preview",
+    ),
+    path(
+        "me/saka/statements/",
+        statement_views.SakaStatementListView.as_view(),
+        name="saka-statements",
+    ),
+    path(
+        "me/saka/statements/<int:run_id>/proof/",
+        statement_views.SakaStatementProofView.as_view(),
+        name="saka-statement-proof",
     ),
     path("platform/saka/harvests/", views.PlatformHarvestView.as_view(), name="platform-harvest"),
     path("staff/saka/adjustments/", views.StaffAdjustmentView.as_view(), name="staff-adjustment"),
@@ -25,6 +42,11 @@ urlpatterns = [
         "staff/saka/runs/<int:run_id>/resume/",
         run_views.StaffRunResumeView.as_view(),
         name="staff-run-resume",
+    ),
+    path(
+        "staff/saka/statements/<int:seq>/",
+        statement_views.StaffStatementDetailView.as_view(),
+        name="staff-statement-detail",
     ),
     path("staff/saka/silo/", run_views.StaffSiloView.as_view(), name="staff-silo"),
     path("staff/saka/stats/", run_views.StaffStatsView.as_view(), name="staff-stats"),

@@ -28,6 +28,7 @@ from saka.grains.models import (
     SakaPosting,
 )
 from saka.grains.rules import CompostRule
+from saka.grains.run_statements import run_statement_publish
 from saka.grains.runs.chunks import (
     DEFAULT_CHUNK_SIZE,
     chunk_counts,
@@ -39,6 +40,7 @@ from saka.grains.runs.chunks import (
     run_counts,
 )
 from saka.grains.runs.lifecycle import Progress, run_dry, run_live, validate_start
+from saka.grains.runs.statements import hash_step, statement_chunk_hash
 from saka.grains.sql.compost import (
     COMPOST_CHUNK_PG,
     COMPOST_DRY_PG,
@@ -163,6 +165,16 @@ def _compost_finished(run: Run) -> None:
     run.eligible_wallets = int(count)
 
 
+def _hash(run: Run, lo: int, hi: int, worker: str) -> dict[str, int]:
+    return statement_chunk_hash(COMPOST, run, lo, hi, worker)
+
+
+def _compost_finish(run: Run) -> None:
+    """In the finishing transaction: the empty run's eligible count, then the statement."""
+    _compost_finished(run)
+    run_statement_publish(run)
+
+
 COMPOST = RunSpec(
     name="compost",
     run_model=Run,
@@ -173,10 +185,11 @@ COMPOST = RunSpec(
             RunChunkStep.APPLY,
             lambda run: chunk_ranges(run, RunChunkStep.APPLY),
             _compost_chunk,
-        )
+        ),
+        hash_step(lambda run: chunk_ranges(run, RunChunkStep.APPLY), _hash),
     ],
     outcome=lambda run: "completed" if run.wallets_done else "nothing_to_compost",
-    on_finish=_compost_finished,
+    on_finish=_compost_finish,
     live={"kind": RunKind.COMPOST, "dry_run": False},
     counts=run_counts,
 )

@@ -31,6 +31,7 @@ from saka.grains.models import (
     SakaPosting,
 )
 from saka.grains.rules import RedistributionPlan, RedistributionRule, redistribution_refusal
+from saka.grains.run_statements import run_statement_publish
 from saka.grains.runs.chunks import (
     DEFAULT_CHUNK_SIZE,
     chunk_counts,
@@ -42,6 +43,7 @@ from saka.grains.runs.chunks import (
     run_counts,
 )
 from saka.grains.runs.lifecycle import Progress, run_dry, run_live, validate_start
+from saka.grains.runs.statements import hash_step, statement_chunk_hash
 from saka.grains.sql.redistribution import (
     REDISTRIBUTION_CHUNK_PG,
     REDISTRIBUTION_TARGETS,
@@ -255,6 +257,15 @@ def _redistribution_outcome(run: Run) -> str:
     return "completed"
 
 
+def _hash(run: Run, lo: int, hi: int, worker: str) -> dict[str, int]:
+    return statement_chunk_hash(REDISTRIBUTION, run, lo, hi, worker)
+
+
+def _redistribution_finish(run: Run) -> None:
+    """In the finishing transaction: the run's statement (never done without it)."""
+    run_statement_publish(run)
+
+
 REDISTRIBUTION = RunSpec(
     name="redistribution",
     run_model=Run,
@@ -269,8 +280,10 @@ REDISTRIBUTION = RunSpec(
         Single("prepare", _redistribution_prepare),
         Chunked("credit", RunChunkStep.APPLY, _credit_ranges, _redistribution_chunk),
         Single("settle", _redistribution_settle),
+        hash_step(_credit_ranges, _hash),
     ],
     outcome=_redistribution_outcome,
+    on_finish=_redistribution_finish,
     live={"kind": RunKind.REDISTRIBUTION, "dry_run": False},
     counts=run_counts,
 )
