@@ -37,6 +37,11 @@ COVERED_ELSEWHERE = {
     "staff-audit": "tests/api/test_roles.py",
     "staff-alerts": "tests/api/test_roles.py",
     "staff-simulations": "tests/api/test_roles.py",
+    "staff-statement-detail": "tests/api/test_roles.py",
+    **dict.fromkeys(
+        ("saka-statements", "saka-statement-proof"),
+        "tests/grains/runs/test_run_statements_api.py",
+    ),
     **dict.fromkeys(
         (
             "euro-wallet",

@@ -44,14 +44,14 @@ def parameter_field(name: str, **kwargs: Any) -> serializers.Field:
     return StrictIntegerField(min_value=low, max_value=high, **kwargs)
 
 
-class ParametersSerializer(serializers.Serializer):
+class PolicyParametersSerializer(serializers.Serializer):
     """The seven parameters (in a request: any of them; the others stay as in force)."""
 
     def get_fields(self) -> dict[str, serializers.Field]:
         return {name: parameter_field(name, required=False) for name in PARAMETERS}
 
 
-class WhatIfInSerializer(ParametersSerializer):
+class WhatIfInSerializer(PolicyParametersSerializer):
     def get_fields(self) -> dict[str, serializers.Field]:
         return {**super().get_fields(), "as_of": InstantField(required=False)}
 
@@ -62,8 +62,8 @@ class WhatIfOutSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     created_by = serializers.IntegerField(allow_null=True)
     duration_ms = serializers.IntegerField()
-    parameters = ParametersSerializer()
-    baseline = ParametersSerializer()
+    parameters = PolicyParametersSerializer()
+    baseline = PolicyParametersSerializer()
     baseline_version = serializers.IntegerField(allow_null=True)
     result = serializers.DictField(
         help_text="wallets; baseline and candidate (compost: wallets, grains, bands, "
@@ -81,7 +81,7 @@ class PolicyChangeInSerializer(serializers.Serializer):
 class PolicyVersionSerializer(serializers.Serializer):
     version_id = serializers.IntegerField(allow_null=True, help_text="null: the settings'")
     effective_at = serializers.DateTimeField(allow_null=True)
-    parameters = ParametersSerializer()
+    parameters = PolicyParametersSerializer()
     reason = serializers.CharField()
     changed_by = serializers.IntegerField(allow_null=True)
     whatif_id = serializers.IntegerField(allow_null=True)
