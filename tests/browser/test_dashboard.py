@@ -174,3 +174,28 @@ def test_a_whatif_from_the_policy_lab_then_a_version_to_come(
     result.wait_for()
     assert result.inner_text().startswith("Version ")
     assert errors == []
+
+
+def test_the_season_simulator_draws_its_weeks(new_page: Callable[..., Any]) -> None:
+    # given the dashboard's simulator panel
+    page = _staff_page(new_page)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    form = page.locator("[data-panel='simulator'] form")
+    # when 8 weeks are simulated on 2,000 synthetic wallets at a 20 % compost rate
+    form.locator("input[name=weeks]").fill("8")
+    form.locator("input[name=synthetic]").fill("2000")
+    form.locator("input[name=compost_rate]").fill("0.20")
+    with page.expect_response(lambda r: r.url.endswith("/dashboard/simulation.json")) as asked:
+        form.get_by_role("button", name="Simulate").click()
+    page.wait_for_selector("[data-panel='simulator'] canvas[data-ready='1']", state="attached")
+    # then the server simulated those weeks, and the chart draws one point per week per line
+    assert asked.value.status == 200, asked.value.text()
+    weeks = asked.value.json()["weeks"]
+    assert len(weeks) == 8
+    points = page.evaluate(
+        CHART_VALUES.replace("[data-panel='${name}']", "[data-panel='simulator']"), "x"
+    )
+    assert len(points) == 8 * 6
+    assert "2000 wallets (synthetic), 8 weeks, compost 0.20" in form.locator(".status").inner_text()
+    assert errors == []

@@ -4,48 +4,31 @@ of ``DATABASE_URL``, which must be a PostgreSQL database whose name contains ``b
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection
+from django.core.management.base import CommandParser
 
-from bench.dashboard import dashboard_bench
-from bench.dbs import BenchError
+from bench.dashboard import DashboardBench, dashboard_bench
+from bench.management.bench_command import BenchCommand
 
 
-class Command(BaseCommand):
+class Command(BenchCommand):
     help = "Seed, compost, then time every dashboard panel and the run's CSV export."
+    example_database = "saka_dash_bench"
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--wallets", type=int, default=10_000)
         parser.add_argument("--postings", type=int, default=100_000)
         parser.add_argument("--days", type=int, default=60, help="the postings' window")
         parser.add_argument("--repeat", type=int, default=5, help="calls per panel (median)")
-        parser.add_argument("--reset", action="store_true", help="flush the database first")
-        parser.add_argument("--out", help="write the Markdown table to this file")
+        super().add_arguments(parser)
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        name = str(connection.settings_dict["NAME"])
-        if connection.vendor != "postgresql" or "bench" not in name:
-            raise CommandError(
-                f"refusing database {name!r}: a PostgreSQL database named *bench* "
-                "(DATABASE_URL=postgres://postgres@127.0.0.1:5432/saka_dash_bench)"
-            )
-        if options["reset"]:
-            call_command("flush", "--noinput", verbosity=0)
-        try:
-            result = dashboard_bench(
-                wallets=options["wallets"],
-                postings=options["postings"],
-                days=options["days"],
-                repeat=options["repeat"],
-                log=self.stdout.write,
-            )
-        except BenchError as exc:
-            raise CommandError(str(exc)) from exc
-        table = result.markdown()
-        self.stdout.write(table)
-        if options["out"]:
-            Path(options["out"]).write_text(table)
+    def bench(self, options: dict[str, Any], log: Callable[[str], None]) -> DashboardBench:
+        return dashboard_bench(
+            wallets=options["wallets"],
+            postings=options["postings"],
+            days=options["days"],
+            repeat=options["repeat"],
+            log=log,
+        )
