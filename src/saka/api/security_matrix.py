@@ -36,7 +36,7 @@ ADMIN_PAGES: list[tuple[str, str]] = [
 # Commands and scheduled tasks act as the system (actor ``None``): no role is checked.
 SYSTEM: list[str] = [
     "`saka_compost`, `saka_redistribute`, `saka_settle`, `saka_alerts_check`, "
-    "`saka_economy_snapshot`, `saka_simulate` commands",
+    "`saka_economy_snapshot`, `saka_simulate`, `saka_whatif`, `saka_statement_verify` commands",
     "beat schedule (compost, redistribution, `runs_resume`, alerts' checks, nightly reconcile, "
     "the dashboard's snapshot)",
 ]
