@@ -39,7 +39,7 @@
   function candidate() {
     var out = {};
     form.querySelectorAll("input[data-in-force]").forEach(function (input) {
-      if (input.value === input.dataset.inForce) { return; }
+      if (input.value === input.dataset.inForce || input.value.trim() === "") { return; }
       out[input.name] = /_rate$/.test(input.name) ? input.value : Number(input.value);
     });
     return out;
