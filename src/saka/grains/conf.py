@@ -39,6 +39,21 @@ PROJECT_BOOST = "project_boost"
 PLANT_REASON_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
 
 
+# The rules' integer parameters and their ranges: validated here at start-up, and the bounds
+# of the policy lab's versions and candidates (``saka.grains.policy``).
+RULE_INT_BOUNDS: dict[str, tuple[int, int]] = {
+    "compost_inactivity_days": (1, 365),
+    "compost_min_balance": (0, 10**12),
+    "compost_min_amount": (1, 10**12),
+    "redistribution_min_harvested": (0, 10**12),
+    "redistribution_active_days": (0, 3650),
+}
+
+
+def _rule_int(name: str, default: int) -> int:
+    return _int(f"SAKA_{name.upper()}", default, *RULE_INT_BOUNDS[name])
+
+
 @dataclass(frozen=True)
 class SakaSettings:
     enabled: bool
@@ -80,13 +95,13 @@ def load_settings() -> SakaSettings:
         raise ImproperlyConfigured(f"SAKA_TIME_ZONE {tz_name!r} is not a known time zone.") from exc
     return SakaSettings(
         enabled=enabled,
-        compost_inactivity_days=_int("SAKA_COMPOST_INACTIVITY_DAYS", 90, 1, 365),
+        compost_inactivity_days=_rule_int("compost_inactivity_days", 90),
         compost_rate=_rate("SAKA_COMPOST_RATE", "0.10"),
-        compost_min_balance=_int("SAKA_COMPOST_MIN_BALANCE", 50, 0, 10**12),
-        compost_min_amount=_int("SAKA_COMPOST_MIN_AMOUNT", 10, 1, 10**12),
+        compost_min_balance=_rule_int("compost_min_balance", 50),
+        compost_min_amount=_rule_int("compost_min_amount", 10),
         redistribution_rate=_rate("SAKA_REDISTRIBUTION_RATE", "0.05"),
-        redistribution_min_harvested=_int("SAKA_REDISTRIBUTION_MIN_HARVESTED", 1, 0, 10**12),
-        redistribution_active_days=_int("SAKA_REDISTRIBUTION_ACTIVE_DAYS", 90, 0, 3650),
+        redistribution_min_harvested=_rule_int("redistribution_min_harvested", 1),
+        redistribution_active_days=_rule_int("redistribution_active_days", 90),
         time_zone=tz,
         boost_cost=_int("SAKA_BOOST_COST", 10, 1, 10**9),
         # threads (one database connection each) doing a run's chunks on PostgreSQL

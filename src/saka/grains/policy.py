@@ -22,7 +22,7 @@ from saka.audit.services import audit_record, staff_require
 from saka.core.clock import ensure_aware, now
 from saka.core.errors import ValidationError
 from saka.core.money import parse_rate
-from saka.grains.conf import get_settings
+from saka.grains.conf import RULE_INT_BOUNDS, get_settings
 from saka.grains.errors import WhatIfNotFound, WhatIfStale
 from saka.grains.lock_objects import policy_lock
 from saka.grains.models import PolicyVersion, PolicyWhatIf
@@ -35,13 +35,7 @@ REASON_MAX = 500
 
 RATES = ("compost_rate", "redistribution_rate")
 # parameter -> the settings' range (grains.conf validates the same at start-up)
-INT_BOUNDS: dict[str, tuple[int, int]] = {
-    "compost_inactivity_days": (1, 365),
-    "compost_min_balance": (0, 10**12),
-    "compost_min_amount": (1, 10**12),
-    "redistribution_min_harvested": (0, 10**12),
-    "redistribution_active_days": (0, 3650),
-}
+INT_BOUNDS = RULE_INT_BOUNDS
 PARAMETERS = (
     "compost_rate",
     "compost_inactivity_days",
