@@ -84,7 +84,7 @@ serve: $(STAMP) $(NODE_STAMP)
 run: demo
 
 ## The whole test suite (SQLite by default; DATABASE_URL=postgres://... runs the PostgreSQL tests)
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## Benchmark on PostgreSQL (docs/benchmarks.md): the runs against the seeds' algorithm and the
