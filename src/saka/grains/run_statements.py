@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +29,7 @@ from saka.grains.merkle import (
     chunk_leaf_hash,
     leaf_hash,
     merkle_root,
+    preimages_root,
     statement_hash,
 )
 from saka.grains.models import Run, RunKind, RunStatement, RunStatementChunk, SakaEntry
@@ -105,6 +106,23 @@ def chunk_leaf(run: Run, lo: int, hi: int) -> ChunkLeaf | None:
     if tree.count == 0:
         return None
     return ChunkLeaf(lo, hi, tree.count, total, tree.root().hex())
+
+
+def preimages(pairs: Iterable[tuple[int, int]]) -> list[bytes]:
+    """The leaves' preimages ``b"{account_id}:{grains moved}"`` of ``pairs``, in their order."""
+    return [f"{account_id}:{amount}".encode() for account_id, amount in pairs]
+
+
+def chunk_leaf_store(run: Run, lo: int, hi: int, items: list[bytes], total: int) -> None:
+    """Store the chunk leaf of ``(lo, hi]``, in the transaction of the chunk that booked its
+    postings: ``items`` are the postings' preimages by account id (:func:`preimages`, or the
+    chunk statement's own ``string_agg``), ``total`` their grains. A chunk that booked nothing
+    has no leaf. The postings and their leaf commit together, or neither does."""
+    if not items:
+        return
+    RunStatementChunk.objects.create(
+        run_id=run.pk, lo=lo, hi=hi, count=len(items), total=total, root=preimages_root(items).hex()
+    )
 
 
 def stored_chunk_leaves(run: Run) -> list[ChunkLeaf]:

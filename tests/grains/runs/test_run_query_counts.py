@@ -33,14 +33,16 @@ ids_from_one = pytest.mark.django_db(transaction=True, reset_sequences=True)
 # transactions of the engine: its claim, committed on its own so that operators see the
 # lease, then its work). Per chunk on PostgreSQL: the claim (one UPDATE ... FOR UPDATE SKIP
 # LOCKED statement), the chunk row's lock (one SELECT ... FOR UPDATE, which also turns the
-# transaction's synchronous_commit off) and the kind's one chunk statement: 3 statements + 2
-# BEGIN + 2 COMMIT = 7. SQLite: the claim is two statements (find the free chunk, lease it),
-# the lock one, and the chunk's work at most 7 plain ones (select, entry, postings, wallets,
-# system account, chunk done, run totals): 10 + 4 = 14.
-PER_CHUNK = {"postgresql": 3 + 4, "sqlite": 2 + 1 + 7 + 4}
-# The statement's hash step (saka.grains.runs.statements), one chunk per apply key range: the
-# claim and the chunk's lock (PostgreSQL 2, SQLite 3), its work at most 4 (read the range's
-# postings, insert the chunk leaf, mark the chunk done, the run's progress) and 4 BEGIN/COMMIT.
+# transaction's synchronous_commit off), the kind's one chunk statement and the insert of the
+# chunk's statement leaf: 4 statements + 2 BEGIN + 2 COMMIT = 8. SQLite: the claim is two
+# statements (find the free chunk, lease it), the lock one, and the chunk's work at most 8
+# plain ones (select, entry, postings, wallets, system account, leaf, chunk done, run totals):
+# 11 + 4 = 15.
+PER_CHUNK = {"postgresql": 4 + 4, "sqlite": 2 + 1 + 8 + 4}
+# The statement's hash step (saka.grains.runs.statements), one chunk per apply key range that
+# stored no leaf (none here: only a run begun by an earlier version has some): the claim and
+# the chunk's lock (PostgreSQL 2, SQLite 3), its work at most 4 (read the range's postings,
+# insert the chunk leaf, mark the chunk done, the run's progress) and 4 BEGIN/COMMIT.
 HASH_CHUNK = {"postgresql": 2 + 4 + 4, "sqlite": 3 + 4 + 4}
 
 # A run's fixed cost, the same on both backends: opening it 9 (the earlier-run check, the find

@@ -24,7 +24,15 @@ from saka.grains.merkle import (
     proof_verify,
     statement_hash,
 )
-from saka.grains.models import Run, RunStatement, RunStatus, SakaPosting
+from saka.grains.models import (
+    Run,
+    RunChunk,
+    RunChunkStep,
+    RunStatement,
+    RunStatementChunk,
+    RunStatus,
+    SakaPosting,
+)
 from saka.grains.runs.compost import compost_run_start
 from saka.grains.runs.redistribution import redistribution_run_start
 from saka.grains.statement_proofs import statement_proof
@@ -315,10 +323,81 @@ def test_the_hash_step_stores_the_chunk_leaves_the_postings_give(redistributed):
     assert run_statements.top_root(stored) == statement.merkle_root
 
 
-def test_a_run_crashed_in_its_hash_step_resumes_and_publishes_once(make_wallet, monkeypatch):
-    # given a crash in the second hash chunk
+def _wrap_leaf_writers(monkeypatch, wrap) -> None:
+    """Wrap what stores a compost chunk's leaf: ``chunk_end_pg`` (PostgreSQL, keyword
+    ``items``) and ``chunk_leaf_store`` (portable, positional ``items``)."""
+    from saka.grains.runs import compost
+
+    monkeypatch.setattr(compost, "chunk_end_pg", wrap(compost.chunk_end_pg))
+    monkeypatch.setattr(compost, "chunk_leaf_store", wrap(compost.chunk_leaf_store))
+
+
+def _without_leaf(real):
+    """A leaf writer that books the chunk as before but stores no leaf (an earlier version)."""
+
+    def writer(*args, **kwargs):
+        if "items" in kwargs:
+            return real(*args, **{**kwargs, "items": []})
+        return None  # chunk_leaf_store: the leaf is all it writes
+
+    return writer
+
+
+def test_each_chunk_stores_its_leaf_and_the_hash_step_has_nothing_to_do(make_wallet):
+    # given 5 idle wallets composted in chunks of 2
+    for _ in range(5):
+        make_wallet(1000, A - 100 * DAY)
+    run = compost_run_start(as_of=A, chunk_size=2)
+    # then every chunk that booked postings stored the leaf its postings give, and the hash
+    # step planned no chunk
+    stored = run_statements.stored_chunk_leaves(run)
+    assert stored == list(run_statements.run_chunk_leaves(run))
+    assert sum(c.count for c in stored) == 5
+    assert not RunChunk.objects.filter(run_id=run.pk, step=RunChunkStep.HASH).exists()
+
+
+def test_a_chunk_crashed_after_its_leaf_keeps_neither_leaf_nor_postings(make_wallet, monkeypatch):
+    # given a crash in the second compost chunk that booked postings, after its leaf
     for _ in range(4):
         make_wallet(1000, A - 100 * DAY)
+    calls = {"n": 0}
+
+    def crash_second(real):
+        def chunk_end(*args, **kwargs):
+            done = real(*args, **kwargs)
+            items = kwargs["items"] if "items" in kwargs else args[3]
+            calls["n"] += 1 if items else 0
+            if calls["n"] == 2:
+                raise Crash
+            return done
+
+        return chunk_end
+
+    _wrap_leaf_writers(monkeypatch, crash_second)
+    with pytest.raises(Crash):
+        compost_run_start(as_of=A, chunk_size=1)
+    # then the first chunk's leaf and postings are kept, the second's neither
+    run = Run.objects.get()
+    assert RunStatementChunk.objects.filter(run_id=run.pk).count() == 1
+    assert SakaPosting.objects.filter(run_id=run.pk).count() == 1
+    # when it is resumed
+    monkeypatch.undo()
+    run = compost_run_start(as_of=A, chunk_size=1)
+    # then one statement, whose tree is the postings'
+    statement = RunStatement.objects.get()
+    assert (statement.run_id, statement.body["leaves"]) == (run.pk, 4)
+    assert statement.merkle_root == run_statements.top_root(
+        list(run_statements.run_chunk_leaves(run))
+    )
+    assert reconcile().ok
+
+
+def test_a_run_whose_chunks_stored_no_leaf_is_hashed_by_its_hash_step(make_wallet, monkeypatch):
+    # given a run whose compost chunks stored no leaf (as a run begun by an earlier version,
+    # before the chunks stored them), and a crash in the second chunk of its hash step
+    for _ in range(4):
+        make_wallet(1000, A - 100 * DAY)
+    _wrap_leaf_writers(monkeypatch, _without_leaf)
     real = run_statements.chunk_leaf
     calls = {"n": 0}
 
@@ -332,12 +411,15 @@ def test_a_run_crashed_in_its_hash_step_resumes_and_publishes_once(make_wallet, 
     with pytest.raises(Crash):
         compost_run_start(as_of=A, chunk_size=1)
     assert not RunStatement.objects.exists()
+    run = Run.objects.get()
+    assert RunChunk.objects.filter(run_id=run.pk, step=RunChunkStep.HASH).count() == 4
     # when it is resumed
     monkeypatch.undo()
     run = compost_run_start(as_of=A, chunk_size=1)
-    # then one statement, whose tree is the postings'
+    # then the hash step hashed each chunk once, and one statement, whose tree is the postings'
     statement = RunStatement.objects.get()
     assert (statement.run_id, statement.body["leaves"]) == (run.pk, 4)
+    assert RunStatementChunk.objects.filter(run_id=run.pk).count() == 4
     assert statement.merkle_root == run_statements.top_root(
         list(run_statements.run_chunk_leaves(run))
     )

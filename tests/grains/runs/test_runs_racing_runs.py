@@ -12,7 +12,7 @@ import pytest
 from django.test import override_settings
 
 from saka.demo.seed import seed_population
-from saka.grains.models import AccountKind, Run, RunChunk, RunKind, RunStatus
+from saka.grains.models import AccountKind, Run, RunChunk, RunChunkStep, RunKind, RunStatus
 from saka.grains.runs.compost import compost_run_start
 from saka.grains.runs.redistribution import redistribution_run_start
 from saka.ledger.reconcile import reconcile
@@ -152,15 +152,16 @@ def test_two_processes_starting_the_same_run_share_it():
         w.start()
     a, b = (settle(w) for w in callers)
     # then one live run exists, both callers got it finished, and they shared its chunks:
-    # each did some, every chunk was done once (by the caller that reported it): the compost's
-    # and the statement's hash step's, one per key range each
+    # each did some, every chunk was done once (by the caller that reported it): the
+    # compost's, one per key range (each stores its statement leaf: the hash step has none)
     run = Run.objects.get(kind=RunKind.COMPOST, dry_run=False)
     assert a.pk == b.pk == run.pk
     assert (a.status, b.status, run.status) == (RunStatus.DONE,) * 3
     assert min(did.values()) >= 1
     assert run.chunks_done == run.chunks_total
     assert did["a"] + did["b"] == RunChunk.objects.filter(run_id=run.pk).count()
-    assert did["a"] + did["b"] == 2 * run.chunks_total
+    assert did["a"] + did["b"] == run.chunks_total
+    assert not RunChunk.objects.filter(run_id=run.pk, step=RunChunkStep.HASH).exists()
     assert run.attempts == 1  # joining a running run is not a new attempt
     # and each eligible wallet was composted once
     plan = compost_plan(seed_model(), CompostRules(), A)

@@ -21,7 +21,9 @@ from saka.core.clock import now
 from saka.engine.chunks import chunk_done
 from saka.engine.spec import RunSpec
 from saka.grains.accounts import system_account_id
+from saka.grains.merkle import preimages_root
 from saka.grains.models import AccountKind, Run, RunChunkStep
+from saka.grains.sql.chunks import CHUNK_END_PG
 
 # A chunk's statement holds its wallets' row locks until it commits: 5,000 ids (about 15 ms
 # at 1M wallets) keeps a member who meets a chunk waiting briefly; 10,000 measured a member p99
@@ -80,6 +82,42 @@ def record_chunk(
         )
     else:
         Run.objects.filter(pk=run.pk).update(updated_at=now())
+    return chunk_counts(wallets, grains)
+
+
+def chunk_end_pg(
+    run: Run,
+    lo: int,
+    hi: int,
+    worker: str,
+    *,
+    account_id: int,
+    delta: int,
+    wallets: int,
+    grains: int,
+    items: list[bytes],
+) -> dict[str, int]:
+    """PostgreSQL: end an apply chunk whose statement booked ``wallets`` wallets for ``grains``
+    and returned their leaves' preimages ``items`` (by id): its statement leaf hashed here,
+    ``delta`` on the system account, the chunk done and the run's progress, in one statement
+    (``sql.chunks.CHUNK_END_PG``) of the chunk's transaction."""
+    root = preimages_root(items).hex() if items else None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            CHUNK_END_PG,
+            {
+                "run": run.pk,
+                "lo": lo,
+                "hi": hi,
+                "n": int(wallets),
+                "s": int(grains),
+                "root": root,
+                "delta": int(delta),
+                "account": account_id,
+                "now": db_time(now()),
+                "worker": worker,
+            },
+        )
     return chunk_counts(wallets, grains)
 
 

@@ -28,10 +28,10 @@ from saka.grains.models import (
     SakaPosting,
 )
 from saka.grains.rules import CompostRule
-from saka.grains.run_statements import run_statement_publish
+from saka.grains.run_statements import chunk_leaf_store, preimages, run_statement_publish
 from saka.grains.runs.chunks import (
     DEFAULT_CHUNK_SIZE,
-    chunk_counts,
+    chunk_end_pg,
     chunk_ranges,
     db_time,
     fetch,
@@ -40,7 +40,7 @@ from saka.grains.runs.chunks import (
     run_counts,
 )
 from saka.grains.runs.lifecycle import Progress, run_dry, run_live, validate_start
-from saka.grains.runs.statements import hash_step, statement_chunk_hash
+from saka.grains.runs.statements import hash_step, missing_leaf_ranges, statement_chunk_hash
 from saka.grains.sql.compost import (
     COMPOST_CHUNK_PG,
     COMPOST_DRY_PG,
@@ -97,7 +97,19 @@ def _compost_chunk_apply(run: Run, lo: int, hi: int, worker: str) -> dict[str, i
     )
     if connection.vendor == "postgresql":
         params["calculation"] = json.dumps(calculation)
-        return chunk_counts(*fetch(COMPOST_CHUNK_PG, params)[0])
+        wallets, grains, leaves = fetch(COMPOST_CHUNK_PG, params)[0]
+        items = leaves.encode().split(b",") if leaves else []
+        return chunk_end_pg(
+            run,
+            lo,
+            hi,
+            worker,
+            account_id=silo_id,
+            delta=int(grains),
+            wallets=wallets,
+            grains=grains,
+            items=items,
+        )
     rule = CompostRule.of_run(run.parameters)
     # (wallet, amount, basis, idle days)
     rows = [
@@ -136,6 +148,7 @@ def _compost_chunk_apply(run: Run, lo: int, hi: int, worker: str) -> dict[str, i
                 [(x, x, x, params["as_of"], a) for a, x, _, _ in rows],
             )
         SakaAccount.objects.filter(pk=silo_id).update(balance=F("balance") + total)
+    chunk_leaf_store(run, lo, hi, preimages((a, x) for a, x, _, _ in rows), total)
     return record_chunk(COMPOST, run, RunChunkStep.APPLY, lo, hi, worker, len(rows), total)
 
 
@@ -186,7 +199,7 @@ COMPOST = RunSpec(
             lambda run: chunk_ranges(run, RunChunkStep.APPLY),
             _compost_chunk,
         ),
-        hash_step(lambda run: chunk_ranges(run, RunChunkStep.APPLY), _hash),
+        hash_step(missing_leaf_ranges, _hash),
     ],
     outcome=lambda run: "completed" if run.wallets_done else "nothing_to_compost",
     on_finish=_compost_finish,

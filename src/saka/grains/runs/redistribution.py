@@ -31,10 +31,11 @@ from saka.grains.models import (
     SakaPosting,
 )
 from saka.grains.rules import RedistributionPlan, RedistributionRule, redistribution_refusal
-from saka.grains.run_statements import run_statement_publish
+from saka.grains.run_statements import chunk_leaf_store, preimages, run_statement_publish
 from saka.grains.runs.chunks import (
     DEFAULT_CHUNK_SIZE,
     chunk_counts,
+    chunk_end_pg,
     chunk_ranges,
     db_time,
     fetch,
@@ -43,7 +44,7 @@ from saka.grains.runs.chunks import (
     run_counts,
 )
 from saka.grains.runs.lifecycle import Progress, run_dry, run_live, validate_start
-from saka.grains.runs.statements import hash_step, statement_chunk_hash
+from saka.grains.runs.statements import hash_step, missing_leaf_ranges, statement_chunk_hash
 from saka.grains.sql.redistribution import (
     REDISTRIBUTION_CHUNK_PG,
     REDISTRIBUTION_TARGETS,
@@ -185,7 +186,20 @@ def _redistribution_chunk(run: Run, lo: int, hi: int, worker: str) -> dict[str, 
     )
     if connection.vendor == "postgresql":
         params["calculation"] = json.dumps(calculation)
-        return chunk_counts(*fetch(REDISTRIBUTION_CHUNK_PG, params)[0])
+        wallets, grains, credited = fetch(REDISTRIBUTION_CHUNK_PG, params)[0]
+        suffix = f":{per}".encode()
+        items = [a + suffix for a in credited.encode().split(b",")] if credited else []
+        return chunk_end_pg(
+            run,
+            lo,
+            hi,
+            worker,
+            account_id=pool_id,
+            delta=-int(grains),
+            wallets=wallets,
+            grains=grains,
+            items=items,
+        )
     ids = [row[0] for row in fetch(REDISTRIBUTION_TARGETS, params)]
     total = per * len(ids)
     if ids:
@@ -204,6 +218,7 @@ def _redistribution_chunk(run: Run, lo: int, hi: int, worker: str) -> dict[str, 
             balance=F("balance") + per, lifetime_redistributed=F("lifetime_redistributed") + per
         )
         SakaAccount.objects.filter(pk=pool_id).update(balance=F("balance") - total)
+    chunk_leaf_store(run, lo, hi, preimages((a, per) for a in ids), total)
     return record_chunk(REDISTRIBUTION, run, RunChunkStep.APPLY, lo, hi, worker, len(ids), total)
 
 
@@ -280,7 +295,7 @@ REDISTRIBUTION = RunSpec(
         Single("prepare", _redistribution_prepare),
         Chunked("credit", RunChunkStep.APPLY, _credit_ranges, _redistribution_chunk),
         Single("settle", _redistribution_settle),
-        hash_step(_credit_ranges, _hash),
+        hash_step(missing_leaf_ranges, _hash),
     ],
     outcome=_redistribution_outcome,
     on_finish=_redistribution_finish,

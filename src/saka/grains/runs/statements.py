@@ -1,15 +1,31 @@
-"""The runs' statement step: after a run's last chunked step, each chunk's wallet postings are
-hashed into its subtree root (``saka.grains.run_statements``) in a chunk of its own -- short
-transactions that lock no wallet, shared by the run's workers and resumable like the others
--- so that the statement published in the finishing transaction, under the run's row lock,
-only folds the chunk leaves (a few hundred at a million wallets)."""
+"""The runs' statement leaves: each apply chunk stores its subtree's leaf in its own transaction
+(``run_statements.chunk_leaf_store``, from the rows its statement returns), so the statement
+published in the finishing transaction, under the run's row lock, only folds the chunk leaves
+(a few hundred at a million wallets).
+
+The hash step is what is left of the earlier design, where every chunk's postings were read
+again and hashed in a step of their own after the last apply chunk: it now plans only the apply
+chunks that booked postings without storing their leaf -- none for a run done by this version;
+those of a run begun by an earlier one and finished by this one. Short transactions that lock no
+wallet, shared by the run's workers and resumable like the others."""
 
 from __future__ import annotations
 
 from saka.engine.spec import Chunked, ChunkWork, Ranges, RunSpec
-from saka.grains.models import Run, RunChunkStep, RunStatementChunk
+from saka.grains.models import Run, RunChunk, RunChunkStep, RunStatementChunk
 from saka.grains.run_statements import chunk_leaf
 from saka.grains.runs.chunks import chunk_counts, record_chunk
+
+
+def missing_leaf_ranges(run: Run) -> list[tuple[int, int]]:
+    """The apply chunks of ``run`` that booked postings but stored no statement leaf, by key."""
+    stored = set(RunStatementChunk.objects.filter(run_id=run.pk).values_list("lo", flat=True))
+    booked = (
+        RunChunk.objects.filter(run_id=run.pk, step=RunChunkStep.APPLY, wallets__gt=0)
+        .order_by("lo")
+        .values_list("lo", "hi")
+    )
+    return [(lo, hi) for lo, hi in booked if lo not in stored]
 
 
 def statement_chunk_hash(spec: RunSpec, run: Run, lo: int, hi: int, worker: str) -> dict[str, int]:
@@ -26,5 +42,5 @@ def statement_chunk_hash(spec: RunSpec, run: Run, lo: int, hi: int, worker: str)
 
 
 def hash_step(ranges: Ranges, work: ChunkWork) -> Chunked:
-    """The statement's hash step of a run kind, over ``ranges`` (the apply step's)."""
+    """The statement's hash step of a run kind, over ``ranges`` (:func:`missing_leaf_ranges`)."""
     return Chunked("hash", RunChunkStep.HASH, ranges, work)

@@ -26,6 +26,10 @@ COMPOST_ELIGIBLE = """
 # list (``last_compost_amount``) because RETURNING sees new values only before PostgreSQL 18;
 # the statement's figures (docs/statements.md) follow from it: the balance it was taken from
 # (new balance + amount) and the whole days since the last activity (not changed by compost).
+# It also returns the chunk's leaves' preimages ("id:amount,...", by id): the caller hashes
+# them into the chunk's statement leaf, then ends the chunk with ``CHUNK_END_PG`` in the same
+# transaction. The rows every chunk updates (the silo, the run) are taken there, last: another
+# worker's chunk never waits on them while this one's leaf is being hashed.
 COMPOST_CHUNK_PG = (
     """
 WITH upd AS (
@@ -55,20 +59,9 @@ WITH upd AS (
 ), silo_posting AS (
     INSERT INTO grains_posting (entry_id, account_id, amount, run_id)
     SELECT ent.id, %(silo)s, tot.s, NULL FROM ent CROSS JOIN tot
-), silo AS (
-    UPDATE grains_account SET balance = grains_account.balance + tot.s
-    FROM tot WHERE grains_account.id = %(silo)s AND tot.n > 0
-), chunk AS (
-    UPDATE grains_run_chunk SET wallets = tot.n, amount = tot.s, done_at = %(now)s,
-        worker = %(worker)s, lease_until = NULL
-    FROM tot WHERE run_id = %(run)s AND step = 0 AND lo = %(lo)s
-), run AS (
-    UPDATE grains_run SET cursor = GREATEST(cursor, %(hi)s), chunks_done = chunks_done + 1,
-        wallets_done = wallets_done + tot.n, amount_done = amount_done + tot.s,
-        updated_at = %(now)s
-    FROM tot WHERE grains_run.id = %(run)s
 )
-SELECT n, s FROM tot
+SELECT n, s, (SELECT string_agg(id::text || ':' || amount::text, ',' ORDER BY id) FROM upd)
+FROM tot
 """
 ).replace("{amount}", COMPOST_AMOUNT)
 

@@ -94,6 +94,9 @@ def redistribution_count_at_ceiling(*, activity_condition: bool) -> str:
 # sides of the join are bounded by the key range, so the planner never scans the table. A
 # target whose credit would take it above MAX_BALANCE (``credit_limit = MAX_BALANCE - per``)
 # is not credited: its share stays in the pool and the settle step returns it to the silo.
+# It also returns the credited ids ("id,...", by id): the caller hashes the chunk's statement
+# leaf and ends the chunk with ``sql.chunks.CHUNK_END_PG`` (the pool's side, the chunk done, the
+# run's progress) in the same transaction.
 REDISTRIBUTION_CHUNK_PG = """
 WITH upd AS (
     UPDATE grains_account a SET balance = a.balance + %(per)s,
@@ -116,18 +119,6 @@ WITH upd AS (
 ), pool_posting AS (
     INSERT INTO grains_posting (entry_id, account_id, amount, run_id)
     SELECT ent.id, %(pool)s, -(tot.n * %(per)s), NULL FROM ent CROSS JOIN tot
-), pool AS (
-    UPDATE grains_account SET balance = grains_account.balance - tot.n * %(per)s
-    FROM tot WHERE grains_account.id = %(pool)s AND tot.n > 0
-), chunk AS (
-    UPDATE grains_run_chunk SET wallets = tot.n, amount = tot.n * %(per)s, done_at = %(now)s,
-        worker = %(worker)s, lease_until = NULL
-    FROM tot WHERE run_id = %(run)s AND step = 0 AND lo = %(lo)s
-), run AS (
-    UPDATE grains_run SET cursor = GREATEST(cursor, %(hi)s), chunks_done = chunks_done + 1,
-        wallets_done = wallets_done + tot.n, amount_done = amount_done + tot.n * %(per)s,
-        updated_at = %(now)s
-    FROM tot WHERE grains_run.id = %(run)s
 )
-SELECT n, n * %(per)s FROM tot
+SELECT n, n * %(per)s, (SELECT string_agg(id::text, ',' ORDER BY id) FROM upd) FROM tot
 """
