@@ -1,0 +1,185 @@
+"""The second report's results (``results["second_report"]``) as Markdown tables, and the
+quick run's failures: the project's settlement or pocket split not exact, or the seeds'
+re-implementation no longer showing the defects it must show (then it is not faithful)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.second_report.seeds_code import MAX_ESCROWS_PER_BATCH, MAX_POCKETS_PER_ALLOCATION
+
+LABEL = {"project": "project (saka)", "seeds": "seeds' report"}
+CLAIM_RSS_MB = 10.0  # "1,000 escrows under 10 MB"
+
+
+def _n(value: Any) -> str:
+    return "—" if value is None else f"{value:,}"
+
+
+def _settlement_result(m: dict[str, Any]) -> str:
+    if m["exact"]:
+        return "exact"
+    c = m["check"]
+    parts = [
+        f"{label} {c[key]:,}"
+        for key, label in (
+            ("never_released", "never released"),
+            ("released_twice", "released twice"),
+            ("reported_not_booked", "cents reported not booked"),
+            ("commission_reported_not_booked", "commission cents reported not booked"),
+            ("commission_off_rule", "commission cents off floor rule"),
+        )
+        if c[key]
+    ]
+    failed = (m["reconcile"] or {}).get("checks_failed") or []
+    if failed:
+        parts.append("reconcile: " + ", ".join(failed))
+    return ", ".join(parts) or "not exact"
+
+
+def settlement_table(sr: dict[str, Any]) -> str:
+    rows = sr.get("settlement") or []
+    if not rows:
+        return ""
+    lines = [
+        "Campaign settlement (escrow release), the seeds' report against the project: one "
+        "process each on a fresh copy of the same campaign (P held pledges, closed as "
+        f"succeeded). The seeds release `[:{MAX_ESCROWS_PER_BATCH}]` ids in batches of 100 "
+        "and report totals over all held pledges. Report's claim: 1,000 escrows under "
+        f"{CLAIM_RSS_MB:g} MB.",
+        "",
+        "| P | contender | time (s) | queries | peak RSS (MB) | RSS growth (MB) | "
+        "released (expected) | reported | cents booked (reported) | result |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for m in rows:
+        c = m["check"]
+        lines.append(
+            f"| {m['pledges']:,} | {LABEL[m['family']]} | {m['wall_s']:.3f} | {m['queries']:,} | "
+            f"{m['peak_rss_mb']} | {m['peak_rss_mb'] - m['rss_before_mb']:.1f} | "
+            f"{c['released']:,} ({c['expected']:,}) | "
+            f"{m['reported']['count']:,} | {c['booked_amount']:,} ({m['reported']['amount']:,}) "
+            f"| {_settlement_result(m)} |"
+        )
+    return "\n".join(lines)
+
+
+def _pocket_result(m: dict[str, Any]) -> str:
+    if m["exact"]:
+        return "exact"
+    c, n = m["check"], m["deposits"]
+    parts = [
+        f"{label} {value:,}"
+        for value, label in (
+            (c["over_cents"] // n, "cents over-allocated per deposit"),
+            (c["under_cents"] // n, "cents under-allocated per deposit"),
+            (c["skipped"], "pockets skipped"),
+            (c["parts_off_by_a_cent_or_more"], "parts off by ≥ 1 cent"),
+        )
+        if value
+    ]
+    if not c["conserved"]:
+        parts.append("parts + main != deposit")
+    if m["reconcile_new"]:
+        parts.append("reconcile: " + ", ".join(m["reconcile_new"]))
+    return ", ".join(parts) or "not exact"
+
+
+def pockets_table(sr: dict[str, Any]) -> str:
+    rows = sr.get("pockets") or []
+    if not rows:
+        return ""
+    deposit = sr["pocket_deposit"]
+    lines = [
+        f"Pocket split of a deposit: one member per row with K pockets of 100 %/K each, "
+        f"{sr['pocket_deposits']} deposits of {deposit / 100:.2f} EUR (median time; queries of "
+        "one deposit, the project's through the signed webhook, the seeds' deposit with its "
+        f"allocation, whose own statements are in brackets). The seeds cap at "
+        f"{MAX_POCKETS_PER_ALLOCATION} pockets (the project refuses a 101st at creation). "
+        "Report's claim: 100 pockets in 3 queries, 0.1 to 0.3 s.",
+        "",
+        "| K | contender | median (ms) | queries | Σ parts per deposit (exact) | result |",
+        "|---:|---|---:|---:|---:|---|",
+    ]
+    for m in rows:
+        c = m["check"]
+        queries = f"{m['queries']}" + (
+            f" ({m['allocation_queries']})" if m.get("allocation_queries") is not None else ""
+        )
+        lines.append(
+            f"| {m['count']} | {LABEL[m['family']]} | {m['median_ms']} | {queries} | "
+            f"{c['parts_per_deposit']:g} ({c['target_per_deposit']:g}) | {_pocket_result(m)} |"
+        )
+    return "\n".join(lines)
+
+
+def deposits_line(sr: dict[str, Any]) -> str:
+    d = sr.get("deposits")
+    if not d:
+        return ""
+    return (
+        f"Concurrent deposits (project): {d['deposits']:,} signed webhook deposits to "
+        f"{d['members']:,} distinct members with {len(d['pockets_bp'])} pockets each, from "
+        f"{d['processes']} processes (closed loop): {d['per_s']} deposits/s in "
+        f"{d['seconds']:g} s, p50 "
+        f"{d['p50_ms']:.1f} ms, p99 {d['p99_ms']:.1f} ms; "
+        + (
+            "booked exactly, reconcile clean."
+            if d["exact"]
+            else f"NOT EXACT ({d['wrong_members']} members off, errors {d['errors']}, "
+            f"reconcile {'clean' if d['reconcile_ok'] else 'NOT CLEAN'})."
+        )
+    )
+
+
+def second_report_markdown(results: dict[str, Any]) -> str:
+    """The Markdown block of ``results["second_report"]`` (empty when it was not run)."""
+    sr = results.get("second_report")
+    if not sr:
+        return ""
+    blocks = [settlement_table(sr), pockets_table(sr), deposits_line(sr)]
+    return "\n\n".join(b for b in blocks if b)
+
+
+def _seeds_defect_missing(m: dict[str, Any], deposit: int) -> str | None:
+    """Why a seeds row no longer shows the defect it must show (None: it does)."""
+    if "pledges" in m:
+        c, p = m["check"], m["pledges"]
+        if p > MAX_ESCROWS_PER_BATCH and (
+            c["never_released"] != p - MAX_ESCROWS_PER_BATCH or c["reported_not_booked"] <= 0
+        ):
+            return f"seeds' settlement at P={p:,} released {c['released']:,} (must be 1,000)"
+        if p <= MAX_ESCROWS_PER_BATCH and c["never_released"]:
+            return f"seeds' settlement at P={p:,} left {c['never_released']:,} held"
+        return None
+    c, k = m["check"], m["count"]
+    if deposit == 10_05:  # the defects this deposit must show (10 % -> 100.5, 1 % -> 10.05)
+        if k == 10 and c["over_cents"] <= 0:
+            return "seeds' pocket split at K=10 does not over-allocate"
+        if k == 100 and c["under_cents"] <= 0:
+            return "seeds' pocket split at K=100 does not under-allocate"
+    if k > MAX_POCKETS_PER_ALLOCATION and c["skipped"] != k - MAX_POCKETS_PER_ALLOCATION:
+        return f"seeds' pocket split at K={k} skipped {c['skipped']} pockets"
+    return None
+
+
+def second_report_failures(results: dict[str, Any]) -> list[str]:
+    """What makes ``saka_bench`` exit 1: the project not exact, the seeds not faithful."""
+    sr = results.get("second_report")
+    if not sr:
+        return []
+    out = []
+    for m in sr.get("settlement") or []:
+        if m["family"] == "project" and not m["exact"]:
+            out.append(f"project settlement at P={m['pledges']:,}: {_settlement_result(m)}")
+        elif m["family"] == "seeds" and (why := _seeds_defect_missing(m, 0)):
+            out.append(f"not faithful: {why}")
+    for m in sr.get("pockets") or []:
+        if m["family"] == "project" and not m["exact"]:
+            out.append(f"project pocket split at K={m['count']}: {_pocket_result(m)}")
+        elif m["family"] == "seeds" and (why := _seeds_defect_missing(m, sr["pocket_deposit"])):
+            out.append(f"not faithful: {why}")
+    d = sr.get("deposits")
+    if d and not d["exact"]:
+        out.append(f"concurrent deposits: {deposits_line(sr)}")
+    return out
