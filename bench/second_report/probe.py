@@ -22,6 +22,12 @@ from bench.dbs import Server, check_name
 from bench.latency import percentile
 from bench.options import BenchOptions
 from bench.processes import READY_TIMEOUT_S, finish_workers, last_json, manage, start_workers
+from bench.second_report.render import (
+    deposits_exact,
+    reconcile_failed,
+    settlement_exact,
+    split_exact,
+)
 from bench.second_report.seeds_code import MAX_ESCROWS_PER_BATCH, MAX_POCKETS_PER_ALLOCATION
 from bench.second_report.sides import DEPOSIT_POCKETS_BP, INITIAL_MAIN, deposit_amount
 from bench.templates import Templates
@@ -47,10 +53,6 @@ def _side(server: Server, db: str, side: str, params: dict[str, Any], opts: Benc
         timeout=opts.timeout_s,
     )
     return last_json(out)
-
-
-def _reconcile_failed(rec: dict[str, Any] | None) -> list[str]:
-    return [] if rec is None else list(rec["checks_failed"])
 
 
 # --- settlement -----------------------------------------------------------------------------
@@ -108,22 +110,6 @@ def settlement_check(
     }
 
 
-def _settlement_exact(m: dict[str, Any]) -> bool:
-    c = m["check"]
-    return (
-        c["released"] == c["expected"]
-        and m["reported"]["count"] == c["expected"]
-        and not c["never_released"]
-        and not c["released_twice"]
-        and c["booked_amount"] == c["expected_amount"] == m["reported"]["amount"]
-        and not c["reported_not_booked"]
-        and not c["commission_reported_not_booked"]
-        and not c["commission_off_rule"]
-        and c["booked_commission"] + c["booked_net"] == c["booked_amount"]
-        and not _reconcile_failed(m["reconcile"])
-    )
-
-
 def settlement_probe(
     server: Server, templates: Templates, opts: BenchOptions
 ) -> list[dict[str, Any]]:
@@ -152,7 +138,7 @@ def settlement_probe(
                     )
                 finally:
                     server.drop(db)
-                m["exact"] = _settlement_exact(m)
+                m["exact"] = settlement_exact(m)
                 opts.log(
                     f"    {family}: {m['wall_s']:.3f} s, {m['queries']:,} queries, "
                     f"{m['peak_rss_mb']} MB; released {m['check']['released']:,} of "
@@ -247,18 +233,10 @@ def pockets_probe(server: Server, templates: Templates, opts: BenchOptions) -> l
                 main_gain=main - INITIAL_MAIN,
             )
             m["reconcile_new"] = sorted(
-                set(_reconcile_failed(m["reconcile"]))
-                - set(_reconcile_failed(m["reconcile_before"]))
+                set(reconcile_failed(m["reconcile"])) - set(reconcile_failed(m["reconcile_before"]))
             )
+            m["exact"] = split_exact(m)
             c = m["check"]
-            m["exact"] = bool(
-                c["conserved"]
-                and not c["over_cents"]
-                and not c["under_cents"]
-                and not c["parts_off_by_a_cent_or_more"]
-                and not c["skipped"]
-                and not m["reconcile_new"]
-            )
             opts.log(
                 f"    pockets {family} K={count}: {m['median_ms']} ms, {m['queries']} queries; "
                 f"over {c['over_cents']}, under {c['under_cents']}, skipped {c['skipped']}"
@@ -342,7 +320,7 @@ def deposits_probe(server: Server, templates: Templates, opts: BenchOptions) -> 
     seconds = max(float(r["ended_at"]) for r in results) - min(
         float(r["started_at"]) for r in results
     )
-    return {
+    out = {
         "members": n,
         "processes": processes,
         "pockets_bp": list(DEPOSIT_POCKETS_BP),
@@ -355,8 +333,9 @@ def deposits_probe(server: Server, templates: Templates, opts: BenchOptions) -> 
         "wrong_members": wrong,
         "reconcile_ok": bool(rec.get("ok")),
         "peak_rss_mb": max(float(r["peak_rss_mb"]) for r in results),
-        "exact": len(booked) == n and not wrong and not errors and bool(rec.get("ok")),
     }
+    out["exact"] = deposits_exact(out)
+    return out
 
 
 def second_report_probe(server: Server, templates: Templates, opts: BenchOptions) -> dict[str, Any]:

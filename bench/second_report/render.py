@@ -12,12 +12,53 @@ LABEL = {"project": "project (saka)", "seeds": "seeds' report"}
 CLAIM_RSS_MB = 10.0  # "1,000 escrows under 10 MB"
 
 
-def _n(value: Any) -> str:
-    return "—" if value is None else f"{value:,}"
+def reconcile_failed(rec: dict[str, Any] | None) -> list[str]:
+    return [] if rec is None else list(rec["checks_failed"])
+
+
+def settlement_exact(m: dict[str, Any]) -> bool:
+    """A settlement released every pledge once, booked and reported exactly the campaign's
+    amount, the commission by the project's rule, and left the books clean."""
+    c = m["check"]
+    return (
+        c["released"] == c["expected"] == m["reported"]["count"]
+        and not c["never_released"]
+        and not c["released_twice"]
+        and c["booked_amount"] == c["expected_amount"] == m["reported"]["amount"]
+        and not c["reported_not_booked"]
+        and not c["commission_reported_not_booked"]
+        and not c["commission_off_rule"]
+        and c["booked_commission"] + c["booked_net"] == c["booked_amount"]
+        and not reconcile_failed(m["reconcile"])
+    )
+
+
+def deposits_exact(d: dict[str, Any]) -> bool:
+    """Every member got its deposit once, main balance and pockets exactly, books clean."""
+    return bool(
+        d["deposits"] == d["members"]
+        and not d["wrong_members"]
+        and not d["errors"]
+        and d["reconcile_ok"]
+    )
+
+
+def split_exact(m: dict[str, Any]) -> bool:
+    """Every deposit split exactly: parts + main = the deposit, Σ parts the exact share of the
+    total percentage, each part within a cent of its own, no pocket skipped, books clean."""
+    c = m["check"]
+    return bool(
+        c["conserved"]
+        and not c["over_cents"]
+        and not c["under_cents"]
+        and not c["parts_off_by_a_cent_or_more"]
+        and not c["skipped"]
+        and not m["reconcile_new"]
+    )
 
 
 def _settlement_result(m: dict[str, Any]) -> str:
-    if m["exact"]:
+    if settlement_exact(m):
         return "exact"
     c = m["check"]
     parts = [
@@ -65,7 +106,7 @@ def settlement_table(sr: dict[str, Any]) -> str:
 
 
 def _pocket_result(m: dict[str, Any]) -> str:
-    if m["exact"]:
+    if split_exact(m):
         return "exact"
     c, n = m["check"], m["deposits"]
     parts = [
@@ -125,7 +166,7 @@ def deposits_line(sr: dict[str, Any]) -> str:
         f"{d['p50_ms']:.1f} ms, p99 {d['p99_ms']:.1f} ms; "
         + (
             "booked exactly, reconcile clean."
-            if d["exact"]
+            if deposits_exact(d)
             else f"NOT EXACT ({d['wrong_members']} members off, errors {d['errors']}, "
             f"reconcile {'clean' if d['reconcile_ok'] else 'NOT CLEAN'})."
         )
@@ -170,16 +211,16 @@ def second_report_failures(results: dict[str, Any]) -> list[str]:
         return []
     out = []
     for m in sr.get("settlement") or []:
-        if m["family"] == "project" and not m["exact"]:
+        if m["family"] == "project" and not settlement_exact(m):
             out.append(f"project settlement at P={m['pledges']:,}: {_settlement_result(m)}")
         elif m["family"] == "seeds" and (why := _seeds_defect_missing(m, 0)):
             out.append(f"not faithful: {why}")
     for m in sr.get("pockets") or []:
-        if m["family"] == "project" and not m["exact"]:
+        if m["family"] == "project" and not split_exact(m):
             out.append(f"project pocket split at K={m['count']}: {_pocket_result(m)}")
         elif m["family"] == "seeds" and (why := _seeds_defect_missing(m, sr["pocket_deposit"])):
             out.append(f"not faithful: {why}")
     d = sr.get("deposits")
-    if d and not d["exact"]:
+    if d and not deposits_exact(d):
         out.append(f"concurrent deposits: {deposits_line(sr)}")
     return out
