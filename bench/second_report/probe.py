@@ -250,9 +250,11 @@ def pockets_probe(server: Server, templates: Templates, opts: BenchOptions) -> l
 # --- concurrent deposits ------------------------------------------------------------------------
 
 
-def deposits_probe(server: Server, templates: Templates, opts: BenchOptions) -> dict[str, Any]:
+def deposits_probe(
+    server: Server, templates: Templates, opts: BenchOptions, *, family: str = "project"
+) -> dict[str, Any]:
     n, processes = opts.concurrent_deposits, opts.deposit_processes
-    db = check_name(f"{opts.prefix}_second_deposits")
+    db = check_name(f"{opts.prefix}_second_deposits_{family}")
     server.create(db, template=templates.schema())
     try:
         members: list[int] = _side(server, db, "second_deposits_seed", {"members": n}, opts)[
@@ -269,6 +271,7 @@ def deposits_probe(server: Server, templates: Templates, opts: BenchOptions) -> 
                     "start_file": str(start),
                     "ready_file": str(path),
                     "seconds": opts.throughput_max_seconds,
+                    "family": family,
                 }
                 commands.append(
                     [
@@ -321,6 +324,7 @@ def deposits_probe(server: Server, templates: Templates, opts: BenchOptions) -> 
         float(r["started_at"]) for r in results
     )
     out = {
+        "family": family,
         "members": n,
         "processes": processes,
         "pockets_bp": list(DEPOSIT_POCKETS_BP),
@@ -342,13 +346,14 @@ def second_report_probe(server: Server, templates: Templates, opts: BenchOptions
     """All three measurements (the results' ``second_report``)."""
     settle = settlement_probe(server, templates, opts) if opts.settlement_sizes else []
     pockets = pockets_probe(server, templates, opts) if opts.pocket_counts else []
-    deposits = None
+    deposits = deposits_seeds = None
     if opts.concurrent_deposits:
         opts.log(
             f"  {opts.concurrent_deposits:,} concurrent deposits from "
             f"{opts.deposit_processes} processes"
         )
         deposits = deposits_probe(server, templates, opts)
+        deposits_seeds = deposits_probe(server, templates, opts, family="seeds")
     return {
         "source": "/work/shared/seeds/001_874c3c7f00e6db78.txt",
         "seeds_limits": {
@@ -360,4 +365,5 @@ def second_report_probe(server: Server, templates: Templates, opts: BenchOptions
         "settlement": settle,
         "pockets": pockets,
         "deposits": deposits,
+        "deposits_seeds": deposits_seeds,
     }

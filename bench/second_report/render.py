@@ -12,6 +12,10 @@ LABEL = {"project": "project (saka)", "seeds": "seeds' report"}
 CLAIM_RSS_MB = 10.0  # "1,000 escrows under 10 MB"
 
 
+def _n(value: Any) -> str:
+    return "—" if value is None else f"{value:,}"
+
+
 def reconcile_failed(rec: dict[str, Any] | None) -> list[str]:
     return [] if rec is None else list(rec["checks_failed"])
 
@@ -154,23 +158,46 @@ def pockets_table(sr: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def deposits_line(sr: dict[str, Any]) -> str:
-    d = sr.get("deposits")
-    if not d:
-        return ""
-    return (
-        f"Concurrent deposits (project): {d['deposits']:,} signed webhook deposits to "
-        f"{d['members']:,} distinct members with {len(d['pockets_bp'])} pockets each, from "
-        f"{d['processes']} processes (closed loop): {d['per_s']} deposits/s in "
-        f"{d['seconds']:g} s, p50 "
-        f"{d['p50_ms']:.1f} ms, p99 {d['p99_ms']:.1f} ms; "
-        + (
-            "booked exactly, reconcile clean."
-            if deposits_exact(d)
-            else f"NOT EXACT ({d['wrong_members']} members off, errors {d['errors']}, "
-            f"reconcile {'clean' if d['reconcile_ok'] else 'NOT CLEAN'})."
+def _ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"
+
+
+def _deposits_result(d: dict[str, Any]) -> str:
+    if deposits_exact(d):
+        return "exact, reconcile clean"
+    parts = []
+    if d["deposits"] != d["members"]:
+        refused = ", ".join(f"{code} {n:,}" for code, n in sorted(d["errors"].items()))
+        parts.append(
+            f"refused {d['members'] - d['deposits']:,}" + (f" ({refused})" if refused else "")
         )
-    )
+    if d["wrong_members"]:
+        parts.append(f"members off the exact split {d['wrong_members']:,}")
+    if not d["reconcile_ok"]:
+        parts.append("reconcile NOT CLEAN")
+    return ", ".join(parts) or "not exact"
+
+
+def deposits_table(sr: dict[str, Any]) -> str:
+    rows = [d for d in (sr.get("deposits"), sr.get("deposits_seeds")) if d]
+    if not rows:
+        return ""
+    first = rows[0]
+    lines = [
+        f"Concurrent deposits: one deposit (10.00 to 99.99 EUR) to each of {first['members']:,} "
+        f"distinct members with {len(first['pockets_bp'])} pockets of 33.33 %, from "
+        f"{first['processes']} worker processes at once (closed loop); every member's main "
+        "balance and pockets checked against the exact split.",
+        "",
+        "| contender | booked (of) | deposits/s | p50 (ms) | p99 (ms) | result |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    lines += [
+        f"| {LABEL[d.get('family', 'project')]} | {d['deposits']:,} ({d['members']:,}) | "
+        f"{_n(d['per_s'])} | {_ms(d['p50_ms'])} | {_ms(d['p99_ms'])} | {_deposits_result(d)} |"
+        for d in rows
+    ]
+    return "\n".join(lines)
 
 
 def second_report_markdown(results: dict[str, Any]) -> str:
@@ -178,7 +205,7 @@ def second_report_markdown(results: dict[str, Any]) -> str:
     sr = results.get("second_report")
     if not sr:
         return ""
-    blocks = [settlement_table(sr), pockets_table(sr), deposits_line(sr)]
+    blocks = [settlement_table(sr), pockets_table(sr), deposits_table(sr)]
     return "\n\n".join(b for b in blocks if b)
 
 
@@ -222,5 +249,5 @@ def second_report_failures(results: dict[str, Any]) -> list[str]:
             out.append(f"not faithful: {why}")
     d = sr.get("deposits")
     if d and not deposits_exact(d):
-        out.append(f"concurrent deposits: {deposits_line(sr)}")
+        out.append(f"project concurrent deposits: {_deposits_result(d)}")
     return out

@@ -215,10 +215,19 @@ def deposits_seed(*, members: int) -> dict[str, Any]:
 
 
 def deposit_worker(
-    *, members: list[int], start_file: str, ready_file: str, seconds: float
+    *,
+    members: list[int],
+    start_file: str,
+    ready_file: str,
+    seconds: float,
+    family: str = "project",
 ) -> dict[str, Any]:
-    """One signed webhook deposit of ``deposit_amount(m)`` to each of ``members``, as fast as
-    it goes once ``start_file`` exists; the latency of each and what was booked."""
+    """One deposit of ``deposit_amount(m)`` to each of ``members`` (the project's signed
+    webhook, or the seeds' deposit and allocation), as fast as it goes once ``start_file``
+    exists; the latency of each and what was booked. A refused deposit is counted by its error
+    code (the seeds': the database error, e.g. the wallet's CHECK ``balance >= 0``)."""
+    from django.db import DatabaseError
+
     from saka.core.errors import DomainError
     from saka.euro.models import Pocket
 
@@ -240,9 +249,24 @@ def deposit_worker(
             break
         t0 = time.perf_counter()
         try:
-            settlement_latency._deliver(member_id, deposit_amount(member_id))
+            if family == "project":
+                settlement_latency._deliver(member_id, deposit_amount(member_id))
+            else:
+                seeds_code.seeds_deposit(
+                    member_id=member_id,
+                    amount=deposit_amount(member_id),
+                    payment_id=f"pi_seeds_{member_id}_{time.monotonic_ns()}",
+                    at=now(),
+                )
         except DomainError as exc:
             errors[str(exc.code)] = errors.get(str(exc.code), 0) + 1
+            continue
+        except DatabaseError as exc:  # the seeds' side only: the project maps its errors
+            if family == "project":
+                raise
+            cause = getattr(exc.__cause__, "diag", None)
+            code = getattr(cause, "constraint_name", None) or type(exc).__name__
+            errors[code] = errors.get(code, 0) + 1
             continue
         ms.append(round((time.perf_counter() - t0) * 1000, 3))
         booked.append(member_id)

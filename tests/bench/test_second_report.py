@@ -143,6 +143,10 @@ def test_concurrent_deposits_are_booked_exactly(second: dict[str, Any]) -> None:
     assert (d["wrong_members"], d["errors"], d["reconcile_ok"]) == (0, {}, True)
     assert d["p99_ms"] >= d["p50_ms"] > 0
     assert render.deposits_exact(d)
+    # and the seeds' deposits, measured the same way, are reported, never a failure
+    seeds = second["second_report"]["deposits_seeds"]
+    assert seeds["members"] == DEPOSITS
+    assert seeds["deposits"] + sum(seeds["errors"].values()) == DEPOSITS
 
 
 def test_only_the_project_can_fail_the_run_and_the_tables_show_both(
@@ -155,7 +159,7 @@ def test_only_the_project_can_fail_the_run_and_the_tables_show_both(
     assert "never released 500" in text
     assert "cents over-allocated per deposit 5" in text
     assert "pockets skipped 50" in text
-    assert "booked exactly, reconcile clean" in text
+    assert "| project (saka) | 40 (40) |" in text
 
 
 def test_a_project_settlement_that_misses_a_pledge_fails_the_run(
@@ -198,7 +202,7 @@ def test_concurrent_deposits_booked_otherwise_fail_the_run(second: dict[str, Any
     broken["second_report"]["deposits"]["wrong_members"] = 1
     failed = render.second_report_failures(broken)
     assert len(failed) == 1
-    assert failed[0].startswith("concurrent deposits:")
+    assert failed == ["project concurrent deposits: members off the exact split 1"]
 
 
 # --- the split check and the seeds' allocation, in this process ---------------------------------
