@@ -22,6 +22,7 @@ from bench.latency import latency_probe
 from bench.machine import machine_info
 from bench.measure import Measurement, measure, summary_line
 from bench.options import BenchOptions
+from bench.second_report.probe import second_report_probe
 from bench.server_load import server_load_probe
 from bench.settlement_latency import settlement_latency_line, settlement_latency_probe
 from bench.templates import Templates
@@ -71,6 +72,7 @@ def run_bench(opts: BenchOptions) -> dict[str, Any]:
     throughput: dict[str, Any] | None = None
     settling: dict[str, Any] | None = None
     served: dict[str, Any] | None = None
+    second: dict[str, Any] | None = None
     cfg = get_settings()
     try:
         for size in opts.sizes:
@@ -117,6 +119,9 @@ def run_bench(opts: BenchOptions) -> dict[str, Any]:
             )
             settling = settlement_latency_probe(server, templates, opts)
             opts.log("    " + settlement_latency_line({"settlement_latency": settling}))
+        if opts.second_report:
+            opts.log("the second seeds report's settlement and pockets (bench.second_report)")
+            second = second_report_probe(server, templates, opts)
         if opts.server:
             size = opts.server_size or max(opts.sizes)
             opts.log(
@@ -165,4 +170,5 @@ def run_bench(opts: BenchOptions) -> dict[str, Any]:
         "throughput": throughput,
         "settlement_latency": settling,
         "server": served,
+        "second_report": second,
     }

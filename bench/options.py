@@ -21,6 +21,12 @@ QUICK_PROCESSES = (2,)
 QUICK_PROCESSES_CHUNK_SIZE = 500  # so that a tiny run has chunks enough to share
 DEFAULT_SETTLEMENT_PLEDGES = 20_000
 QUICK_SETTLEMENT_PLEDGES = 2_000
+# the second seeds report's contenders (bench.second_report)
+DEFAULT_SECOND_SETTLEMENT_SIZES = (1_000, 10_000, 100_000)
+QUICK_SECOND_SETTLEMENT_SIZES = (500, 2_000)
+DEFAULT_POCKET_COUNTS = (1, 10, 100)
+DEFAULT_CONCURRENT_DEPOSITS = 1_000
+QUICK_CONCURRENT_DEPOSITS = 200
 DEFAULT_ORDER = (
     "floor_compost",
     "project_compost",
@@ -55,6 +61,13 @@ class BenchOptions:
     # member p99 while a settlement of this many pledges runs (bench.settlement_latency)
     settlement_latency: bool = True
     settlement_pledges: int = DEFAULT_SETTLEMENT_PLEDGES
+    # the second seeds report (bench.second_report): settlement of P pledges, pocket splits of
+    # K pockets, N concurrent deposits from deposit_processes processes; () / 0 skips each
+    second_report: bool = True
+    settlement_sizes: Sequence[int] = DEFAULT_SECOND_SETTLEMENT_SIZES
+    pocket_counts: Sequence[int] = DEFAULT_POCKET_COUNTS
+    concurrent_deposits: int = DEFAULT_CONCURRENT_DEPOSITS
+    deposit_processes: int = 4
     throughput_processes: int = 4  # the parallel phase; the first phase runs 1
     throughput_members: int = 2  # members per process of the parallel phase
     throughput_per_member: int = 50  # harvests per member

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from bench.second_report.render import second_report_failures, second_report_markdown
 from bench.server_load import server_bar, server_table
 from bench.settlement_latency import settlement_latency_line
 
@@ -88,6 +89,7 @@ def failures(results: dict[str, Any]) -> list[str]:
     thr = results.get("throughput")
     if thr and not thr["exact"]:
         out.append(f"member throughput probe at N={thr['size']}: {_booked(thr)}")
+    out += second_report_failures(results)
     return out
 
 
@@ -344,6 +346,7 @@ def markdown(results: dict[str, Any], *, chart: str | None = None) -> str:
         latency_table(results),
         throughput_line(results),
         settlement_latency_line(results),
+        second_report_markdown(results),
         server_table(results),
         bar_table(results),
     ):

@@ -43,6 +43,7 @@ def results() -> dict[str, Any]:
         processes=[PROCESSES],
         processes_chunk_size=PROCESSES_CHUNK,
         settlement_pledges=SETTLEMENT_PLEDGES,
+        second_report=False,  # measured by tests/bench/test_second_report.py
         server_connections=4,
         server_seconds=2.0,
         server_profile_calls=5,

@@ -23,12 +23,17 @@ from bench.dbs import PREFIX, BenchError
 from bench.floor import DEFAULT_VARIANT, VARIANTS
 from bench.harness import run_bench
 from bench.options import (
+    DEFAULT_CONCURRENT_DEPOSITS,
     DEFAULT_ORDER,
+    DEFAULT_POCKET_COUNTS,
     DEFAULT_PROCESSES,
+    DEFAULT_SECOND_SETTLEMENT_SIZES,
     DEFAULT_SETTLEMENT_PLEDGES,
     DEFAULT_SIZES,
+    QUICK_CONCURRENT_DEPOSITS,
     QUICK_PROCESSES,
     QUICK_PROCESSES_CHUNK_SIZE,
+    QUICK_SECOND_SETTLEMENT_SIZES,
     QUICK_SETTLEMENT_PLEDGES,
     QUICK_SIZES,
     BenchOptions,
@@ -171,6 +176,31 @@ class Command(BaseCommand):
             help=f"pledges of that settlement (default {DEFAULT_SETTLEMENT_PLEDGES:,}, "
             f"{QUICK_SETTLEMENT_PLEDGES:,} with --quick)",
         )
+        parser.add_argument(
+            "--no-second-report",
+            action="store_true",
+            help="skip the second seeds report's settlement and pocket contenders",
+        )
+        parser.add_argument(
+            "--settlement-sizes",
+            help="pledges of the second report's settlement contenders; default "
+            + ",".join(str(n) for n in DEFAULT_SECOND_SETTLEMENT_SIZES)
+            + " ("
+            + ",".join(str(n) for n in QUICK_SECOND_SETTLEMENT_SIZES)
+            + " with --quick)",
+        )
+        parser.add_argument(
+            "--pocket-counts",
+            help="pockets per member of the pocket split contenders; default "
+            + ",".join(str(n) for n in DEFAULT_POCKET_COUNTS)
+            + " (the seeds also run 150)",
+        )
+        parser.add_argument(
+            "--concurrent-deposits",
+            type=int,
+            help=f"deposits to distinct members from 4 processes (default "
+            f"{DEFAULT_CONCURRENT_DEPOSITS:,}, {QUICK_CONCURRENT_DEPOSITS} with --quick; 0 skips)",
+        )
         parser.add_argument("--keep-templates", action="store_true")
         parser.add_argument(
             "--reuse-templates",
@@ -222,6 +252,21 @@ class Command(BaseCommand):
         processes_chunk_size = options["processes_chunk_size"] or (
             QUICK_PROCESSES_CHUNK_SIZE if quick else None
         )
+        settlement_sizes = (
+            _sizes(options["settlement_sizes"])
+            if options["settlement_sizes"]
+            else list(QUICK_SECOND_SETTLEMENT_SIZES if quick else DEFAULT_SECOND_SETTLEMENT_SIZES)
+        )
+        pocket_counts = (
+            _counts(options["pocket_counts"])
+            if options["pocket_counts"]
+            else list(DEFAULT_POCKET_COUNTS)
+        )
+        if any(k > 100 for k in pocket_counts):
+            raise CommandError("--pocket-counts: at most 100 (a member has at most 100 pockets)")
+        concurrent = options["concurrent_deposits"]
+        if concurrent is None:
+            concurrent = QUICK_CONCURRENT_DEPOSITS if quick else DEFAULT_CONCURRENT_DEPOSITS
         try:
             as_of = parse_instant(options["as_of"]) if options["as_of"] else None
         except DomainError as exc:
@@ -258,6 +303,10 @@ class Command(BaseCommand):
                 options["settlement_pledges"]
                 or (QUICK_SETTLEMENT_PLEDGES if quick else DEFAULT_SETTLEMENT_PLEDGES),
             ),
+            second_report=not options["no_second_report"],
+            settlement_sizes=settlement_sizes,
+            pocket_counts=pocket_counts,
+            concurrent_deposits=max(0, concurrent),
             keep_templates=options["keep_templates"],
             reuse_templates=options["reuse_templates"],
             timeout_s=options["timeout"],

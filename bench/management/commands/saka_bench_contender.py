@@ -18,6 +18,7 @@ from bench import fanout, latency, server_load, settlement_latency, throughput
 from bench.contenders import CONTENDERS, rss_mb, run_contender
 from bench.dbs import PREFIX
 from bench.floor import DEFAULT_VARIANT, VARIANTS
+from bench.second_report.sides import SIDES as SECOND_SIDES
 from saka.core.clock import parse_instant
 from saka.core.errors import DomainError
 from saka.grains.runs.chunks import DEFAULT_CHUNK_SIZE
@@ -69,6 +70,7 @@ class Command(BaseCommand):
                 "server_seed",
                 "server_profile",
                 *SETTLEMENT_SIDES,
+                *SECOND_SIDES,
             ],
         )
         parser.add_argument("--as-of", required=True, help="the population's as_of (ISO 8601)")
@@ -102,6 +104,7 @@ class Command(BaseCommand):
         parser.add_argument("--phase", help="server_profile: the request profiled")
         parser.add_argument("--calls", type=int, default=200, help="server_profile")
         parser.add_argument("--seeded-file", help="server_profile: server_seed's result")
+        parser.add_argument("--params", help="second_* sides: their keyword arguments (JSON)")
         parser.add_argument("--reconcile", action="store_true", help="reconcile after the work")
         parser.add_argument(
             "--no-checkpoint", action="store_true", help="skip the CHECKPOINT before the clock"
@@ -115,7 +118,9 @@ class Command(BaseCommand):
             raise CommandError(f"refusing to write to {name!r}: not a saka_bench_* database")
         try:
             as_of = parse_instant(options["as_of"])
-            if options["contender"] in SETTLEMENT_SIDES:
+            if options["contender"] in SECOND_SIDES:
+                result = SECOND_SIDES[options["contender"]](**json.loads(options["params"] or "{}"))
+            elif options["contender"] in SETTLEMENT_SIDES:
                 result = _settlement_side(options)
             elif options["contender"] == "latency_worker":
                 result = latency.worker(
