@@ -399,9 +399,15 @@ def chunk_summary(spec: RunSpec, run: Any) -> dict[str, Any]:
     """Chunks of the run's current step: total, pending, leased, done; and the live leases."""
     phase = min(run.phase, len(spec.steps) - 1)
     step = spec.steps[phase]
+    state = chunks.step_state(spec, run.pk, step.step) if isinstance(step, Chunked) else None
+    # a finished run whose last steps are chunked steps that planned no chunk (the statement's
+    # hash step of a run whose chunks hashed their own leaves) shows the step before them
+    while run.phase >= len(spec.steps) and phase > 0 and state is not None and not state.total:
+        phase -= 1
+        step = spec.steps[phase]
+        state = chunks.step_state(spec, run.pk, step.step) if isinstance(step, Chunked) else None
     summary: dict[str, Any] = {"step": step.name, "phase": run.phase}
-    if isinstance(step, Chunked):
-        state = chunks.step_state(spec, run.pk, step.step)
+    if isinstance(step, Chunked) and state is not None:
         summary |= {
             "total": state.total,
             "done": state.done,
