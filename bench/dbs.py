@@ -150,6 +150,12 @@ class Server:
                 conn.execute("VACUUM (ANALYZE)")
             conn.execute("CHECKPOINT")
 
+    def size_bytes(self, name: str) -> int:
+        """The database's size on disk (``pg_database_size``: tables, indexes, TOAST)."""
+        with self.admin() as conn:
+            row = conn.execute("SELECT pg_database_size(%s)", (name,)).fetchone()
+        return int(row[0]) if row else 0
+
     def version(self) -> str:
         with self.admin() as conn:
             row = conn.execute("SHOW server_version").fetchone()

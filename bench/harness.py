@@ -166,6 +166,7 @@ def run_bench(opts: BenchOptions) -> dict[str, Any]:
             "chunk_size": opts.processes_chunk_size or opts.chunk_size,
             "measurements": [m.__dict__ for m in fanout],
         },
+        "populations": {str(k): v for k, v in sorted(templates.populations.items())},
         "latency": latency,
         "throughput": throughput,
         "settlement_latency": settling,

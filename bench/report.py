@@ -21,7 +21,15 @@ LABELS = {
     "project_redistribution": "project (saka)",
     "seeds_redistribution": "seeds' algorithm",
 }
-BAR = {"floor_ratio": 1.3, "seeds_speedup": 15.0, "rss_mb": 150.0, "p99_ms": 50.0}
+# spec §7: x floor at 1M, x the seeds, peak RSS at 1M and 10M, member p99, each run at 10M
+BAR = {
+    "floor_ratio": 1.15,
+    "seeds_speedup": 15.0,
+    "rss_mb": 150.0,
+    "p99_ms": 50.0,
+    "ten_million_s": 60.0,
+}
+TEN_MILLION = 10_000_000
 # The last figures before the batch engine (issue 10): the project's runs at 1M wallets in one
 # process (2 worker threads), ÷ the floor, from the table of bench/results/2026-12-02.json
 # (the 2026-11-24 table had 1.09 and 1.37). "No more than" with a tolerance of 10%: one run
@@ -76,13 +84,13 @@ def failures(results: dict[str, Any]) -> list[str]:
         if m["status"] != "ok":
             out.append(f"{m['contender']} at N={m['size']}: {m['status']} {m['note'][:200]}")
         elif not m["correct"]:
-            out.append(f"{m['contender']} at N={m['size']}: {_result(m)}")
+            out.append(f"{m['contender']} at N={m['size']}: {result_text(m)}")
     for m in _fanout(results):
         label = f"{m['contender']} with {m['processes']} processes at N={m['size']}"
         if m["status"] != "ok":
             out.append(f"{label}: {m['status']} {m['note'][:200]}")
         elif not m["correct"]:
-            out.append(f"{label}: {_result(m)}")
+            out.append(f"{label}: {result_text(m)}")
     srv = results.get("server")
     if srv:
         out += [f"real server: {p}" for p in srv["problems"]]
@@ -97,7 +105,7 @@ def _n(value: Any) -> str:
     return "—" if value is None else f"{value:,}"
 
 
-def _result(m: dict[str, Any]) -> str:
+def result_text(m: dict[str, Any]) -> str:
     if m["status"] != "ok":
         return m["status"] + (f" ({m['note'].splitlines()[0]})" if m["note"] else "")
     d = m["diff"] or {}
@@ -135,7 +143,7 @@ def table(results: dict[str, Any]) -> str:
             f"| {m['size']:,} | {m['kind']} | {LABELS.get(m['contender'], m['contender'])} "
             f"| {time_s} | {vs_floor} | {speedup} "
             f"| {_n(m['wallets'])} ({_n(m['expected_wallets'])}) | {_n(m['amount'])} "
-            f"| {_n(m['queries'])} | {_n(m['peak_rss_mb'])} | {_result(m)} |"
+            f"| {_n(m['queries'])} | {_n(m['peak_rss_mb'])} | {result_text(m)} |"
         )
     return "\n".join(lines)
 
@@ -173,7 +181,7 @@ def processes_table(results: dict[str, Any]) -> str:
         if fl and fl["status"] == "ok":
             lines.append(
                 f"| {kind} | SQL floor | one statement | {fl['wall_s']:.3f} | 1.00 | — | — "
-                f"| {_n(fl['queries'])} | {_n(fl['peak_rss_mb'])} | {_result(fl)} |"
+                f"| {_n(fl['queries'])} | {_n(fl['peak_rss_mb'])} | {result_text(fl)} |"
             )
         one = next((m for m in rows if m["processes"] == 1 and m["status"] == "ok"), None)
         for m in rows:
@@ -183,7 +191,8 @@ def processes_table(results: dict[str, Any]) -> str:
             lines.append(
                 f"| {kind} | project (saka) | {m['processes']} x {m['threads']} | {time_s} "
                 f"| {vs_floor} | {speedup} | {_per_process(m, 'chunks_total', ',')} "
-                f"| {_n(m['queries'])} | {_per_process(m, 'peak_rss_mb', '.1f')} | {_result(m)} |"
+                f"| {_n(m['queries'])} | {_per_process(m, 'peak_rss_mb', '.1f')} "
+                f"| {result_text(m)} |"
             )
         ref = by.get((size, f"project_{kind}"))  # one process, its worker threads
         if ref and ref["status"] == "ok" and ref["wall_s"]:
@@ -195,7 +204,7 @@ def processes_table(results: dict[str, Any]) -> str:
                 f"| {kind} | project, threads (table above) "
                 f"| 1 x {ref['info'].get('workers', '?')} | {ref['wall_s']:.3f} | {vs_floor} "
                 f"| {speedup} | — | {_n(ref['queries'])} | {_n(ref['peak_rss_mb'])} "
-                f"| {_result(ref)} |"
+                f"| {result_text(ref)} |"
             )
     return "\n".join(lines)
 
@@ -277,7 +286,15 @@ def bar(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
             )
         fl = by.get((size, f"floor_{kind}"))
         same = bool(p["correct"]) and bool(fl and fl["status"] == "ok" and fl["correct"])
-        rows.append((f"{kind}: identical results to the floor", _result(p), same))
+        rows.append((f"{kind}: identical results to the floor", result_text(p), same))
+        if size >= TEN_MILLION and p["wall_s"] is not None:
+            rows.append(
+                (
+                    f"{kind}: under {BAR['ten_million_s']:g} s at {size:,} wallets",
+                    f"{p['wall_s']:.1f} s",
+                    p["wall_s"] < BAR["ten_million_s"],
+                )
+            )
         rows.append(
             (
                 f"{kind}: peak RSS ≤ {BAR['rss_mb']:g} MB",
@@ -315,7 +332,8 @@ def bar_table(results: dict[str, Any]) -> str:
         return ""
     size = max(results["sizes"])
     lines = [
-        f"Spec §7 bar (set for 1,000,000 wallets; measured here at N = {size:,}):",
+        f"Spec §7 bar (x floor set for 1,000,000 wallets, 60 s for 10,000,000; measured here "
+        f"at N = {size:,}):",
         "",
         "| criterion | measured | met |",
         "|---|---:|:---:|",
@@ -335,6 +353,22 @@ def machine_line(results: dict[str, Any]) -> str:
     )
 
 
+def populations_line(results: dict[str, Any]) -> str:
+    """What seeding each population cost (``saka_seed``, VACUUM ANALYZE, size on disk)."""
+    built = {int(n): p for n, p in (results.get("populations") or {}).items() if p}
+    if not built:
+        return ""
+    return (
+        "Populations (`saka_seed --wallets N`, then VACUUM ANALYZE): "
+        + "; ".join(
+            f"{n:,} wallets seeded in {p['seed_s']:.1f} s, VACUUM ANALYZE "
+            f"{p['vacuum_analyze_s']:.1f} s, {p['db_mb']:,} MB on disk"
+            for n, p in sorted(built.items())
+        )
+        + "."
+    )
+
+
 def markdown(results: dict[str, Any], *, chart: str | None = None) -> str:
     parts = [
         f"**saka_bench** {'(quick) ' if results['quick'] else ''}{machine_line(results)}",
@@ -342,6 +376,7 @@ def markdown(results: dict[str, Any], *, chart: str | None = None) -> str:
         table(results),
     ]
     for block in (
+        populations_line(results),
         processes_table(results),
         latency_table(results),
         throughput_line(results),
@@ -379,7 +414,7 @@ def readme_summary(results: dict[str, Any]) -> str:
             speed = "—" if m.get("seeds_speedup") is None else f"{m['seeds_speedup']:.1f}"
             lines.append(
                 f"| {kind} | {LABELS[m['contender']]} | {time_s} | {vs_floor} | {speed} "
-                f"| {_n(m['peak_rss_mb'])} | {_result(m)} |"
+                f"| {_n(m['peak_rss_mb'])} | {result_text(m)} |"
             )
     lat = results.get("latency")
     if lat:
@@ -429,7 +464,8 @@ def chart(results: dict[str, Any], path: Path) -> bool:
         import matplotlib.ticker
     except ImportError:
         return False
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
+    settlement = (results.get("second_report") or {}).get("settlement") or []
+    fig, axes = plt.subplots(1, 3 if settlement else 2, figsize=(18 if settlement else 12, 4.8))
     series: dict[str, list[tuple[int, float, float]]] = {}
     for m in results["measurements"]:
         if m["status"] == "ok" and m["wall_s"]:
@@ -450,7 +486,7 @@ def chart(results: dict[str, Any], path: Path) -> bool:
         axes[0].plot(xs, [p[1] for p in points], label=label, **style)
         axes[1].plot(xs, [p[2] for p in points], label=label, **style)
     for ax, ylabel in zip(
-        axes, ("wall time of the run (s)", "peak RSS of the process (MB)"), strict=True
+        axes[:2], ("wall time of the run (s)", "peak RSS of the process (MB)"), strict=True
     ):
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -469,6 +505,8 @@ def chart(results: dict[str, Any], path: Path) -> bool:
         color="grey",
     )
     axes[0].legend(fontsize=7)
+    if settlement:
+        _settlement_axis(axes[2], settlement, colors)
     fig.suptitle(
         f"saka_bench {results['date']} ({results['machine']['cores']} cores, "
         f"PostgreSQL {results['machine']['postgresql']})",
@@ -479,6 +517,27 @@ def chart(results: dict[str, Any], path: Path) -> bool:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return True
+
+
+def _settlement_axis(ax: Any, rows: list[dict[str, Any]], colors: dict[str, str]) -> None:
+    """Campaign settlement: wall time against the pledges held, the project and the seeds'
+    code (whose releases stop at 1,000 pledges whatever P: see the table)."""
+    for family, label in (("project", "project (saka)"), ("seeds", "seeds' report")):
+        points = sorted((m["pledges"], m["wall_s"]) for m in rows if m["family"] == family)
+        if points:
+            ax.plot(
+                [p[0] for p in points],
+                [p[1] for p in points],
+                label=label,
+                color=colors[family],
+                marker="o",
+            )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("pledges held by the campaign (P)")
+    ax.set_ylabel("wall time of the settlement (s)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
 
 
 def write(results: dict[str, Any], out_dir: Path, stem: str) -> dict[str, Path]:

@@ -9,6 +9,9 @@ TEMPLATE ...`` and dropped after.
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 from bench.dbs import Server, check_name
 from bench.fingerprint import fingerprint
 from bench.options import BenchOptions
@@ -23,6 +26,9 @@ class Templates:
         self.opts = opts
         self.made: list[str] = []  # created (or reused) by this run, to drop at the end
         self.ready: set[str] = set()
+        # what building each population cost, by size (None when reused from an earlier run):
+        # saka_seed's wall time, VACUUM ANALYZE + CHECKPOINT, the database's size on disk
+        self.populations: dict[int, dict[str, Any] | None] = {}
 
     def name(self, size: int | None, suffix: str = "") -> str:
         base = f"{self.opts.prefix}_schema" if size is None else f"{self.opts.prefix}_tpl_{size}"
@@ -55,6 +61,7 @@ class Templates:
     def population(self, size: int) -> str:
         name = self.name(size)
         if self._fresh(name, size):
+            self.populations.setdefault(size, None)
             return name
         schema = self.schema()
         self.server.create(name, template=schema)
@@ -70,11 +77,21 @@ class Templates:
             timeout=self.opts.timeout_s,
         )
         seeded = last_json(out)
+        started = time.perf_counter()
         self.server.maintain(name)
+        maintained = time.perf_counter() - started
         self.server.set_comment(name, fingerprint(self.opts, size))
+        db_bytes = self.server.size_bytes(name)
+        self.populations[size] = {
+            "wallets": seeded["wallets"],
+            "seed_s": round(elapsed, 1),
+            "vacuum_analyze_s": round(maintained, 1),
+            "db_mb": round(db_bytes / 2**20),
+        }
         self.opts.log(
             f"  template {name}: {seeded['wallets']} wallets seeded in {elapsed:.1f} s "
-            f"(expected compost {seeded['expected_compost_wallets']} wallets)"
+            f"(expected compost {seeded['expected_compost_wallets']} wallets), VACUUM ANALYZE "
+            f"{maintained:.1f} s, {db_bytes / 2**20:,.0f} MB on disk"
         )
         return name
 

@@ -61,7 +61,7 @@ def split_exact(m: dict[str, Any]) -> bool:
     )
 
 
-def _settlement_result(m: dict[str, Any]) -> str:
+def settlement_result(m: dict[str, Any]) -> str:
     if settlement_exact(m):
         return "exact"
     c = m["check"]
@@ -104,12 +104,12 @@ def settlement_table(sr: dict[str, Any]) -> str:
             f"{m['peak_rss_mb']} | {m['peak_rss_mb'] - m['rss_before_mb']:.1f} | "
             f"{c['released']:,} ({c['expected']:,}) | "
             f"{m['reported']['count']:,} | {c['booked_amount']:,} ({m['reported']['amount']:,}) "
-            f"| {_settlement_result(m)} |"
+            f"| {settlement_result(m)} |"
         )
     return "\n".join(lines)
 
 
-def _pocket_result(m: dict[str, Any]) -> str:
+def pocket_result(m: dict[str, Any]) -> str:
     if split_exact(m):
         return "exact"
     c, n = m["check"], m["deposits"]
@@ -153,7 +153,7 @@ def pockets_table(sr: dict[str, Any]) -> str:
         )
         lines.append(
             f"| {m['count']} | {LABEL[m['family']]} | {m['median_ms']} | {queries} | "
-            f"{c['parts_per_deposit']:g} ({c['target_per_deposit']:g}) | {_pocket_result(m)} |"
+            f"{c['parts_per_deposit']:g} ({c['target_per_deposit']:g}) | {pocket_result(m)} |"
         )
     return "\n".join(lines)
 
@@ -162,7 +162,7 @@ def _ms(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f}"
 
 
-def _deposits_result(d: dict[str, Any]) -> str:
+def deposits_result(d: dict[str, Any]) -> str:
     if deposits_exact(d):
         return "exact, reconcile clean"
     parts = []
@@ -194,7 +194,7 @@ def deposits_table(sr: dict[str, Any]) -> str:
     ]
     lines += [
         f"| {LABEL[d.get('family', 'project')]} | {d['deposits']:,} ({d['members']:,}) | "
-        f"{_n(d['per_s'])} | {_ms(d['p50_ms'])} | {_ms(d['p99_ms'])} | {_deposits_result(d)} |"
+        f"{_n(d['per_s'])} | {_ms(d['p50_ms'])} | {_ms(d['p99_ms'])} | {deposits_result(d)} |"
         for d in rows
     ]
     return "\n".join(lines)
@@ -239,15 +239,15 @@ def second_report_failures(results: dict[str, Any]) -> list[str]:
     out = []
     for m in sr.get("settlement") or []:
         if m["family"] == "project" and not settlement_exact(m):
-            out.append(f"project settlement at P={m['pledges']:,}: {_settlement_result(m)}")
+            out.append(f"project settlement at P={m['pledges']:,}: {settlement_result(m)}")
         elif m["family"] == "seeds" and (why := _seeds_defect_missing(m, 0)):
             out.append(f"not faithful: {why}")
     for m in sr.get("pockets") or []:
         if m["family"] == "project" and not split_exact(m):
-            out.append(f"project pocket split at K={m['count']}: {_pocket_result(m)}")
+            out.append(f"project pocket split at K={m['count']}: {pocket_result(m)}")
         elif m["family"] == "seeds" and (why := _seeds_defect_missing(m, sr["pocket_deposit"])):
             out.append(f"not faithful: {why}")
     d = sr.get("deposits")
     if d and not deposits_exact(d):
-        out.append(f"project concurrent deposits: {_deposits_result(d)}")
+        out.append(f"project concurrent deposits: {deposits_result(d)}")
     return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
-from bench import report
+from bench import page, report
 from bench.dbs import PREFIX, BenchError
 from bench.floor import DEFAULT_VARIANT, VARIANTS
 from bench.harness import run_bench
@@ -220,11 +221,28 @@ class Command(BaseCommand):
             metavar="RESULTS_JSON",
             help="measure nothing: write the table, chart and docs blocks of a results file again",
         )
+        parser.add_argument(
+            "--tag",
+            help="name the results <date>-TAG.* (make bench-10m: --tag 10m); a tagged run "
+            "refreshes the page's lead table but not its full results block or the README",
+        )
+        parser.add_argument(
+            "--page",
+            action="store_true",
+            help="measure nothing: rewrite the lead table and chart of docs/benchmarks.md from "
+            "the latest results of each kind in bench/results/ (bench.page)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["render"]:
             self._render(Path(options["render"]), no_docs=options["no_docs"])
             return
+        if options["page"]:
+            self._page()
+            return
+        tag = options["tag"] or ""
+        if tag and not re.fullmatch(r"[a-z0-9]+", tag):
+            raise CommandError("--tag: lower-case letters and digits only")
         if connection.vendor != "postgresql":
             raise CommandError(
                 "saka_bench measures PostgreSQL only; this database is "
@@ -331,13 +349,14 @@ class Command(BaseCommand):
             else (RESULTS_DIR / "tmp" if quick else RESULTS_DIR)
         )
         stem = ("quick-" if quick else "") + datetime.now(UTC).strftime("%Y-%m-%d")
+        stem += f"-{tag}" if tag else ""
         paths = report.write(results, out_dir, stem)
         self.stdout.write("")
         self.stdout.write(report.markdown(results))
         for kind, path in paths.items():
             self.stdout.write(f"{kind}: {path}")
         if not quick and not options["no_docs"]:
-            self._docs(results, paths)
+            self._docs(results, paths, lead_only=bool(tag))
         failed = report.failures(results)
         if failed:
             for line in failed:
@@ -359,14 +378,34 @@ class Command(BaseCommand):
         self.stderr.write(f"[{time.strftime('%H:%M:%S')}] {message}")
         self.stderr.flush()
 
-    def _docs(self, results: dict[str, Any], paths: dict[str, Path]) -> None:
+    def _docs(
+        self, results: dict[str, Any], paths: dict[str, Path], *, lead_only: bool = False
+    ) -> None:
         base = Path(settings.BASE_DIR)
         docs = base / "docs" / "benchmarks.md"
+        if not lead_only:
+            chart = None
+            if "png" in paths and paths["png"].resolve().is_relative_to(base.resolve()):
+                chart = "../" + str(paths["png"].resolve().relative_to(base.resolve()))
+            block = report.markdown(results, chart=chart)
+            if report.replace_block(docs, block):
+                self.stdout.write(f"updated {docs}")
+            if report.replace_block(base / "README.md", report.readme_summary(results)):
+                self.stdout.write("updated README.md")
+        self._page()
+
+    def _page(self) -> None:
+        """The lead table and chart of docs/benchmarks.md from the latest results of each kind."""
+        base = Path(settings.BASE_DIR)
+        sources = page.latest(RESULTS_DIR)
         chart = None
-        if "png" in paths and paths["png"].resolve().is_relative_to(base.resolve()):
-            chart = "../" + str(paths["png"].resolve().relative_to(base.resolve()))
-        block = report.markdown(results, chart=chart)
-        if report.replace_block(docs, block):
-            self.stdout.write(f"updated {docs}")
-        if report.replace_block(base / "README.md", report.readme_summary(results)):
-            self.stdout.write("updated README.md")
+        merged = page.chart_results(sources)
+        if merged and report.chart(merged, RESULTS_DIR / "page.png"):
+            chart = "../" + str((RESULTS_DIR / "page.png").resolve().relative_to(base.resolve()))
+        if page.replace_lead(
+            base / "docs" / "benchmarks.md", page.lead_markdown(sources, chart=chart)
+        ):
+            self.stdout.write(
+                "updated the lead table of docs/benchmarks.md from "
+                + ", ".join(src["_file"] for src in sources.values())
+            )
