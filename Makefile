@@ -120,6 +120,7 @@ bench-quick: $(STAMP)
 DASH_BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/saka_dash_bench
 
 bench-dashboard: $(STAMP)
+	psql -h 127.0.0.1 -U postgres -tc "SELECT 1 FROM pg_database WHERE datname = 'saka_dash_bench'" | grep -q 1 || psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE saka_dash_bench"
 	DATABASE_URL='$(DASH_BENCH_DATABASE_URL)' $(BIN)/python manage.py migrate --noinput -v0
 	DATABASE_URL='$(DASH_BENCH_DATABASE_URL)' $(BIN)/python manage.py saka_bench_dashboard --reset --json bench/results/dashboard-$(shell date -u +%F).json $(BENCH_ARGS)
 	DATABASE_URL= $(BIN)/python manage.py saka_bench --page

@@ -167,7 +167,7 @@ def _second_rows(src: dict[str, Any]) -> list[list[str]]:
         rows.append(
             [
                 "deposit split over pockets",
-                f"{count} pockets",
+                f"{count} pocket{'' if count == 1 else 's'}",
                 pcell(p),
                 pcell(s),
                 "—",

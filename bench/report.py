@@ -522,7 +522,8 @@ def chart(results: dict[str, Any], path: Path) -> bool:
 def _settlement_axis(ax: Any, rows: list[dict[str, Any]], colors: dict[str, str]) -> None:
     """Campaign settlement: wall time against the pledges held, the project and the seeds'
     code (whose releases stop at 1,000 pledges whatever P: see the table)."""
-    for family, label in (("project", "project (saka)"), ("seeds", "seeds' report")):
+    seeds = "seeds' report (releases the first 1,000 whatever P)"
+    for family, label in (("project", "project (saka), every pledge"), ("seeds", seeds)):
         points = sorted((m["pledges"], m["wall_s"]) for m in rows if m["family"] == family)
         if points:
             ax.plot(
