@@ -314,12 +314,16 @@ def run_contender(
         cursor.execute(f"SELECT count(*) FROM {contender.warm_table}")  # same cache footing
     settle_s = time.perf_counter() - t_prepare - prepare_s
     rss_before = rss_mb()
+    wal_before = _wal_lsn()
+    cpu_before = _cpu_s()
     with measured() as counter:
         started_wall = time.time()
         t0 = time.perf_counter()
         outcome = contender.work(as_of, {**options, "prepared": prepared})
         elapsed = time.perf_counter() - t0
         ended_wall = time.time()
+    cpu = _cpu_s() - cpu_before
+    wal = _wal_bytes_since(wal_before)
     peak = rss_mb()
     return {
         "contender": name,
@@ -334,6 +338,26 @@ def run_contender(
         "rss_before_mb": rss_before,
         "peak_rss_mb": peak,
         "prepared": {**prepared, "prepare_s": round(prepare_s, 3), "settle_s": round(settle_s, 3)},
-        "info": outcome.info,
+        # where the time went besides the server: this process's CPU (all its threads: the
+        # Python side of the run), and the WAL the server wrote meanwhile (the write volume)
+        "info": {**outcome.info, "cpu_s": round(cpu, 3), "wal_mb": round(wal / 2**20, 1)},
         "reconcile": reconcile_report() if reconcile else None,
     }
+
+
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _wal_lsn() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_wal_lsn()::text")
+        return str(cursor.fetchone()[0])
+
+
+def _wal_bytes_since(lsn: str) -> int:
+    """The WAL written by the whole server since ``lsn`` (only this contender runs)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s::pg_lsn)::bigint", [lsn])
+        return int(cursor.fetchone()[0])

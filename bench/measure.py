@@ -176,7 +176,10 @@ def summary_line(m: Measurement) -> str:
     chunks = ""
     if m.workers:
         chunks = "  chunks " + "/".join(str(w.get("chunks_total", "?")) for w in m.workers)
+    spent = ""
+    if m.info.get("wal_mb") is not None:
+        spent = f"  CPU {m.info['cpu_s']:.2f} s  WAL {m.info['wal_mb']:,.0f} MB"
     return (
         f"{label:<24} {m.wall_s:>9.3f} s  {m.wallets:>9,} / {m.expected_wallets:,} wallets  "
-        f"{m.queries:>7,} queries  {m.peak_rss_mb:>6.1f} MB  {verdict}{rec}{chunks}"
+        f"{m.queries:>7,} queries  {m.peak_rss_mb:>6.1f} MB{spent}  {verdict}{rec}{chunks}"
     )

@@ -130,8 +130,8 @@ def result_text(m: dict[str, Any]) -> str:
 def table(results: dict[str, Any]) -> str:
     lines = [
         "| N | run | contender | time (s) | x floor | seeds' time ÷ this | wallets (expected) "
-        "| grains | queries | peak RSS (MB) | result |",
-        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| grains | queries | peak RSS (MB) | process CPU (s) | WAL (MB) | result |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for m in results["measurements"]:
         if m["status"] == "skipped":
@@ -139,11 +139,13 @@ def table(results: dict[str, Any]) -> str:
         time_s = "—" if m["wall_s"] is None else f"{m['wall_s']:.3f}"
         vs_floor = "—" if m.get("vs_floor") is None else f"{m['vs_floor']:.2f}"
         speedup = "—" if m.get("seeds_speedup") is None else f"{m['seeds_speedup']:.1f}"
+        info = m.get("info") or {}
         lines.append(
             f"| {m['size']:,} | {m['kind']} | {LABELS.get(m['contender'], m['contender'])} "
             f"| {time_s} | {vs_floor} | {speedup} "
             f"| {_n(m['wallets'])} ({_n(m['expected_wallets'])}) | {_n(m['amount'])} "
-            f"| {_n(m['queries'])} | {_n(m['peak_rss_mb'])} | {result_text(m)} |"
+            f"| {_n(m['queries'])} | {_n(m['peak_rss_mb'])} | {_n(info.get('cpu_s'))} "
+            f"| {_n(info.get('wal_mb'))} | {result_text(m)} |"
         )
     return "\n".join(lines)
 

@@ -90,6 +90,10 @@ def test_project_floor_and_naive_give_the_expected_set(
     assert m["wall_s"] > 0
     assert m["queries"] > 0
     assert m["peak_rss_mb"] > 0
+    # and what it cost besides the clock: the WAL its writes produced, the process's CPU (the
+    # floor's process only waits on its statement; the project's drives the chunks)
+    assert m["info"]["wal_mb"] > 0
+    assert m["info"]["cpu_s"] > 0 if m["family"] == "project" else m["info"]["cpu_s"] >= 0
 
 
 def test_the_seeds_compost_misses_about_half_of_the_eligible_wallets(
