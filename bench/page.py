@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.report import ratios, result_text
+from bench.report import ratios, replace_block, result_text
 from bench.second_report.render import (
     deposits_result,
     pocket_result,
@@ -113,92 +114,115 @@ def _population_rows(sources: dict[str, dict[str, Any]]) -> list[list[str]]:
         for n, p in sorted((int(k), v) for k, v in (src.get("populations") or {}).items()):
             if p:
                 rows.append(
-                    [
+                    _row(
                         "seeding (`saka_seed`)",
                         f"{n:,} wallets",
                         f"{p['seed_s']:.0f} s + VACUUM ANALYZE {p['vacuum_analyze_s']:.0f} s",
                         "—",
-                        "—",
-                        "—",
                         f"{p['db_mb']:,} MB on disk",
                         "—",
                         src["date"],
-                    ]
+                    )
                 )
     return rows
 
 
+def _row(
+    workload: str,
+    size: str,
+    project: str,
+    seeds: str,
+    project_result: str,
+    seeds_result: str,
+    date: str,
+) -> list[str]:
+    """A lead-table row of a workload that has no SQL floor."""
+    return [workload, size, project, seeds, "—", "—", project_result, seeds_result, date]
+
+
+def _by_size(rows: list[dict[str, Any]], key: str) -> list[tuple[int, dict[str, Any]]]:
+    """``rows`` grouped by ``key``, each group by family (project, seeds), by size."""
+    grouped: dict[int, dict[str, Any]] = {}
+    for m in rows:
+        grouped.setdefault(m[key], {})[m["family"]] = m
+    return sorted(grouped.items())
+
+
+def _settle_cell(m: dict[str, Any] | None) -> str:
+    if not m:
+        return "—"
+    return f"{m['wall_s']:.2f} s, {m['queries']:,} q, {m['peak_rss_mb']:.0f} MB"
+
+
+def _pocket_cell(m: dict[str, Any] | None) -> str:
+    return "—" if not m else f"{m['median_ms']} ms, {m['queries']} q"
+
+
+def _deposit_cell(d: dict[str, Any] | None) -> str:
+    if not d:
+        return "—"
+    p99 = "—" if d["p99_ms"] is None else f"{d['p99_ms']:.0f}"
+    return f"{d['per_s'] or 0:,}/s, p99 {p99} ms"
+
+
+def _pair_row(
+    workload: str,
+    size: str,
+    sides: dict[str, Any],
+    cell: Callable[[dict[str, Any] | None], str],
+    result: Callable[[dict[str, Any]], str],
+    date: str,
+) -> list[str]:
+    """The row of a workload measured on both sides (``sides``: by family), no floor."""
+    p, s = sides.get("project"), sides.get("seeds")
+    return _row(
+        workload,
+        size,
+        cell(p),
+        cell(s),
+        result(p) if p else "—",
+        result(s) if s else "—",
+        date,
+    )
+
+
 def _second_rows(src: dict[str, Any]) -> list[list[str]]:
     sr = src.get("second_report") or {}
-    date, rows = src["date"], []
-    settle: dict[int, dict[str, dict[str, Any]]] = {}
-    for m in sr.get("settlement") or []:
-        settle.setdefault(m["pledges"], {})[m["family"]] = m
-    for pledges, fam in sorted(settle.items()):
-        p, s = fam.get("project"), fam.get("seeds")
-
-        def cell(m: dict[str, Any] | None) -> str:
-            if not m:
-                return "—"
-            return f"{m['wall_s']:.2f} s, {m['queries']:,} q, {m['peak_rss_mb']:.0f} MB"
-
-        rows.append(
-            [
-                "campaign settlement",
-                f"{pledges:,} pledges",
-                cell(p),
-                cell(s),
-                "—",
-                "—",
-                settlement_result(p) if p else "—",
-                settlement_result(s) if s else "—",
-                date,
-            ]
+    date = src["date"]
+    rows = [
+        _pair_row(
+            "campaign settlement",
+            f"{pledges:,} pledges",
+            fam,
+            _settle_cell,
+            settlement_result,
+            date,
         )
-    pockets: dict[int, dict[str, dict[str, Any]]] = {}
-    for m in sr.get("pockets") or []:
-        pockets.setdefault(m["count"], {})[m["family"]] = m
-    for count, fam in sorted(pockets.items()):
-        p, s = fam.get("project"), fam.get("seeds")
-
-        def pcell(m: dict[str, Any] | None) -> str:
-            return "—" if not m else f"{m['median_ms']} ms, {m['queries']} q"
-
-        rows.append(
-            [
-                "deposit split over pockets",
-                f"{count} pocket{'' if count == 1 else 's'}",
-                pcell(p),
-                pcell(s),
-                "—",
-                "—",
-                pocket_result(p) if p else "—",
-                pocket_result(s) if s else "—",
-                date,
-            ]
+        for pledges, fam in _by_size(sr.get("settlement") or [], "pledges")
+    ]
+    rows += [
+        _pair_row(
+            "deposit split over pockets",
+            f"{count} pocket{'' if count == 1 else 's'}",
+            fam,
+            _pocket_cell,
+            pocket_result,
+            date,
         )
-    p, s = sr.get("deposits"), sr.get("deposits_seeds")
-    if p or s:
-
-        def dcell(d: dict[str, Any] | None) -> str:
-            if not d:
-                return "—"
-            p99 = "—" if d["p99_ms"] is None else f"{d['p99_ms']:.0f}"
-            return f"{d['per_s'] or 0:,}/s, p99 {p99} ms"
-
-        members = (p or s or {})["members"]
+        for count, fam in _by_size(sr.get("pockets") or [], "count")
+    ]
+    deposits = {"project": sr.get("deposits"), "seeds": sr.get("deposits_seeds")}
+    if any(deposits.values()):
+        members = next(d for d in deposits.values() if d)["members"]
         rows.append(
-            [
+            _pair_row(
                 "concurrent deposits",
                 f"{members:,} members",
-                dcell(p),
-                dcell(s),
-                "—",
-                "—",
-                deposits_result(p) if p else "—",
-                deposits_result(s) if s else "—",
+                deposits,
+                _deposit_cell,
+                deposits_result,
                 date,
-            ]
+            )
         )
     return rows
 
@@ -209,37 +233,32 @@ def _member_rows(src: dict[str, Any]) -> list[list[str]]:
     if lat:
         during = lat["during_run"]
         rows.append(
-            [
+            _row(
                 "member p99 during a compost",
                 f"{lat['size']:,} wallets",
                 f"harvest {during['harvest']['p99_ms']} ms, plant {during['plant']['p99_ms']} ms",
                 "—",
-                "—",
-                "—",
                 f"refused {during['harvest']['refused'] + during['plant']['refused']}",
                 "—",
                 date,
-            ]
+            )
         )
-    srv = src.get("server")
-    if srv:
-        for phase in ("wallet", "writes_mixed"):
-            r = srv["phases"].get(phase)
-            if r:
-                rows.append(
-                    [
-                        f"real server, {phase.replace('_', ' ')}",
-                        f"{srv['size']:,} wallets",
-                        f"{r['rps']:,.0f} req/s, p99 {r['p99_ms']} ms",
-                        "—",
-                        "—",
-                        "—",
-                        f"{r['ok']:,} of {r['requests']:,} 2xx; "
-                        + ("; ".join(srv["problems"]) or "books reconciled"),
-                        "—",
-                        date,
-                    ]
+    srv: dict[str, Any] = src.get("server") or {}
+    for phase in ("wallet", "writes_mixed") if srv else ():
+        r = srv["phases"].get(phase)
+        if r:
+            books = "; ".join(srv["problems"]) or "books reconciled"
+            rows.append(
+                _row(
+                    f"real server, {phase.replace('_', ' ')}",
+                    f"{srv['size']:,} wallets",
+                    f"{r['rps']:,.0f} req/s, p99 {r['p99_ms']} ms",
+                    "—",
+                    f"{r['ok']:,} of {r['requests']:,} 2xx; {books}",
+                    "—",
+                    date,
                 )
+            )
     return rows
 
 
@@ -248,39 +267,33 @@ def _dashboard_rows(src: dict[str, Any]) -> list[list[str]]:
     if not panels:
         return []
     whole = next((ms for name, ms in panels.items() if "whole page" in name), None)
-    slowest = max((ms, name) for name, ms in panels.items() if "whole page" not in name)
+    slowest = max(ms for name, ms in panels.items() if "whole page" not in name)
     over = [name for name, ms in panels.items() if ms > PAGE_BAR_MS]
+    shown = f"slowest panel {slowest:.0f} ms"
     rows = [
-        [
+        _row(
             "staff dashboard",
             f"{src['wallets']:,} wallets, {src['postings']:,} postings",
-            f"whole page {whole:.0f} ms; slowest panel {slowest[0]:.0f} ms"
-            if whole is not None
-            else f"slowest panel {slowest[0]:.0f} ms",
-            "—",
-            "—",
+            shown if whole is None else f"whole page {whole:.0f} ms; {shown}",
             "—",
             f"{len(over)} of {len(panels)} over {PAGE_BAR_MS:g} ms",
             "—",
             src["date"],
-        ]
+        )
     ]
     e = src.get("export") or {}
     if e:
+        complete = e["rows"] == e.get("expected_rows", e["rows"])
         rows.append(
-            [
+            _row(
                 "run export (CSV)",
                 f"{e['rows']:,} wallets",
                 f"{e['seconds']:.1f} s, {e['peak_rss_mb']:.0f} MB",
                 "—",
-                "—",
-                "—",
-                "every wallet"
-                if e["rows"] == e.get("expected_rows", e["rows"])
-                else f"{e['rows']:,} of {e['expected_rows']:,} rows",
+                "every wallet" if complete else f"{e['rows']:,} of {e['expected_rows']:,} rows",
                 "—",
                 src["date"],
-            ]
+            )
         )
     return rows
 
@@ -341,11 +354,4 @@ def chart_results(sources: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
 
 def replace_lead(path: Path, content: str) -> bool:
     """Put ``content`` between the lead markers of ``path``; False when there are none."""
-    if not path.exists():
-        return False
-    text = path.read_text()
-    pattern = re.compile(re.escape(LEAD_START) + r".*?" + re.escape(LEAD_END), re.S)
-    if not pattern.search(text):
-        return False
-    path.write_text(pattern.sub(lambda _: f"{LEAD_START}\n{content}{LEAD_END}", text, count=1))
-    return True
+    return replace_block(path, content, start=LEAD_START, end=LEAD_END)

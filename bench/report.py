@@ -554,13 +554,14 @@ def write(results: dict[str, Any], out_dir: Path, stem: str) -> dict[str, Path]:
     return paths
 
 
-def replace_block(path: Path, content: str) -> bool:
-    """Put ``content`` between the bench markers of ``path``; False when there are none."""
+def replace_block(path: Path, content: str, *, start: str = START, end: str = END) -> bool:
+    """Put ``content`` between the markers ``start`` and ``end`` of ``path`` (by default the
+    full results block); False when there are none."""
     if not path.exists():
         return False
     text = path.read_text()
-    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.S)
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
     if not pattern.search(text):
         return False
-    path.write_text(pattern.sub(lambda _: f"{START}\n{content}{END}", text, count=1))
+    path.write_text(pattern.sub(lambda _: f"{start}\n{content}{end}", text, count=1))
     return True

@@ -9,31 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from bench import page, report
+from tests.support.bench import measurement
 
 MACHINE = {"cores": 2, "cpu": "cpu", "ram_gb": 24, "postgresql": "15", "git_commit": "abc"}
 
 
 def _m(contender: str, size: int, wall_s: float, **extra: Any) -> dict[str, Any]:
-    family, _, kind = contender.partition("_")
-    return {
-        "size": size,
-        "contender": contender,
-        "kind": kind,
-        "family": family,
-        "status": "ok",
-        "note": "",
-        "wall_s": wall_s,
-        "wallets": 10,
-        "expected_wallets": 10,
-        "amount": 100,
-        "queries": 7,
-        "peak_rss_mb": 60.0,
-        "diff": {},
-        "correct": True,
-        "reconcile": None,
-        "info": {},
-        **extra,
-    }
+    return measurement(contender, wall_s, size=size, **{"peak_rss_mb": 60.0, **extra})
 
 
 def _settlement(family: str, pledges: int, released: int) -> dict[str, Any]:
@@ -86,6 +68,27 @@ def _bench() -> dict[str, Any]:
                 _settlement("project", 100_000, 100_000),
                 _settlement("seeds", 100_000, 1_000),
             ],
+            "deposits": {
+                "members": 1_000,
+                "deposits": 1_000,
+                "per_s": 75.3,
+                "p99_ms": 84.0,
+                "wrong_members": 0,
+                "errors": {},
+                "reconcile_ok": True,
+            },
+        },
+        "latency": {
+            "size": 1_000_000,
+            "during_run": {
+                "harvest": {"p99_ms": 40.5, "refused": 0},
+                "plant": {"p99_ms": 30.1, "refused": 1},
+            },
+        },
+        "server": {
+            "size": 1_000_000,
+            "problems": [],
+            "phases": {"writes_mixed": {"rps": 55.2, "p99_ms": 607.3, "ok": 827, "requests": 827}},
         },
     }
 
@@ -139,11 +142,11 @@ def test_the_lead_table_takes_the_latest_file_of_each_kind(tmp_path: Path) -> No
     # then the newest full bench is the one read, with its ratio to the floor
     assert sources["bench"]["_file"] == "2026-12-03.json"
     assert (
-        "| compost run | 1,000,000 wallets | 2.20 s, 7 q, 60 MB | 90.00 s, 7 q, 60 MB | 2.00 s "
+        "| compost run | 1,000,000 wallets | 2.20 s, 5 q, 60 MB | 90.00 s, 5 q, 60 MB | 2.00 s "
         "| 1.10x | exact | missing 5 | 2026-12-03 |"
     ) in text
     # and the 10M run, measured on its own day, sits beside it with its own date
-    assert "| compost run | 10,000,000 wallets | 45.00 s, 7 q, 80 MB | — | 30.00 s | 1.50x" in text
+    assert "| compost run | 10,000,000 wallets | 45.00 s, 5 q, 80 MB | — | 30.00 s | 1.50x" in text
     assert "not run at this size | 2026-12-01 |" in text
     # and so does what seeding 10M cost, with the size on disk
     assert (
@@ -153,6 +156,17 @@ def test_the_lead_table_takes_the_latest_file_of_each_kind(tmp_path: Path) -> No
     # and the settlement shows the seeds' pledges never released
     assert "| campaign settlement | 100,000 pledges |" in text
     assert "never released 99,000" in text
+    # and the deposits, the members' p99 during a run and the real server, with no floor
+    assert (
+        "| concurrent deposits | 1,000 members | 75.3/s, p99 84 ms | — | — | — "
+        "| exact, reconcile clean | — | 2026-12-03 |"
+    ) in text
+    assert (
+        "| member p99 during a compost | 1,000,000 wallets | harvest 40.5 ms, plant 30.1 ms" in text
+    )
+    assert "| refused 1 |" in text
+    assert "| real server, writes mixed | 1,000,000 wallets | 55 req/s, p99 607.3 ms |" in text
+    assert "827 of 827 2xx; books reconciled" in text
     # and the dashboard its whole page and slowest panel
     assert "whole page 87 ms; slowest panel 12 ms" in text
     assert "0 of 2 over 300 ms" in text

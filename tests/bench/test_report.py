@@ -6,31 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from bench import report
+from tests.support.bench import measurement
 
 SIZE = 1_000_000
 
 
 def _m(contender: str, wall_s: float, **extra: Any) -> dict[str, Any]:
-    family, _, kind = contender.partition("_")
-    return {
-        "size": SIZE,
-        "contender": contender,
-        "kind": kind,
-        "family": family,
-        "status": "ok",
-        "note": "",
-        "wall_s": wall_s,
-        "wallets": 10,
-        "expected_wallets": 10,
-        "amount": 100,
-        "queries": 5,
-        "peak_rss_mb": 63.0,
-        "diff": {},
-        "correct": True,
-        "reconcile": None,
-        "info": {"workers": 2},
-        **extra,
-    }
+    return measurement(contender, wall_s, size=SIZE, **{"info": {"workers": 2}, **extra})
 
 
 def _results() -> dict[str, Any]:
