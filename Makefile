@@ -99,7 +99,7 @@ bench: $(STAMP)
 ## CI smoke run (tiny sizes, 2 worker processes at 5k, well under 2 minutes): exit 1 if the
 ## project, the floor or the naive loop books anything but the expected wallets and amounts
 ## The runs at 10M wallets beside the floor (spec §7: each under 60 s, peak RSS flat): seeds
-## 10M (about 9 min), then each run on a fresh copy; about 35 min in all, 25 GB of disk while it
+## 10M (about 11 min), then each run on a fresh copy; about 25 min in all, 26 GB of disk while it
 ## runs. Writes bench/results/<date>-10m.* and the page's lead table (docs/benchmarks.md).
 BENCH_10M_ARGS = --sizes 10m --contenders floor_compost,project_compost,floor_redistribution,project_redistribution --no-latency --no-throughput --no-settlement-latency --no-server --no-processes --no-second-report --tag 10m
 
