@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.report import ratios, replace_block, result_text
+from bench.report import bar, ratios, replace_block, result_text
 from bench.second_report.render import (
     deposits_result,
     pocket_result,
@@ -331,6 +331,25 @@ def lead_markdown(sources: dict[str, dict[str, Any]], *, chart: str | None = Non
         "|---|---:|---|---|---:|---:|---|---|---|",
     ]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
+    bars = [
+        (kind, criterion, value, met)
+        for kind in ("bench", "10m")
+        if sources.get(kind, {}).get("measurements")
+        for criterion, value, met in bar(sources[kind])
+    ]
+    if bars:
+        lines += [
+            "",
+            "Spec §7 bar (x floor at 1,000,000 wallets, 60 s at 10,000,000), from each file's "
+            "largest size:",
+            "",
+            "| criterion | measured | met | from |",
+            "|---|---:|:---:|---|",
+        ]
+        lines += [
+            f"| {criterion} | {value} | {'yes' if met else 'NO'} | {sources[kind]['_file']} |"
+            for kind, criterion, value, met in bars
+        ]
     lines += ["", "From:"] + [f"- {kind}: {_machine(src)}" for kind, src in sources.items()]
     if chart:
         lines += ["", f"![runs and settlement: time and peak memory]({chart})"]

@@ -270,7 +270,7 @@ def bar(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
         p = by.get((size, f"project_{kind}"))
         if not p or p["status"] != "ok":
             continue
-        if p.get("vs_floor") is not None:
+        if p.get("vs_floor") is not None and size < TEN_MILLION:  # the ratio's bar is at 1M
             rows.append(
                 (
                     f"{kind}: within {BAR['floor_ratio']}x of the floor",
