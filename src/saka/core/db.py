@@ -10,11 +10,12 @@ advisory lock, no plain ``SET``): everything works through PgBouncer in transact
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from django.db import OperationalError, connection, migrations, transaction
+from django.db import OperationalError, connection, migrations, models, transaction
 from django.db.models import Model, QuerySet
 
 from saka.core.errors import LockTimeout
@@ -92,3 +93,31 @@ class PostgresAddIndex(migrations.AddIndex):
     ) -> None:
         if schema_editor.connection.vendor == "postgresql":
             super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
+class IdArrayField(models.Field):
+    """A sorted list of ids: ``bigint[]`` on PostgreSQL (read and written by set-based SQL:
+    ``array_agg``, ``= ANY``), a JSON list in a ``text`` column elsewhere. Not
+    ``django.contrib.postgres``' ``ArrayField``, which exists on PostgreSQL only: the portable
+    runs (SQLite) keep the same rows."""
+
+    description = "a list of ids"
+
+    def db_type(self, connection: Any) -> str:
+        return "bigint[]" if connection.vendor == "postgresql" else "text"
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> list[int] | None:
+        if value is None or isinstance(value, list):
+            return value
+        return [int(i) for i in json.loads(value)]
+
+    def to_python(self, value: Any) -> list[int] | None:
+        if value is None or isinstance(value, list):
+            return value
+        return [int(i) for i in json.loads(value)]
+
+    def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
+        if value is None:
+            return None
+        ids = [int(i) for i in value]
+        return ids if connection.vendor == "postgresql" else json.dumps(ids)

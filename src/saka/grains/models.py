@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from saka.core.db import IdArrayField
 from saka.core.money import MAX_BALANCE
 from saka.engine.models import UNFINISHED, BatchChunk, BatchRun
 from saka.engine.models import RunStatus as RunStatus  # the runs' statuses and triggers
@@ -357,20 +358,25 @@ class RunChunk(BatchChunk):
         return f"run {self.run_id} {self.get_step_display()} ({self.lo}, {self.hi}]"
 
 
-class RunTarget(models.Model):
-    """The wallets a redistribution counted: frozen in the transaction that moves the pot, and
-    exactly the wallets its chunks credit, whatever members do during the run (kept as the
-    run's audit trail)."""
+class RunFrozen(models.Model):
+    """The wallets a redistribution counted, one row per credit chunk key range ``(lo, hi]``
+    that has any: their ids, sorted. Frozen in the freeze chunk that covers the range, counted
+    in the transaction that moves the pot, and exactly the wallets the range's credit chunk
+    credits, whatever members do during the run; kept as the run's audit trail, never
+    changed. One array per chunk rather than one row per wallet: the freeze writes and logs
+    a few kilobytes per chunk instead of a row and an index entry per wallet."""
 
-    pk = models.CompositePrimaryKey("run_id", "account_id")
+    pk = models.CompositePrimaryKey("run_id", "lo")
     run_id = models.BigIntegerField()
-    account_id = models.BigIntegerField()
+    lo = models.BigIntegerField()
+    hi = models.BigIntegerField()
+    ids = IdArrayField()
 
     class Meta:
-        db_table = "grains_run_target"
+        db_table = "grains_run_frozen"
 
     def __str__(self) -> str:
-        return f"run {self.run_id}: account {self.account_id}"
+        return f"run {self.run_id} ({self.lo}, {self.hi}]: {len(self.ids)} wallets"
 
 
 class EconomySnapshot(models.Model):

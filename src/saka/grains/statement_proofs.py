@@ -21,9 +21,9 @@ from saka.grains.merkle import leaf_hash, merkle_path
 from saka.grains.models import (
     AccountKind,
     EntryKind,
+    RunFrozen,
     RunKind,
     RunStatement,
-    RunTarget,
     SakaAccount,
     SakaPosting,
 )
@@ -142,7 +142,7 @@ def statement_proof(*, run_id: int, member_id: int) -> StatementProof:
         )
     if kind == RunKind.COMPOST:  # CompostRule.refusal needs the wallet as it was: not kept
         return StatementProof(**base, status=missed, parameters=params)
-    if RunTarget.objects.filter(run_id=run_id, account_id=account.pk).exists():
+    if _counted(run_id, account.pk):
         if statement.body["outcome"] in _REFUSED:
             status, reason = "not_credited", statement.body["outcome"]
         else:  # counted, but its share would have taken it above MAX_BALANCE (or it vanished)
@@ -150,3 +150,13 @@ def statement_proof(*, run_id: int, member_id: int) -> StatementProof:
         return StatementProof(**base, status=status, reason=reason, parameters=params)
     reason = _not_counted_reason(statement, account)
     return StatementProof(**base, status=missed, reason=reason, parameters=params)
+
+
+def _counted(run_id: int, account_id: int) -> bool:
+    """Whether the redistribution ``run_id`` counted (froze) the wallet ``account_id``."""
+    frozen = (
+        RunFrozen.objects.filter(run_id=run_id, lo__lt=account_id, hi__gte=account_id)
+        .values_list("ids", flat=True)
+        .first()
+    )
+    return frozen is not None and account_id in frozen

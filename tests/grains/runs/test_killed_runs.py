@@ -131,7 +131,7 @@ def _wait_until_gone(backend_pid: int) -> None:
 
 
 def _kill_while_blocked_on(kind: str, account_id: int | None) -> int:
-    """Start the command, hold a row lock on ``account_id`` (``None``: a lock on the targets
+    """Start the command, hold a row lock on ``account_id`` (``None``: a lock on the frozen sets
     table, which blocks the freeze) until the command's statement waits on it
     (mid-transaction), SIGKILL the command, then let the lock go; returns its pid."""
     locker = pg_connect()
@@ -140,7 +140,7 @@ def _kill_while_blocked_on(kind: str, account_id: int | None) -> int:
             cursor.execute("SELECT pg_backend_pid()")
             (locker_pid,) = cursor.fetchone()
             if account_id is None:
-                cursor.execute("LOCK TABLE grains_run_target IN SHARE MODE")
+                cursor.execute("LOCK TABLE grains_run_frozen IN SHARE MODE")
             else:
                 cursor.execute(
                     "SELECT id FROM grains_account WHERE id = %s FOR UPDATE", [account_id]

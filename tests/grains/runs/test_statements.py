@@ -18,6 +18,7 @@ from saka.grains.runs.redistribution import redistribution_run_start
 from saka.grains.selectors import wallet_history
 from saka.grains.services import project_boost
 from saka.grains.sql.compost import COMPOST_CHUNK_PG
+from saka.grains.sql.redistribution import REDISTRIBUTION_CHUNK_PG
 from saka.grains.statements import postings_explained
 from saka.grains.votes import poll_vote
 from saka.ledger import append_only
@@ -273,4 +274,37 @@ def test_the_compost_chunk_statement_still_walks_the_primary_key_range(make_wall
         plan = "\n".join(row[0] for row in cursor.fetchall())
     # then the wallets are found by the primary key's range, never by a scan of the table
     assert "grains_account_pkey" in plan, plan
+    assert "Seq Scan on grains_account" not in plan, plan
+
+
+@pytest.mark.postgres
+def test_the_credit_chunk_statement_probes_its_frozen_ids_in_the_primary_key(make_wallet):
+    # given 40 active wallets, their statistics taken, a silo and a redistribution done (its
+    # frozen arrays written), and the parameters of its first credit chunk
+    wallets = [make_wallet(1000, A - DAY) for _ in range(40)]
+    fill_silo(make_wallet, [100_000], at=A)
+    run = redistribution_run_start(as_of=A)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE grains_account")
+        cursor.execute("ANALYZE grains_run_frozen")
+    params = {
+        "run": run.pk,
+        "lo": 0,
+        "hi": wallets[-1],
+        "per": 1,
+        "credit_limit": 10**9,
+        "pool": 1,
+        "as_of": A,
+        "calculation": "{}",
+    }
+    # when PostgreSQL plans the credit statement, seq scans priced out
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + REDISTRIBUTION_CHUNK_PG, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    # then the chunk's one array is read by its key, and its ids are looked up in the primary
+    # key (bounded by the chunk's range), never by a scan of the table
+    assert "grains_run_frozen_pkey" in plan, plan
+    assert "Index Scan using grains_account_pkey" in plan, plan
+    assert "= ANY" in plan, plan
     assert "Seq Scan on grains_account" not in plan, plan

@@ -24,6 +24,7 @@ from saka.grains.models import (
     Run,
     RunChunk,
     RunChunkStep,
+    RunFrozen,
     RunKind,
     RunTrigger,
     SakaAccount,
@@ -47,7 +48,7 @@ from saka.grains.runs.lifecycle import Progress, run_dry, run_live, validate_sta
 from saka.grains.runs.statements import hash_step, missing_leaf_ranges, statement_chunk_hash
 from saka.grains.sql.redistribution import (
     REDISTRIBUTION_CHUNK_PG,
-    REDISTRIBUTION_TARGETS,
+    REDISTRIBUTION_CREDITABLE,
     redistribution_count,
     redistribution_count_at_ceiling,
     redistribution_freeze,
@@ -97,20 +98,28 @@ def _stored_plan(run: Run) -> RedistributionPlan:
 
 
 def _freeze_chunk(run: Run, lo: int, hi: int, worker: str) -> dict[str, int]:
-    """Write the chunk's eligible wallets as the run's targets, and the chunk as frozen."""
+    """Write the chunk's eligible wallets as the run's frozen set (one sorted array per credit
+    chunk range inside it), and the chunk as frozen."""
+    size = run.chunk_size
     params = {
         **_redistribution_params(run),
         "lo": lo,
         "hi": hi,
+        "size": size,
         "now": db_time(now()),
         "worker": worker,
     }
     cond = _activity_condition(run)
     if connection.vendor == "postgresql":
         return chunk_counts(fetch(redistribution_freeze(activity_condition=cond), params)[0][0])
-    with connection.cursor() as cursor:
-        cursor.execute(redistribution_freeze_portable(activity_condition=cond), params)
-        frozen = int(cursor.rowcount)
+    ranges: dict[int, list[int]] = {}
+    for (account_id,) in fetch(redistribution_freeze_portable(activity_condition=cond), params):
+        ranges.setdefault(lo + (account_id - lo - 1) // size * size, []).append(account_id)
+    RunFrozen.objects.bulk_create(
+        RunFrozen(run_id=run.pk, lo=sub, hi=min(sub + size, hi), ids=ids)
+        for sub, ids in ranges.items()
+    )
+    frozen = sum(len(ids) for ids in ranges.values())
     return record_chunk(REDISTRIBUTION, run, RunChunkStep.FREEZE, lo, hi, worker, frozen, 0)
 
 
@@ -200,7 +209,9 @@ def _redistribution_chunk(run: Run, lo: int, hi: int, worker: str) -> dict[str, 
             grains=grains,
             items=items,
         )
-    ids = [row[0] for row in fetch(REDISTRIBUTION_TARGETS, params)]
+    frozen = RunFrozen.objects.filter(run_id=run.pk, lo=lo).values_list("ids", flat=True).first()
+    counted = set(frozen or ())
+    ids = [row[0] for row in fetch(REDISTRIBUTION_CREDITABLE, params) if row[0] in counted]
     total = per * len(ids)
     if ids:
         entry = SakaEntry.objects.create(

@@ -38,21 +38,26 @@ def redistribution_count(*, activity_condition: bool) -> str:
 
 
 def redistribution_freeze(*, activity_condition: bool) -> str:
-    """PostgreSQL: one chunk of the freeze. Insert the chunk's eligible wallets as the run's
-    targets, record the chunk and the run's progress (``updated_at``: a run whose chunks are
-    being done is never stalled), in one statement: the frozen set every credit chunk credits.
-    The count is taken from the targets once every chunk is frozen, in the transaction that
-    moves the pot."""
+    """PostgreSQL: one chunk of the freeze. Write the chunk's eligible wallets as the run's
+    frozen set, one sorted array per credit chunk key range ``(lo, hi]`` inside it (the credit
+    chunks are ``size`` ids, the freeze chunk a whole number of them, both planned from the
+    run's ``chunk_size``), record the chunk and the run's progress (``updated_at``: a run whose
+    chunks are being done is never stalled), in one statement: the frozen set every credit
+    chunk credits. The count is taken from the chunks once every chunk is frozen, in the
+    transaction that moves the pot."""
     return (
         """
-WITH tgt AS (
-    INSERT INTO grains_run_target (run_id, account_id) SELECT %(run)s, id
-    FROM grains_account WHERE """
+WITH frz AS (
+    INSERT INTO grains_run_frozen (run_id, lo, hi, ids)
+    SELECT %(run)s, %(lo)s + g * %(size)s, LEAST(%(lo)s + (g + 1) * %(size)s, %(hi)s),
+        array_agg(id ORDER BY id)
+    FROM (SELECT id, (id - %(lo)s - 1) / %(size)s AS g FROM grains_account WHERE """
         + redistribution_eligible(activity_condition=activity_condition)
-        + """
-    RETURNING 1
+        + """) eligible
+    GROUP BY g
+    RETURNING cardinality(ids) AS n
 ), tot AS (
-    SELECT count(*) AS n FROM tgt
+    SELECT COALESCE(sum(n), 0)::bigint AS n FROM frz
 ), chunk AS (
     UPDATE grains_run_chunk SET wallets = tot.n, done_at = %(now)s, worker = %(worker)s,
         lease_until = NULL
@@ -65,21 +70,21 @@ SELECT n FROM tot
     )
 
 
+# Portable: the eligible wallets of a freeze chunk's key range, by id (grouped into the credit
+# chunks' arrays in Python).
 def redistribution_freeze_portable(*, activity_condition: bool) -> str:
-    """Any backend: insert the eligible wallets of a key range as the run's targets."""
     return (
-        "INSERT INTO grains_run_target (run_id, account_id) SELECT %(run)s, id "
-        "FROM grains_account WHERE "
+        "SELECT id FROM grains_account WHERE "
         + redistribution_eligible(activity_condition=activity_condition)
+        + " ORDER BY id"
     )
 
 
-# Portable: the chunk's frozen targets that can take their share (at most ``credit_limit``).
-REDISTRIBUTION_TARGETS = """
-    SELECT t.account_id FROM grains_run_target t JOIN grains_account a ON a.id = t.account_id
-    WHERE t.run_id = %(run)s AND t.account_id > %(lo)s AND t.account_id <= %(hi)s
-      AND a.balance <= %(credit_limit)s
-    ORDER BY t.account_id
+# Portable: the wallets of a credit chunk's key range that can take their share (at most
+# ``credit_limit``), intersected in Python with the chunk's frozen ids.
+REDISTRIBUTION_CREDITABLE = """
+    SELECT id FROM grains_account
+    WHERE id > %(lo)s AND id <= %(hi)s AND balance <= %(credit_limit)s ORDER BY id
 """
 
 
@@ -90,8 +95,9 @@ def redistribution_count_at_ceiling(*, activity_condition: bool) -> str:
     )
 
 
-# PostgreSQL: one statement per chunk, crediting exactly the chunk's frozen targets. Both
-# sides of the join are bounded by the key range, so the planner never scans the table. A
+# PostgreSQL: one statement per chunk, crediting exactly the chunk's frozen wallets: the
+# range's one array, probed in the primary key (bounded by the key range too, so the planner
+# never scans the table); a range with no array credits nothing (``= ANY(NULL)``). A
 # target whose credit would take it above MAX_BALANCE (``credit_limit = MAX_BALANCE - per``)
 # is not credited: its share stays in the pool and the settle step returns it to the silo.
 # It also returns the credited ids ("id,...", by id): the caller hashes the chunk's statement
@@ -101,9 +107,9 @@ REDISTRIBUTION_CHUNK_PG = """
 WITH upd AS (
     UPDATE grains_account a SET balance = a.balance + %(per)s,
         lifetime_redistributed = a.lifetime_redistributed + %(per)s
-    FROM grains_run_target t
-    WHERE t.run_id = %(run)s AND t.account_id > %(lo)s AND t.account_id <= %(hi)s
-      AND a.id = t.account_id AND a.id > %(lo)s AND a.id <= %(hi)s
+    WHERE a.id > %(lo)s AND a.id <= %(hi)s
+      AND a.id = ANY((
+          SELECT ids FROM grains_run_frozen WHERE run_id = %(run)s AND lo = %(lo)s)::bigint[])
       AND a.balance <= %(credit_limit)s
     RETURNING a.id
 ), tot AS (
