@@ -107,9 +107,7 @@ class IdArrayField(models.Field):
         return "bigint[]" if connection.vendor == "postgresql" else "text"
 
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> list[int] | None:
-        if value is None or isinstance(value, list):
-            return value
-        return [int(i) for i in json.loads(value)]
+        return self.to_python(value)
 
     def to_python(self, value: Any) -> list[int] | None:
         if value is None or isinstance(value, list):

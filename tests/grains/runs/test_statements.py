@@ -248,6 +248,14 @@ def test_the_history_api_returns_explanation_and_calculation(make_wallet, api):
     assert first["calculation"]["basis"] == 1000
 
 
+def _plan_without_seq_scans(statement: str, params: dict) -> str:
+    """PostgreSQL's plan of ``statement`` with seq scans priced out (EXPLAIN runs nothing)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + statement, params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
 @pytest.mark.postgres
 def test_the_compost_chunk_statement_still_walks_the_primary_key_range(make_wallet):
     # given a run over 40 wallets, their statistics taken (with one wallet and none, the
@@ -268,10 +276,7 @@ def test_the_compost_chunk_statement_still_walks_the_primary_key_range(make_wall
     }
     # when PostgreSQL plans the chunk statement with the figures it now writes (seq scans
     # priced out, so only a usable index can be chosen)
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("EXPLAIN " + COMPOST_CHUNK_PG, params)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
+    plan = _plan_without_seq_scans(COMPOST_CHUNK_PG, params)
     # then the wallets are found by the primary key's range, never by a scan of the table
     assert "grains_account_pkey" in plan, plan
     assert "Seq Scan on grains_account" not in plan, plan
@@ -298,10 +303,7 @@ def test_the_credit_chunk_statement_probes_its_frozen_ids_in_the_primary_key(mak
         "calculation": "{}",
     }
     # when PostgreSQL plans the credit statement, seq scans priced out
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("EXPLAIN " + REDISTRIBUTION_CHUNK_PG, params)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
+    plan = _plan_without_seq_scans(REDISTRIBUTION_CHUNK_PG, params)
     # then the chunk's one array is read by its key, and its ids are looked up in the primary
     # key (bounded by the chunk's range), never by a scan of the table
     assert "grains_run_frozen_pkey" in plan, plan
