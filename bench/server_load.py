@@ -333,10 +333,20 @@ def gunicorn(env: dict[str, str], *, port: int) -> Iterator[str]:
         Path(log.name).unlink(missing_ok=True)
 
 
-def run_wrk(base: str, lines: list[str], *, connections: int, seconds: float) -> dict[str, Any]:
+def wrk_path() -> str:
+    """wrk's executable; checked before a benchmark starts (``saka_bench``), so a missing wrk
+    refuses the whole command at once rather than after the runs it would have measured."""
     wrk = shutil.which("wrk")
     if wrk is None:
-        raise BenchError("wrk is not installed (apt-get install wrk)")
+        raise BenchError(
+            "wrk is not installed (apt-get install wrk); the real server's throughput needs it "
+            "(or pass --no-server)"
+        )
+    return wrk
+
+
+def run_wrk(base: str, lines: list[str], *, connections: int, seconds: float) -> dict[str, Any]:
+    wrk = wrk_path()
     with tempfile.NamedTemporaryFile("w", prefix="saka-bench-wrk-", suffix=".tsv") as f:
         f.write("\n".join(lines) + "\n")
         f.flush()

@@ -120,3 +120,26 @@ def test_a_phase_that_booked_otherwise_is_a_problem(
     problems = _check_phase("plant", result, booked)
     assert problems
     assert problem in problems[0]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_missing_wrk_refuses_the_benchmark_before_any_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """saka_bench checks for wrk first: without it, the command stops before the runs it
+    would have measured (a full benchmark used to fail after 20 minutes, writing nothing)."""
+    from django.core.management import CommandError, call_command
+
+    from bench.management.commands import saka_bench
+
+    def never(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the benchmark started without wrk")
+
+    monkeypatch.setattr("bench.server_load.shutil.which", lambda name: None)
+    monkeypatch.setattr(saka_bench, "run_bench", never)
+    with pytest.raises(CommandError, match="wrk is not installed"):
+        call_command("saka_bench", "--sizes", "1000", "--no-docs")
+    # --no-server needs no wrk: the command goes on to the runs
+    with pytest.raises(AssertionError, match="without wrk"):
+        call_command("saka_bench", "--sizes", "1000", "--no-server", "--no-docs")

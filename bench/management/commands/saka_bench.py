@@ -39,6 +39,7 @@ from bench.options import (
     QUICK_SIZES,
     BenchOptions,
 )
+from bench.server_load import wrk_path
 from saka.core.clock import parse_instant
 from saka.core.errors import DomainError
 from saka.grains.runs.chunks import DEFAULT_CHUNK_SIZE
@@ -339,6 +340,8 @@ class Command(BaseCommand):
         if as_of is not None:
             opts.as_of = as_of
         try:
+            if opts.server:
+                wrk_path()  # before the first run, not after the runs it would follow
             results = run_bench(opts)
         except BenchError as exc:
             raise CommandError(str(exc)) from exc
