@@ -38,16 +38,22 @@ KINDS = {
 PAGE_BAR_MS = 300.0  # the dashboard's bar: every panel, and the whole page's data
 
 
-def latest(results_dir: Path) -> dict[str, dict[str, Any]]:
-    """The latest results file of each kind in ``results_dir`` (by the date in its name)."""
+def latest(*results_dirs: Path) -> dict[str, dict[str, Any]]:
+    """The latest results file of each kind in ``results_dirs`` (by the date in its name; on
+    the same name, the last directory given wins): ``bench/results/`` and, for a run written
+    elsewhere (``--out-dir``), that directory too, so the lead shows the run just made."""
     found: dict[str, dict[str, Any]] = {}
-    if not results_dir.is_dir():
-        return found
     for kind, pattern in KINDS.items():
-        names = sorted(p.name for p in results_dir.iterdir() if pattern.match(p.name))
-        if names:
-            data = json.loads((results_dir / names[-1]).read_text())
-            data["_file"] = names[-1]
+        newest: tuple[str, Path] | None = None
+        for results_dir in results_dirs:
+            if not results_dir.is_dir():
+                continue
+            for path in results_dir.iterdir():
+                if pattern.match(path.name) and (newest is None or path.name >= newest[0]):
+                    newest = (path.name, path)
+        if newest:
+            data = json.loads(newest[1].read_text())
+            data["_file"] = newest[0]
             if "measurements" in data:
                 ratios(data)
             found[kind] = data

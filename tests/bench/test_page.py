@@ -178,6 +178,28 @@ def test_the_lead_table_takes_the_latest_file_of_each_kind(tmp_path: Path) -> No
     )
 
 
+def test_a_run_written_elsewhere_leads_the_page_beside_the_other_kinds(tmp_path: Path) -> None:
+    # given bench/results/ with a full bench and a 10M file, and a newer full bench written
+    # to another directory (saka_bench --out-dir), plus an older one there
+    results, elsewhere = tmp_path / "results", tmp_path / "elsewhere"
+    results.mkdir()
+    elsewhere.mkdir()
+    _write(results, "2026-12-03.json", _bench())
+    _write(results, "2026-12-01-10m.json", _ten_million())
+    newer = _bench()
+    newer["date"] = "2026-12-06"
+    _write(elsewhere, "2026-12-06.json", newer)
+    _write(elsewhere, "2026-11-20.json", _bench())
+    # when the page's sources are read from both
+    sources = page.latest(results, elsewhere)
+    # then the newest full bench is the one written elsewhere, and the 10M file still counts
+    assert sources["bench"]["_file"] == "2026-12-06.json"
+    assert sources["bench"]["date"] == "2026-12-06"
+    assert sources["10m"]["_file"] == "2026-12-01-10m.json"
+    # and from bench/results/ alone the page is what it was
+    assert page.latest(results)["bench"]["_file"] == "2026-12-03.json"
+
+
 def test_the_chart_covers_every_size_and_the_settlement(tmp_path: Path) -> None:
     # given a full bench at 1M and a 10M file
     sources = {"bench": _bench(), "10m": _ten_million()}

@@ -395,12 +395,18 @@ class Command(BaseCommand):
                 self.stdout.write(f"updated {docs}")
             if report.replace_block(base / "README.md", report.readme_summary(results)):
                 self.stdout.write("updated README.md")
-        self._page()
+        self._page(paths["json"].parent)
 
-    def _page(self) -> None:
-        """The lead table and chart of docs/benchmarks.md from the latest results of each kind."""
+    def _page(self, out_dir: Path | None = None) -> None:
+        """The lead table and chart of docs/benchmarks.md from the latest results of each kind
+        (in ``bench/results/`` and, for a run written elsewhere, in ``out_dir``)."""
         base = Path(settings.BASE_DIR)
-        sources = page.latest(RESULTS_DIR)
+        dirs = (
+            [RESULTS_DIR]
+            if out_dir is None or out_dir.resolve() == RESULTS_DIR.resolve()
+            else [RESULTS_DIR, out_dir]
+        )
+        sources = page.latest(*dirs)
         chart = None
         merged = page.chart_results(sources)
         if merged and report.chart(merged, RESULTS_DIR / "page.png"):
