@@ -20,6 +20,7 @@ from django.db.backends.signals import connection_created
 from django.db.models import F
 
 from bench import floor, seeds_algorithm
+from bench.machine import machine_cpu_s
 from saka.core.money import floor_share
 from saka.grains.accounts import system_account_id
 from saka.grains.conf import get_settings
@@ -316,6 +317,7 @@ def run_contender(
     rss_before = rss_mb()
     wal_before = _wal_lsn()
     cpu_before = _cpu_s()
+    machine_before = machine_cpu_s()
     with measured() as counter:
         started_wall = time.time()
         t0 = time.perf_counter()
@@ -323,6 +325,10 @@ def run_contender(
         elapsed = time.perf_counter() - t0
         ended_wall = time.time()
     cpu = _cpu_s() - cpu_before
+    machine_after = machine_cpu_s()
+    machine = None
+    if machine_before is not None and machine_after is not None:
+        machine = round(machine_after - machine_before, 2)
     wal = _wal_bytes_since(wal_before)
     peak = rss_mb()
     return {
@@ -339,8 +345,14 @@ def run_contender(
         "peak_rss_mb": peak,
         "prepared": {**prepared, "prepare_s": round(prepare_s, 3), "settle_s": round(settle_s, 3)},
         # where the time went besides the server: this process's CPU (all its threads: the
-        # Python side of the run), and the WAL the server wrote meanwhile (the write volume)
-        "info": {**outcome.info, "cpu_s": round(cpu, 3), "wal_mb": round(wal / 2**20, 1)},
+        # Python side of the run), the whole machine's (the run's cost in core-seconds,
+        # whatever the cores: the server's backends too) and the WAL the server wrote meanwhile
+        "info": {
+            **outcome.info,
+            "cpu_s": round(cpu, 3),
+            "machine_cpu_s": machine,
+            "wal_mb": round(wal / 2**20, 1),
+        },
         "reconcile": reconcile_report() if reconcile else None,
     }
 

@@ -64,3 +64,20 @@ def machine_info(server: Server) -> dict[str, Any]:
         "git_dirty": bool(git("status", "--porcelain")),
         "load_avg_start": [round(x, 2) for x in os.getloadavg()],
     }
+
+
+def machine_cpu_s(stat: Path = Path("/proc/stat")) -> float | None:
+    """The CPU time the whole machine has spent working since boot, in core-seconds: user,
+    nice, system, irq and softirq of every core (not idle, I/O wait or steal) from Linux's
+    ``/proc/stat``; None elsewhere. Read before and after a contender's timed work, the
+    difference is what the run cost every process on the machine (the database server's
+    backends, its WAL writer, the run's own process): its work, whatever the core count."""
+    try:
+        fields = stat.read_text().split("\n", 1)[0].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError):
+        return None
+    if len(fields) < 8 or fields[0] != "cpu":
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq = (int(x) for x in fields[1:8])
+    return (user + nice + system + irq + softirq) / ticks

@@ -179,6 +179,8 @@ def summary_line(m: Measurement) -> str:
     spent = ""
     if m.info.get("wal_mb") is not None:
         spent = f"  CPU {m.info['cpu_s']:.2f} s  WAL {m.info['wal_mb']:,.0f} MB"
+        if m.info.get("machine_cpu_s") is not None:
+            spent += f"  machine CPU {m.info['machine_cpu_s']:.2f} core-s"
     return (
         f"{label:<24} {m.wall_s:>9.3f} s  {m.wallets:>9,} / {m.expected_wallets:,} wallets  "
         f"{m.queries:>7,} queries  {m.peak_rss_mb:>6.1f} MB{spent}  {verdict}{rec}{chunks}"

@@ -130,8 +130,9 @@ def result_text(m: dict[str, Any]) -> str:
 def table(results: dict[str, Any]) -> str:
     lines = [
         "| N | run | contender | time (s) | x floor | seeds' time ÷ this | wallets (expected) "
-        "| grains | queries | peak RSS (MB) | process CPU (s) | WAL (MB) | result |",
-        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| grains | queries | peak RSS (MB) | process CPU (s) | machine CPU (core-s) | WAL (MB) "
+        "| result |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for m in results["measurements"]:
         if m["status"] == "skipped":
@@ -145,7 +146,7 @@ def table(results: dict[str, Any]) -> str:
             f"| {time_s} | {vs_floor} | {speedup} "
             f"| {_n(m['wallets'])} ({_n(m['expected_wallets'])}) | {_n(m['amount'])} "
             f"| {_n(m['queries'])} | {_n(m['peak_rss_mb'])} | {_n(info.get('cpu_s'))} "
-            f"| {_n(info.get('wal_mb'))} | {result_text(m)} |"
+            f"| {_n(info.get('machine_cpu_s'))} | {_n(info.get('wal_mb'))} | {result_text(m)} |"
         )
     return "\n".join(lines)
 
@@ -371,6 +372,34 @@ def populations_line(results: dict[str, Any]) -> str:
     )
 
 
+def cpu_line(results: dict[str, Any]) -> str:
+    """The runs' cost in core-seconds at the largest size, beside the floor's: the machine's
+    CPU during the timed work (``bench.machine.machine_cpu_s``). The floor is one statement on
+    one core; the project's chunks share every core (``SAKA_RUN_WORKERS``), so its wall time
+    can be near the floor's while it costs more CPU, or above it while every core is busy."""
+    by = _by(results)
+    size = max(results["sizes"])
+    cores = results.get("machine", {}).get("cores")
+    parts = []
+    for kind in ("compost", "redistribution"):
+        floor_m, project_m = by.get((size, f"floor_{kind}")), by.get((size, f"project_{kind}"))
+        if not floor_m or not project_m:
+            continue
+        f_cpu = (floor_m.get("info") or {}).get("machine_cpu_s")
+        p_cpu = (project_m.get("info") or {}).get("machine_cpu_s")
+        if not f_cpu or p_cpu is None or not project_m.get("wall_s"):
+            continue
+        busy = p_cpu / project_m["wall_s"]
+        parts.append(
+            f"{kind} {f_cpu:.2f} core-s for the floor, {p_cpu:.2f} for the project "
+            f"({p_cpu / f_cpu:.2f}x, {busy:.1f} cores busy on average)"
+        )
+    if not parts:
+        return ""
+    on = f" on {cores} cores" if cores else ""
+    return f"Machine CPU during the timed work at {size:,} wallets{on}: " + "; ".join(parts) + "."
+
+
 def markdown(results: dict[str, Any], *, chart: str | None = None) -> str:
     parts = [
         f"**saka_bench** {'(quick) ' if results['quick'] else ''}{machine_line(results)}",
@@ -378,6 +407,7 @@ def markdown(results: dict[str, Any], *, chart: str | None = None) -> str:
         table(results),
     ]
     for block in (
+        cpu_line(results),
         populations_line(results),
         processes_table(results),
         latency_table(results),

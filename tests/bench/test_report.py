@@ -3,9 +3,12 @@ against one process, the bar's "one process costs no more than before the engine
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from bench import report
+from bench.machine import machine_cpu_s
 from tests.support.bench import measurement
 
 SIZE = 1_000_000
@@ -63,3 +66,50 @@ def test_the_bar_compares_one_process_with_the_figures_before_the_engine() -> No
     report.ratios(results)
     rows = {criterion: (value, met) for criterion, value, met in report.bar(results)}
     assert rows[criterion] == ("1.10x", False)
+
+
+def test_the_runs_cost_in_core_seconds_is_set_beside_the_floors() -> None:
+    # given a floor that kept one core busy and a project that kept two busy for longer
+    results = {
+        "sizes": [SIZE],
+        "machine": {"cores": 2},
+        "measurements": [
+            _m("floor_redistribution", 1.5, info={"machine_cpu_s": 1.5}),
+            _m("project_redistribution", 2.5, info={"machine_cpu_s": 4.6}),
+        ],
+    }
+    # when the report's table and CPU line are written
+    text = report.table(results) + "\n" + report.cpu_line(results)
+    # then the machine's CPU is a column of the table and the line compares the two
+    assert "| machine CPU (core-s) |" in text
+    assert "| 4.6 |" in text
+    assert (
+        "Machine CPU during the timed work at 1,000,000 wallets on 2 cores: redistribution "
+        "1.50 core-s for the floor, 4.60 for the project (3.07x, 1.8 cores busy on average)."
+    ) in text
+
+
+def test_without_a_machine_cpu_figure_there_is_no_cpu_line() -> None:
+    # given results recorded before the machine's CPU was measured (or off Linux)
+    results = {
+        "sizes": [SIZE],
+        "machine": {"cores": 2},
+        "measurements": [_m("floor_compost", 1.5), _m("project_compost", 2.0)],
+    }
+    # then the report says nothing about it, and the column shows a dash
+    assert report.cpu_line(results) == ""
+    assert "| — |" in report.table(results)
+
+
+def test_the_machine_cpu_is_read_from_proc_stat(tmp_path: Path) -> None:
+    # given a /proc/stat whose first line counts user, nice, system, idle, iowait, irq,
+    # softirq and steal ticks
+    ticks = os.sysconf("SC_CLK_TCK")
+    stat = tmp_path / "stat"
+    stat.write_text(f"cpu  {3 * ticks} {ticks} {2 * ticks} 900000 5000 0 {ticks} 777 0 0\ncpu0 1\n")
+    # then idle, I/O wait and steal are not counted: 3 + 1 + 2 + 0 + 1 core-seconds
+    assert machine_cpu_s(stat) == 7.0
+    # and a machine without it gives None
+    assert machine_cpu_s(tmp_path / "missing") is None
+    (tmp_path / "bad").write_text("intr 1 2 3\n")
+    assert machine_cpu_s(tmp_path / "bad") is None
