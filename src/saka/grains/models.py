@@ -364,7 +364,9 @@ class RunFrozen(models.Model):
     in the transaction that moves the pot, and exactly the wallets the range's credit chunk
     credits, whatever members do during the run; kept as the run's audit trail, never
     changed. One array per chunk rather than one row per wallet: the freeze writes and logs
-    a few kilobytes per chunk instead of a row and an index entry per wallet."""
+    a few kilobytes per chunk instead of a row and an index entry per wallet. On PostgreSQL
+    the arrays are stored uncompressed (``STORAGE EXTERNAL``, migration 0014): compressing
+    each cost more than the space it saved."""
 
     pk = models.CompositePrimaryKey("run_id", "lo")
     run_id = models.BigIntegerField()

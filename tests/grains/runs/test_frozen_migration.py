@@ -94,3 +94,20 @@ def test_a_redistribution_frozen_before_the_upgrade_credits_its_counted_set_once
     resumed = redistribution_run_start(as_of=A, chunk_size=CHUNK)
     assert (resumed.pk, resumed.attempts) == (run.pk, 2)
     assert_redistribution_exactly_once(resumed, N, silo)
+
+
+@pytest.mark.postgres
+def test_the_frozen_arrays_are_stored_uncompressed_and_back(executor: MigrationExecutor) -> None:
+    def storage() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT attstorage FROM pg_attribute "
+                "WHERE attrelid = 'grains_run_frozen'::regclass AND attname = 'ids'"
+            )
+            return str(cursor.fetchone()[0])
+
+    # given the schema of today: the arrays are written as they are (no pglz pass per chunk)
+    assert storage() == "e"
+    # when grains is migrated back before 0014, the default storage (compressed) is back
+    executor.migrate([("grains", "0013_run_frozen")])
+    assert storage() == "x"
