@@ -4,9 +4,12 @@
 # A fresh PostgreSQL database (FUZZ_DB, dropped and created here), migrated, with a little demo
 # data and the role users of scripts/fuzz_setup.py; the server (manage.py runserver --noreload,
 # DEBUG off, throttles raised) on FUZZ_HOST:FUZZ_PORT; schemathesis (scripts/schemathesis.toml:
-# the checks, the phases, the one justified exclusion) once per role over every operation of
+# the checks, the phases, the justified adjustments) once per role over every operation of
 # /api/schema/: anonymous, member, platform, and one staff user per group (run_operator,
-# campaign_settler, saka_adjuster, auditor, poll_manager, policy_maker). Then saka_reconcile on that database.
+# campaign_settler, saka_adjuster, auditor, poll_manager, policy_maker); the log-out, which
+# deletes the caller's token, is left out of those and fuzzed alone by the role logout (a
+# token of its own), so no role's token dies halfway through its run. Then saka_reconcile on
+# that database.
 #
 # Prints a summary (per role: operations, test cases, failures, errors), stops the server and
 # exits non-zero on any failure, error, server crash or reconcile discrepancy.
@@ -31,7 +34,9 @@ FUZZ_MAX_EXAMPLES="${FUZZ_MAX_EXAMPLES:-5}"
 # the stateful phase (sequences linked by ids and Location headers) for these roles only: it
 # is the slowest phase, and what it adds (create, read, delete) is the member's own objects
 FUZZ_STATEFUL_ROLES="${FUZZ_STATEFUL_ROLES:-member}"
-FUZZ_ROLES="${FUZZ_ROLES:-anonymous member platform run_operator campaign_settler saka_adjuster auditor poll_manager policy_maker}"
+FUZZ_ROLES="${FUZZ_ROLES:-anonymous member platform run_operator campaign_settler saka_adjuster auditor poll_manager policy_maker logout}"
+# POST /api/v1/auth/logout/ deletes the caller's token: fuzzed as the role logout only
+LOGOUT_OP=v1_auth_logout_create
 FUZZ_OUT="${FUZZ_OUT:-$(mktemp -d -t saka-fuzz.XXXXXX)}"
 mkdir -p "$FUZZ_OUT"
 
@@ -81,7 +86,12 @@ curl -fsS -o "$FUZZ_OUT/schema.json" "$SCHEMA_URL"
 FUZZ_JOBS="${FUZZ_JOBS:-2}"
 fuzz_role() {
   local role="$1" token phases
-  local -a auth=() seed=()
+  local -a auth=() seed=() ops=()
+  case "$role" in
+    anonymous) ;;
+    logout) ops=(--include-operation-id "$LOGOUT_OP") ;;
+    *) ops=(--exclude-operation-id "$LOGOUT_OP") ;;
+  esac
   if [ "$role" != anonymous ]; then
     token="$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \
       "$FUZZ_OUT/tokens.json" "$role")"
@@ -90,9 +100,9 @@ fuzz_role() {
   [ -n "${FUZZ_SEED:-}" ] && seed=(--seed "$FUZZ_SEED")
   phases=examples,coverage,fuzzing
   case " $FUZZ_STATEFUL_ROLES " in *" $role "*) phases="$phases,stateful" ;; esac
-  # scripts/schemathesis.toml: checks, phases and the justified exclusion (docs/testing.md)
+  # scripts/schemathesis.toml: checks, phases and the justified adjustments (docs/testing.md)
   if "$ST" --config-file "$ROOT/scripts/schemathesis.toml" run "$SCHEMA_URL" \
-    "${auth[@]}" "${seed[@]}" --phases "$phases" --max-examples "$FUZZ_MAX_EXAMPLES" --workers 1 \
+    "${auth[@]}" "${ops[@]}" "${seed[@]}" --phases "$phases" --max-examples "$FUZZ_MAX_EXAMPLES" --workers 1 \
     --no-color --report junit --report-junit-path "$FUZZ_OUT/$role.xml" \
     >"$FUZZ_OUT/$role.log" 2>&1; then
     echo 0 >"$FUZZ_OUT/$role.rc"

@@ -6,8 +6,9 @@ anonymous role has no token and is not listed).
 
 Roles: ``member`` (a member with SAKA and EUR, a pocket and a held pledge), ``platform``
 (the service account with ``grains.harvest_on_behalf``) and one staff user per staff group
-(``run_operator``, ``campaign_settler``, ``saka_adjuster``, ``auditor``, ``poll_manager``, ``policy_maker``).
-The groups are
+(``run_operator``, ``campaign_settler``, ``saka_adjuster``, ``auditor``, ``poll_manager``,
+``policy_maker``), and ``logout``, a member whose token only the log-out is fuzzed with. The
+groups are
 created by the project's migration when it has them; this script only creates a missing
 group (empty), so it keeps working unchanged once the groups carry their permissions. Each
 staff user is ``is_staff`` (today's staff ability) and in exactly one group.
@@ -155,6 +156,9 @@ def main() -> None:
         user.groups.set([group])
         staff_users.append(user)
         tokens[name] = issue_token(user)
+    # the log-out's own user: logging out deletes the caller's token, so the operation is
+    # fuzzed with a token no other role uses (scripts/fuzz.sh, role ``logout``)
+    tokens["logout"] = issue_token(_user("fuzz_logout"))
     _member_data(member, platform, staff_users[0])
     json.dump(tokens, sys.stdout)
     sys.stdout.write("\n")

@@ -340,6 +340,31 @@ def test_page_size_and_path_ids_are_bounded(schema: dict[str, Any]) -> None:
         assert (path_id["minimum"], path_id["maximum"]) == (1, 2**63 - 1)
 
 
+def test_optional_query_parameters_may_be_sent_empty(schema: dict[str, Any]) -> None:
+    # given every query parameter (validated_query and the paginator read an empty one as
+    # absent)
+    params = [p for _, _, op in _operations(schema) for p in op.get("parameters", [])]
+    query = [p for p in params if p["in"] == "query" and not p.get("required")]
+    assert len(query) >= 10
+    # then each says so, so that the fuzzer does not take ?status= for a violation
+    assert [p["name"] for p in query if not p.get("allowEmptyValue")] == []
+
+
+def test_id_filters_are_bounded_like_path_ids(schema: dict[str, Any]) -> None:
+    # given the id filters of the lists (the server refuses 0 and negative ids)
+    ops = {op["operationId"]: op for _, _, op in _operations(schema)}
+    filters = {
+        (op_id, p["name"]): p["schema"]
+        for op_id in ("euro_campaigns_list", "staff_audit_list")
+        for p in ops[op_id]["parameters"]
+        if p["name"] in ("project", "actor")
+    }
+    # then each is a positive id, as documented for path ids
+    assert set(filters) == {("euro_campaigns_list", "project"), ("staff_audit_list", "actor")}
+    for bounds in filters.values():
+        assert (bounds["type"], bounds["minimum"], bounds["maximum"]) == ("integer", 1, 2**63 - 1)
+
+
 def test_every_operation_documents_the_errors_of_the_shared_machinery(
     schema: dict[str, Any],
 ) -> None:

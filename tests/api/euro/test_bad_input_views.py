@@ -27,6 +27,9 @@ BAD_INPUTS = [
     ("post", "/me/euro/pockets/", {}, 400, "validation_error"),
     ("post", "/me/euro/pockets/", {"name": ""}, 400, "validation_error"),
     ("post", "/me/euro/pockets/", {"name": "x" * 61}, 400, "validation_error"),
+    # padded past 60 characters: refused as sent, not once trimmed (the schema's maxLength)
+    ("post", "/me/euro/pockets/", {"name": " 0" + " " * 59}, 400, "validation_error"),
+    ("patch", "/me/euro/pockets/{pocket}/", {"name": " 0" + " " * 59}, 400, "validation_error"),
     ("post", "/me/euro/pockets/", {"name": "A", "percentage": 12.5}, 400, "validation_error"),
     ("post", "/me/euro/pockets/", {"name": "A", "percentage": "100.01"}, 400, "validation_error"),
     ("post", "/me/euro/pockets/", {"name": "A", "percentage": "1e2"}, 400, "validation_error"),

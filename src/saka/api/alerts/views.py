@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -65,11 +65,7 @@ class StaffAlertListView(generics.GenericAPIView):
 
     @extend_schema(
         operation_id="staff_alerts_list",
-        parameters=[
-            OpenApiParameter("state", str, enum=STATES),
-            OpenApiParameter("kind", str, enum=AlertKind.values),
-            OpenApiParameter("severity", str, enum=AlertSeverity.values),
-        ],
+        parameters=[AlertQuerySerializer],
         responses={200: AlertSerializer(many=True), **ERRORS},
         tags=["Alerts (staff)"],
         summary="The alerts: open and resolved (cursor pagination, newest first)",

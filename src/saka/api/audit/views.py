@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from saka.api.common.base import ERRORS
+from saka.api.common.fields import IdField
 from saka.api.common.pagination import NewestFirst
 from saka.api.common.permissions import IsStaff
 from saka.api.common.throttling import PlatformThrottle
@@ -38,7 +39,7 @@ class AuditRecordSerializer(serializers.ModelSerializer):
 
 
 class AuditQuerySerializer(serializers.Serializer):
-    actor = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+    actor = IdField(required=False, help_text="the staff user's id")
     action = serializers.ChoiceField(choices=[*ACTIONS, ENDPOINT_ACTION], required=False)
 
 
@@ -55,10 +56,7 @@ class StaffAuditListView(generics.GenericAPIView):
 
     @extend_schema(
         operation_id="staff_audit_list",
-        parameters=[
-            OpenApiParameter("actor", int),
-            OpenApiParameter("action", str, enum=[*ACTIONS, ENDPOINT_ACTION]),
-        ],
+        parameters=[AuditQuerySerializer],
         responses={200: AuditRecordSerializer(many=True), **ERRORS},
         tags=["Audit (staff)"],
         summary="The audit trail of staff actions (cursor pagination, newest first)",

@@ -8,7 +8,6 @@ from typing import Any
 
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
@@ -41,7 +40,18 @@ class AmountField(serializers.Field):
         return value
 
 
-@extend_schema_field(OpenApiTypes.INT)
+class BoundedCharField(serializers.CharField):
+    """A string whose ``max_length`` bounds what is sent, as the schema's ``maxLength`` says:
+    DRF trims the outer spaces and checks the length after, so a value padded past the bound
+    would be accepted."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if isinstance(data, str) and self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        return str(super().to_internal_value(data))
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": 2**63 - 1})
 class IdField(serializers.IntegerField):
     """A positive database id (rejects floats, bools and out-of-range numbers)."""
 

@@ -7,6 +7,8 @@ once for every operation, what the API's shared machinery enforces on every requ
 - The ``Idempotency-Key`` header is 1-200 printable ASCII characters (what
   ``saka.ledger.idempotency`` accepts; HTTP strips a header's outer spaces, so none there).
 - ``page_size`` is 1..``NewestFirst.max_page_size``; integer path ids are 1..2^63-1.
+- An optional query parameter sent empty (``?status=``) counts as absent, as
+  ``validation.validated_query`` and the paginator read it: ``allowEmptyValue``.
 - The error statuses every request can meet, in the ``{code, message, data}`` body: 400
   (a body or parameter that does not parse or validate), 401 and 429 wherever a credential is
   read (authentication and throttling), 406 (an ``Accept`` the API cannot render), 415 (a
@@ -56,6 +58,8 @@ def _parameters(operation: dict[str, Any]) -> None:
     for parameter in operation.get("parameters", []):
         schema = parameter.setdefault("schema", {})
         where, name = parameter.get("in"), parameter.get("name")
+        if where == "query" and not parameter.get("required"):
+            parameter["allowEmptyValue"] = True
         if where == "header" and name == IDEMPOTENCY_HEADER_NAME:
             schema.update(
                 type="string", minLength=1, maxLength=200, pattern=IDEMPOTENCY_KEY_PATTERN

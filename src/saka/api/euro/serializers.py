@@ -8,7 +8,15 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from saka.api.common.fields import IdField, InstantField, MoneyIn, MoneyOut, PercentageIn, cents
+from saka.api.common.fields import (
+    BoundedCharField,
+    IdField,
+    InstantField,
+    MoneyIn,
+    MoneyOut,
+    PercentageIn,
+    cents,
+)
 from saka.api.common.statements import (
     CalculationField,
     ExplainedListSerializer,
@@ -48,7 +56,7 @@ class EuroWalletSerializer(serializers.Serializer):
 
 
 @extend_schema_field({"type": "string", "pattern": POCKET_NAME_PATTERN, "example": "Holidays"})
-class PocketNameField(serializers.CharField):
+class PocketNameField(BoundedCharField):
     """A pocket name: a JSON string, as the schema says (DRF would turn ``0`` into ``"0"``),
     documented with the service's own rule (``POCKET_NAME_PATTERN``: 1 to 60 characters once
     trimmed, no control character)."""
@@ -210,8 +218,10 @@ class CampaignSerializer(serializers.Serializer):
 
 
 class CampaignListQuerySerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=CampaignStatus.values, required=False)
-    project = IdField(required=False)
+    status = serializers.ChoiceField(
+        choices=CampaignStatus.values, required=False, help_text="default: open"
+    )
+    project = IdField(required=False, help_text="a project id")
 
 
 class CampaignItemSerializer(serializers.Serializer):

@@ -40,7 +40,7 @@ from saka.api.euro import serializers as s
 from saka.audit import roles
 from saka.euro import selectors
 from saka.euro.errors import InvalidEvent
-from saka.euro.models import CampaignStatus, Trigger
+from saka.euro.models import Trigger
 from saka.euro.payments import webhooks
 from saka.euro.payments.providers import helloasso, provider_get, stripe
 from saka.euro.services import campaigns, pledges, pockets
@@ -237,12 +237,7 @@ class CampaignListView(generics.ListAPIView):
 
     @extend_schema(
         operation_id="euro_campaigns_list",
-        parameters=[
-            OpenApiParameter(
-                "status", str, enum=CampaignStatus.values, description="default: open"
-            ),
-            OpenApiParameter("project", int, description="a project id"),
-        ],
+        parameters=[s.CampaignListQuerySerializer],
         tags=["EUR campaigns"],
         summary="Campaigns, open ones by default (cursor pagination, newest first)",
         responses={200: s.CampaignItemSerializer(many=True), **ERRORS},

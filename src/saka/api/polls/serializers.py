@@ -9,7 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from saka.api.common.fields import IdField, InstantField, StrictBooleanField
+from saka.api.common.fields import BoundedCharField, IdField, InstantField, StrictBooleanField
 from saka.polls.models import Poll, PollMethod, PollOption, Vote
 from saka.polls.services import MAX_OPTIONS, MAX_POINTS_LIMIT
 from saka.polls.weights import MAX_INTENSITY, MIN_INTENSITY
@@ -160,10 +160,10 @@ class PollResultsSerializer(serializers.Serializer):
 
 
 class PollCreateInSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=200)
+    title = BoundedCharField(max_length=200)
     method = serializers.ChoiceField(choices=PollMethod.choices)
     options = serializers.ListField(
-        child=serializers.CharField(max_length=200), min_length=2, max_length=MAX_OPTIONS
+        child=BoundedCharField(max_length=200), min_length=2, max_length=MAX_OPTIONS
     )
     max_points = StrictIntegerField(
         min_value=1, max_value=MAX_POINTS_LIMIT, required=False, default=100

@@ -27,7 +27,7 @@ class RateField(serializers.RegexField):
     """A rate as a JSON string only: a float (0.1) is never read as a decimal."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(RATE_PATTERN, max_length=32, **kwargs)
+        super().__init__(RATE_PATTERN, max_length=32, trim_whitespace=False, **kwargs)
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):

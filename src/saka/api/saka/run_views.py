@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -52,11 +52,7 @@ class StaffRunListView(generics.GenericAPIView):
 
     @extend_schema(
         operation_id="staff_saka_runs_list",
-        parameters=[
-            OpenApiParameter("kind", str, enum=RunKind.values),
-            OpenApiParameter("dry_run", str, enum=["true", "false"]),
-            OpenApiParameter("stalled", str, enum=["true", "false"]),
-        ],
+        parameters=[s.RunListQuerySerializer],
         responses={200: s.RunSummarySerializer(many=True), **ERRORS},
         tags=["SAKA (staff)"],
         summary="Compost and redistribution runs (cursor pagination, newest first)",

@@ -8,7 +8,13 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from saka.api.common.fields import AmountField, IdField, InstantField, StrictBooleanField
+from saka.api.common.fields import (
+    AmountField,
+    BoundedCharField,
+    IdField,
+    InstantField,
+    StrictBooleanField,
+)
 from saka.api.common.statements import (
     CalculationField,
     ExplainedListSerializer,
@@ -97,7 +103,7 @@ class HarvestReasonField(serializers.CharField):
 @extend_schema_serializer(exclude_fields=["amount"])
 class HarvestInSerializer(serializers.Serializer):
     member_id = IdField()
-    reason = HarvestReasonField(max_length=64)
+    reason = HarvestReasonField(max_length=64, trim_whitespace=False)
     amount = AmountField(required=False, help_text="refused: the platform's rewards are fixed")
 
 
@@ -317,6 +323,6 @@ class SeasonSerializer(serializers.Serializer):
 
 
 class SeasonCreateInSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=80)
+    name = BoundedCharField(max_length=80)
     starts_at = InstantField()
     ends_at = InstantField(help_text="exclusive")
