@@ -401,12 +401,7 @@ class Command(BaseCommand):
         """The lead table and chart of docs/benchmarks.md from the latest results of each kind
         (in ``bench/results/`` and, for a run written elsewhere, in ``out_dir``)."""
         base = Path(settings.BASE_DIR)
-        dirs = (
-            [RESULTS_DIR]
-            if out_dir is None or out_dir.resolve() == RESULTS_DIR.resolve()
-            else [RESULTS_DIR, out_dir]
-        )
-        sources = page.latest(*dirs)
+        sources = page.latest(RESULTS_DIR, *([out_dir] if out_dir else []))
         chart = None
         merged = page.chart_results(sources)
         if merged and report.chart(merged, RESULTS_DIR / "page.png"):
